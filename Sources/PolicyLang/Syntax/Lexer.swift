@@ -1,0 +1,102 @@
+/// Splits a file into tokens and comments.
+///
+/// A line break ends a statement unless the last token before it (comments
+/// aside) was a comma: that is how a statement continues on the next line.
+struct Lexer {
+    private let bytes: [UInt8]
+    private(set) var tokens: [Token] = []
+    private(set) var comments: [Comment] = []
+
+    init(_ file: SourceFile) {
+        self.bytes = file.bytes
+        tokenize()
+    }
+
+    private static func isBlank(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r")
+    }
+
+    private func endsWord(at index: Int) -> Bool {
+        let byte = bytes[index]
+        switch byte {
+        case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), UInt8(ascii: "\n"),
+            UInt8(ascii: ","), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "="),
+            UInt8(ascii: "!"), UInt8(ascii: "#"):
+            return true
+        case UInt8(ascii: "-"):
+            return index + 1 < bytes.count && bytes[index + 1] == UInt8(ascii: ">")
+        default:
+            return false
+        }
+    }
+
+    private mutating func emit(_ kind: Token.Kind, _ span: Range<Int>) {
+        tokens.append(Token(kind: kind, span: span, text: String(decoding: bytes[span], as: UTF8.self)))
+    }
+
+    private mutating func tokenize() {
+        var index = 0
+        var lineHasToken = false
+        while index < bytes.count {
+            let byte = bytes[index]
+            if Self.isBlank(byte) {
+                index += 1
+                continue
+            }
+            let start = index
+            switch byte {
+            case UInt8(ascii: "#"):
+                while index < bytes.count, bytes[index] != UInt8(ascii: "\n") { index += 1 }
+                var end = index
+                while end > start, Self.isBlank(bytes[end - 1]) { end -= 1 }
+                comments.append(
+                    Comment(
+                        text: String(decoding: bytes[start..<end], as: UTF8.self), span: start..<end,
+                        ownLine: !lineHasToken))
+            case UInt8(ascii: "\n"):
+                index += 1
+                lineHasToken = false
+                if let last = tokens.last, last.kind != .comma, last.kind != .newline {
+                    emit(.newline, start..<index)
+                }
+            case UInt8(ascii: ","):
+                index += 1
+                emit(.comma, start..<index)
+            case UInt8(ascii: "("):
+                index += 1
+                emit(.openParen, start..<index)
+            case UInt8(ascii: ")"):
+                index += 1
+                emit(.closeParen, start..<index)
+            case UInt8(ascii: "="):
+                index += 1
+                if index < bytes.count, bytes[index] == UInt8(ascii: "=") {
+                    index += 1
+                    emit(.doubleEquals, start..<index)
+                } else {
+                    emit(.equals, start..<index)
+                }
+            case UInt8(ascii: "!"):
+                index += 1
+                if index < bytes.count, bytes[index] == UInt8(ascii: "=") {
+                    index += 1
+                    emit(.notEquals, start..<index)
+                } else {
+                    emit(.bang, start..<index)
+                }
+            case UInt8(ascii: "-") where index + 1 < bytes.count && bytes[index + 1] == UInt8(ascii: ">"):
+                index += 2
+                emit(.arrow, start..<index)
+            default:
+                index += 1
+                while index < bytes.count, !endsWord(at: index) { index += 1 }
+                emit(.word, start..<index)
+            }
+            if byte != UInt8(ascii: "\n"), byte != UInt8(ascii: "#") { lineHasToken = true }
+        }
+        if let last = tokens.last, last.kind != .newline {
+            emit(.newline, bytes.count..<bytes.count)
+        }
+        emit(.endOfFile, bytes.count..<bytes.count)
+    }
+}

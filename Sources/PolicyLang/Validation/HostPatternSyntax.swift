@@ -1,0 +1,111 @@
+/// Checks and normalizes host patterns (`invalid-host`) and port specs
+/// (`invalid-port`) as the spec defines them.
+enum HostPatternSyntax {
+    struct Problem: Error, Equatable {
+        let message: String
+        let help: String?
+    }
+
+    /// Lower-cases ASCII letters and drops one trailing dot.
+    static func normalize(_ text: Substring) -> String {
+        var text = text
+        if text.hasSuffix(".") { text = text.dropLast() }
+        return String(decoding: text.utf8.map(asciiLowercased), as: UTF8.self)
+    }
+
+    static func asciiLowercased(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
+    }
+
+    static func parse(_ text: Substring) -> Result<HostPattern, Problem> {
+        if text.isEmpty {
+            return .failure(Problem(message: "expected a host name", help: nil))
+        }
+        if text == "*" { return .success(.any) }
+        if text.utf8.contains(where: { $0 >= 0x80 }) {
+            let ascii = Punycode.toASCII(String(text))
+            return .failure(
+                Problem(
+                    message: "host pattern '\(text)' is not ASCII; write it in punycode as '\(ascii)'",
+                    help: "use '\(ascii)'"))
+        }
+        if text.hasPrefix("*.") {
+            let suffix = text.dropFirst(2)
+            if suffix.contains("*") { return .failure(misplacedWildcard(text)) }
+            if suffix.isEmpty || suffix == "." {
+                return .failure(Problem(message: "expected a domain after '*.'", help: nil))
+            }
+            return checkName(suffix).map { .wildcard(suffix: $0) }
+        }
+        if text.contains("*") { return .failure(misplacedWildcard(text)) }
+        return checkName(text).map { .exact($0) }
+    }
+
+    private static func misplacedWildcard(_ text: Substring) -> Problem {
+        let labels = text.split(separator: ".", omittingEmptySubsequences: true)
+            .map { $0.filter { $0 != "*" } }
+            .filter { !$0.isEmpty }
+        let suggestion = labels.isEmpty ? "*" : "*." + labels.joined(separator: ".")
+        return Problem(
+            message: "'*' in '\(text)' is not allowed there",
+            help: "a wildcard may only stand alone as the first label, as in \(suggestion)")
+    }
+
+    /// Validates a DNS name (without wildcard) and returns its normal form.
+    static func checkName(_ text: Substring) -> Result<String, Problem> {
+        let name = normalize(text)
+        if name.utf8.count > 253 {
+            return .failure(Problem(message: "host name is \(name.utf8.count) characters long; at most 253 are allowed", help: nil))
+        }
+        for label in name.split(separator: ".", omittingEmptySubsequences: false) {
+            if label.isEmpty {
+                return .failure(Problem(message: "host name '\(text)' has an empty label", help: nil))
+            }
+            if label.utf8.count > 63 {
+                return .failure(
+                    Problem(message: "label '\(label)' is \(label.utf8.count) characters long; at most 63 are allowed", help: nil))
+            }
+            if let bad = label.utf8.first(where: { !isDNSByte($0) }) {
+                return .failure(
+                    Problem(
+                        message: "host name '\(text)' contains '\(Character(Unicode.Scalar(bad)))'; a label holds only letters, digits and '-'",
+                        help: nil))
+            }
+            if label.hasPrefix("-") || label.hasSuffix("-") {
+                return .failure(Problem(message: "label '\(label)' starts or ends with '-'", help: nil))
+            }
+        }
+        return .success(name)
+    }
+
+    static func isDNSByte(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+            || byte == UInt8(ascii: "-")
+    }
+
+    /// Parses `N` or `LOW-HIGH` (the part after `:`).
+    static func parsePorts(_ text: Substring) -> Result<PortRange, Problem> {
+        let parts = text.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        var bounds: [Int] = []
+        for part in parts {
+            guard !part.isEmpty, part.count <= 6, part.allSatisfy(\.isASCIIDigit), let value = Int(part) else {
+                return .failure(
+                    Problem(message: "expected a port number or LOW-HIGH range after ':', found '\(text)'", help: nil))
+            }
+            guard (1...65535).contains(value) else {
+                return .failure(Problem(message: "port \(value) is outside 1-65535", help: nil))
+            }
+            bounds.append(value)
+        }
+        let range = PortRange(low: bounds[0], high: bounds.last!)
+        if range.low > range.high {
+            return .failure(
+                Problem(message: "port range \(text) is empty", help: "write the lower port first: \(range.high)-\(range.low)"))
+        }
+        return .success(range)
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
+}
