@@ -28,7 +28,7 @@ extension Parser {
         return Expectation(verdict: verdict, source: source, host: String(host), port: port, span: start..<hostToken.span.upperBound)
     }
 
-    private mutating func workload(from selector: Selector, span: Range<Int>) throws -> SourceIdentity? {
+    mutating func workload(from selector: Selector, span: Range<Int>) throws -> SourceIdentity? {
         guard case .all(let terms) = selector else { return nil }
         var identity = SourceIdentity()
         for term in terms {
