@@ -12,6 +12,8 @@ public struct Decision: Sendable, Hashable {
 
 /// Names a rule in decisions and audit records.
 public struct RuleReference: Sendable, Hashable, CustomStringConvertible {
+    /// Position in policy order, within the index that made the decision.
+    public let index: Int
     public let file: String
     public let line: Int
     /// The rule's `as NAME`, if any.

@@ -16,7 +16,7 @@ public struct PolicyIndex: Sendable {
 
     init(_ set: PolicySet) {
         rules = set.rules.map {
-            RuleReference(file: $0.file.path, line: $0.line, name: $0.rule.name, effect: $0.rule.effect, dryRun: $0.rule.dryRun)
+            RuleReference(index: $0.index, file: $0.file.path, line: $0.line, name: $0.rule.name, effect: $0.rule.effect, dryRun: $0.rule.dryRun)
         }
         selectors = set.rules.map { CompiledSelector($0.rule.selector) }
         kinds = set.rules.map {

@@ -166,7 +166,7 @@ public struct Formatter: Sendable {
         return atoms
     }
 
-    static func workloadTerms(_ source: SourceIdentity?) -> [String] {
+    public static func workloadTerms(_ source: SourceIdentity?) -> [String] {
         guard let source else { return ["*"] }
         var terms: [String] = []
         if let v = source.namespace { terms.append("ns:" + v) }

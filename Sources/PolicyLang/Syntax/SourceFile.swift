@@ -25,7 +25,7 @@ public struct SourceFile: Sendable, Hashable {
     /// Whether this file holds tests (`*_test.egress`) rather than policy.
     public var isTestFile: Bool { path.hasSuffix("_test.egress") }
 
-    /// 1-based line and column (in bytes) of a byte offset.
+    /// 1-based line and column (in Unicode code points) of a byte offset.
     public func location(of offset: Int) -> SourceLocation {
         let clamped = min(max(offset, 0), bytes.count)
         var low = 0
@@ -34,7 +34,10 @@ public struct SourceFile: Sendable, Hashable {
             let mid = (low + high + 1) / 2
             if lineStarts[mid] <= clamped { low = mid } else { high = mid - 1 }
         }
-        return SourceLocation(line: low + 1, column: clamped - lineStarts[low] + 1)
+        // Columns count Unicode code points, not bytes: skip UTF-8 continuation bytes.
+        var column = 1
+        for byte in bytes[lineStarts[low]..<clamped] where byte & 0xC0 != 0x80 { column += 1 }
+        return SourceLocation(line: low + 1, column: column)
     }
 
     /// The text of a byte range, with invalid UTF-8 repaired.

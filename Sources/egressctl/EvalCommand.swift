@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import PolicyLang
+
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Decide requests against a policy set.",
+        discussion: """
+            One request:  egressctl eval --policies DIR --from 'ns:shop, app=web' --to api.stripe.com:443
+            Many:         egressctl eval --policies DIR --batch requests.jsonl   (or --batch - for stdin)
+
+            --from describes one workload: '*' (no known identity) or ns:, sa:, pod:,
+            spiffe: and key=value terms. --to defaults to port 443.
+
+            --batch reads JSON lines such as
+              {"source": {"namespace": "shop", "serviceAccount": "checkout", "pod": "web-1",
+                          "labels": {"app": "web"}, "spiffe": "spiffe://..."},
+               "host": "api.stripe.com", "port": 443}
+            (a missing or empty source has no known identity; port defaults to 443) and
+            writes one JSON line per request, in order, with verdict, rule, name,
+            dryRunVerdict and dryRunRule. A malformed line yields {"line": N, "error": ...}
+            and the rest go on. Exit 1 if any line was malformed.
+            """)
+
+    enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+        case text, json
+    }
+
+    @Option(help: ArgumentHelp("The policy set directory.", valueName: "dir"))
+    var policies: String
+
+    @Option(help: ArgumentHelp("The requesting workload.", valueName: "selector"))
+    var from: String?
+
+    @Option(help: ArgumentHelp("The requested host, with an optional :PORT.", valueName: "host[:port]"))
+    var to: String?
+
+    @Option(help: ArgumentHelp("Decide every JSON line of this file ('-': standard input).", valueName: "file"))
+    var batch: String?
+
+    @Option(help: "Output format for a single request: text or json.")
+    var format: OutputFormat = .text
+
+    func validate() throws {
+        if batch != nil, from != nil || to != nil {
+            throw ValidationError("use either --batch or --from and --to, not both")
+        }
+        if batch == nil, from == nil || to == nil {
+            throw ValidationError("give --from and --to for one request, or --batch FILE")
+        }
+    }
+
+    func run() throws {
+        let set = try PolicyFiles.policySet(in: policies)
+        let index: PolicyIndex
+        do {
+            index = try PolicyCompiler.compile(set)
+        } catch {
+            StandardStreams.err(error.diagnostics.map(DiagnosticRenderer.text).joined())
+            throw ValidationError("the policy set in \(policies) has errors")
+        }
+        if let batch {
+            let malformed = try BatchEvaluator(index: index).run(input: batch)
+            if malformed > 0 { throw ExitCode(1) }
+            return
+        }
+        let source: SourceIdentity?
+        do {
+            source = try WorkloadDescription.parse(from!, origin: "--from")
+        } catch {
+            throw ValidationError(error.diagnostics.map(\.message).joined(separator: "; "))
+        }
+        let (host, port) = try Self.splitHostPort(to!)
+        let decision = index.decide(source: source, host: host, port: port)
+        switch format {
+        case .json:
+            StandardStreams.out(DecisionJSON(index: index).line(decision) + "\n")
+        case .text:
+            func by(_ rule: RuleReference?) -> String { rule.map { "by \($0)" } ?? "(no rule matched: default deny)" }
+            StandardStreams.out("\(decision.verdict.rawValue) \(by(decision.rule))\n")
+            if decision.dryRunVerdict != decision.verdict || decision.dryRunRule != decision.rule {
+                StandardStreams.out("dry-run: would \(decision.dryRunVerdict.rawValue) \(by(decision.dryRunRule))\n")
+            }
+        }
+    }
+
+    static func splitHostPort(_ text: String) throws -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":"), !text.hasSuffix("]") else { return (text, 443) }
+        guard let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else {
+            throw ValidationError("--to: expected HOST[:PORT] with a port in 1-65535, found '\(text)'")
+        }
+        return (String(text[..<colon]), port)
+    }
+}
