@@ -24,9 +24,11 @@ extension Parser {
             }
             return .reference(String(name), span: token.span)
         }
-        let colon = text.firstIndex(of: ":")
-        let patternText = colon.map { text[..<$0] } ?? text
-        let patternSpan = token.span.lowerBound..<(token.span.lowerBound + patternText.utf8.count)
+        // Spans are byte offsets: find the colon in the file's bytes, since the
+        // token's text may have had invalid UTF-8 repaired.
+        let colonOffset = file.bytes[token.span].firstIndex(of: UInt8(ascii: ":"))
+        let patternSpan = token.span.lowerBound..<(colonOffset ?? token.span.upperBound)
+        let patternText = Substring(file.text(patternSpan))
         var valid = true
         var pattern = HostPattern.any
         switch HostPatternSyntax.parse(patternText) {
@@ -36,13 +38,13 @@ extension Parser {
             valid = false
         }
         var ports: PortRange?
-        if let colon {
-            let portText = text[text.index(after: colon)...]
-            let portSpan = patternSpan.upperBound + 1..<token.span.upperBound
+        if let colonOffset {
+            let portSpan = colonOffset + 1..<token.span.upperBound
+            let portText = Substring(file.text(portSpan))
             switch HostPatternSyntax.parsePorts(portText) {
             case .success(let range): ports = range
             case .failure(let problem):
-                report(.invalidPort, portText.isEmpty ? patternSpan.upperBound..<token.span.upperBound : portSpan,
+                report(.invalidPort, portText.isEmpty ? colonOffset..<token.span.upperBound : portSpan,
                        problem.message, help: problem.help)
                 valid = false
             }
