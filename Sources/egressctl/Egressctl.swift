@@ -12,7 +12,8 @@ struct Egressctl: ParsableCommand {
             recursively and each directory holding .egress files is its own set.
 
             Exit status: 0 on success, 1 when problems were found (lint errors, failed
-            tests, files that need formatting), 2 on usage errors or unreadable files.
+            tests, files that need formatting), 2 when a file cannot be read, 64 on
+            usage errors.
             """,
         subcommands: [LintCommand.self, FormatCommand.self, TestCommand.self, EvalCommand.self]
     )

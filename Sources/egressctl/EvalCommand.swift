@@ -52,35 +52,37 @@ struct EvalCommand: ParsableCommand {
     }
 
     func run() throws {
-        let set = try PolicyFiles.policySet(in: policies)
-        let index: PolicyIndex
-        do {
-            index = try PolicyCompiler.compile(set)
-        } catch {
-            StandardStreams.err(error.diagnostics.map(DiagnosticRenderer.text).joined())
-            throw ValidationError("the policy set in \(policies) has errors")
-        }
-        if let batch {
-            let malformed = try BatchEvaluator(index: index).run(input: batch)
-            if malformed > 0 { throw ExitCode(1) }
-            return
-        }
-        let source: SourceIdentity?
-        do {
-            source = try WorkloadDescription.parse(from!, origin: "--from")
-        } catch {
-            throw ValidationError(error.diagnostics.map(\.message).joined(separator: "; "))
-        }
-        let (host, port) = try Self.splitHostPort(to!)
-        let decision = index.decide(source: source, host: host, port: port)
-        switch format {
-        case .json:
-            StandardStreams.out(DecisionJSON(index: index).line(decision) + "\n")
-        case .text:
-            func by(_ rule: RuleReference?) -> String { rule.map { "by \($0)" } ?? "(no rule matched: default deny)" }
-            StandardStreams.out("\(decision.verdict.rawValue) \(by(decision.rule))\n")
-            if decision.dryRunVerdict != decision.verdict || decision.dryRunRule != decision.rule {
-                StandardStreams.out("dry-run: would \(decision.dryRunVerdict.rawValue) \(by(decision.dryRunRule))\n")
+        try reportingFileErrors {
+            let set = try PolicyFiles.policySet(in: policies)
+            let index: PolicyIndex
+            do {
+                index = try PolicyCompiler.compile(set)
+            } catch {
+                StandardStreams.err(error.diagnostics.map(DiagnosticRenderer.text).joined())
+                throw ValidationError("the policy set in \(policies) has errors")
+            }
+            if let batch {
+                let malformed = try BatchEvaluator(index: index).run(input: batch)
+                if malformed > 0 { throw ExitCode(1) }
+                return
+            }
+            let source: SourceIdentity?
+            do {
+                source = try WorkloadDescription.parse(from!, origin: "--from")
+            } catch {
+                throw ValidationError(error.diagnostics.map(\.message).joined(separator: "; "))
+            }
+            let (host, port) = try Self.splitHostPort(to!)
+            let decision = index.decide(source: source, host: host, port: port)
+            switch format {
+            case .json:
+                StandardStreams.out(DecisionJSON(index: index).line(decision) + "\n")
+            case .text:
+                func by(_ rule: RuleReference?) -> String { rule.map { "by \($0)" } ?? "(no rule matched: default deny)" }
+                StandardStreams.out("\(decision.verdict.rawValue) \(by(decision.rule))\n")
+                if decision.dryRunVerdict != decision.verdict || decision.dryRunRule != decision.rule {
+                    StandardStreams.out("dry-run: would \(decision.dryRunVerdict.rawValue) \(by(decision.dryRunRule))\n")
+                }
             }
         }
     }

@@ -25,32 +25,34 @@ struct FormatCommand: ParsableCommand {
     }
 
     func run() throws {
-        var failed = false
-        var unformatted: [String] = []
-        for path in try PolicyFiles.find(paths) {
-            let source = try PolicyFiles.read(path)
-            let formatted: String
-            do {
-                formatted = try Formatter().format(source)
-            } catch {
-                StandardStreams.err(
-                    error.description.isEmpty ? "\(path): cannot format\n" : "\(error.description)\n")
-                failed = true
-                continue
-            }
-            let changed = formatted.utf8.elementsEqual(source.bytes) == false
-            if check {
-                if changed { unformatted.append(path) }
-            } else if write {
-                if changed {
-                    try PolicyFiles.writeAtomically(formatted, to: path)
-                    StandardStreams.err("formatted \(path)\n")
+        try reportingFileErrors {
+            var failed = false
+            var unformatted: [String] = []
+            for path in try PolicyFiles.find(paths) {
+                let source = try PolicyFiles.read(path)
+                let formatted: String
+                do {
+                    formatted = try Formatter().format(source)
+                } catch {
+                    StandardStreams.err(
+                        error.description.isEmpty ? "\(path): cannot format\n" : "\(error.description)\n")
+                    failed = true
+                    continue
                 }
-            } else {
-                StandardStreams.out(formatted)
+                let changed = formatted.utf8.elementsEqual(source.bytes) == false
+                if check {
+                    if changed { unformatted.append(path) }
+                } else if write {
+                    if changed {
+                        try PolicyFiles.writeAtomically(formatted, to: path)
+                        StandardStreams.err("formatted \(path)\n")
+                    }
+                } else {
+                    StandardStreams.out(formatted)
+                }
             }
+            for path in unformatted { StandardStreams.out("\(path): not formatted (run egressctl fmt --write)\n") }
+            if failed || !unformatted.isEmpty { throw ExitCode(1) }
         }
-        for path in unformatted { StandardStreams.out("\(path): not formatted (run egressctl fmt --write)\n") }
-        if failed || !unformatted.isEmpty { throw ExitCode(1) }
     }
 }

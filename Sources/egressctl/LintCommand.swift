@@ -26,15 +26,17 @@ struct LintCommand: ParsableCommand {
     var paths: [String]
 
     func run() throws {
-        let linter = Linter(publicSuffixes: try publicSuffixes.load())
-        let diagnostics = try PolicySetScope.diagnostics(paths) { linter.lint($0) }
-        StandardStreams.out(DiagnosticRenderer.render(diagnostics, as: format))
-        let errors = diagnostics.count { $0.severity == .error }
-        let warnings = diagnostics.count - errors
-        if format == .text {
-            StandardStreams.err("\(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")\n")
+        try reportingFileErrors {
+            let linter = Linter(publicSuffixes: try publicSuffixes.load())
+            let diagnostics = try PolicySetScope.diagnostics(paths) { linter.lint($0) }
+            StandardStreams.out(DiagnosticRenderer.render(diagnostics, as: format))
+            let errors = diagnostics.count { $0.severity == .error }
+            let warnings = diagnostics.count - errors
+            if format == .text {
+                StandardStreams.err("\(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")\n")
+            }
+            if errors > 0 || (strict && warnings > 0) { throw ExitCode(1) }
         }
-        if errors > 0 || (strict && warnings > 0) { throw ExitCode(1) }
     }
 }
 

@@ -79,3 +79,16 @@ enum PolicyFiles {
         }
     }
 }
+
+import ArgumentParser
+
+/// Runs a command body, turning a file that cannot be read into a message
+/// and exit status 2, apart from the 1 that means "problems found".
+func reportingFileErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as PolicyFiles.ReadError {
+        StandardStreams.err("egressctl: \(error)\n")
+        throw ExitCode(2)
+    }
+}

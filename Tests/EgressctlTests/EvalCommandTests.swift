@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+
+@Suite struct EvalCommandTests {
+    let policy = """
+        allow app=A -> *.foo.com as app-a
+        allow * -> service1.bar.com
+        deny  ns:shop, tier in (batch) -> *.foo.com dry-run as batch
+        """
+
+    @Test func singleRequestText() throws {
+        let dir = try PolicyDirectory(["p.egress": policy])
+        let allow = try Egressctl.run(["eval", "--policies", dir.path, "--from", "ns:shop, tier=batch, app=A", "--to", "x.foo.com"])
+        #expect(allow.status == 0)
+        #expect(allow.stdout == "allow by \(dir.path)/p.egress:1 (app-a)\ndry-run: would deny by \(dir.path)/p.egress:3 (batch)\n")
+        let deny = try Egressctl.run(["eval", "--policies", dir.path, "--from", "*", "--to", "x.foo.com:8443"])
+        #expect(deny.stdout == "deny (no rule matched: default deny)\n")
+    }
+
+    @Test func singleRequestJSON() throws {
+        let dir = try PolicyDirectory(["p.egress": policy])
+        let result = try Egressctl.run([
+            "eval", "--policies", dir.path, "--from", "app=B", "--to", "service1.bar.com:443", "--format", "json",
+        ])
+        #expect(result.stdout == "{\"verdict\":\"allow\",\"rule\":\"\(dir.path)/p.egress:2\",\"name\":null,\"dryRunVerdict\":\"allow\",\"dryRunRule\":\"\(dir.path)/p.egress:2\"}\n")
+    }
+
+    @Test func badWorkloadIsAUsageError() throws {
+        let dir = try PolicyDirectory(["p.egress": policy])
+        let result = try Egressctl.run(["eval", "--policies", dir.path, "--from", "tier in (a)", "--to", "x.foo.com"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("one concrete workload"))
+    }
+
+    @Test func batchStreamsInOrderAndReportsMalformedLines() throws {
+        let dir = try PolicyDirectory(["p.egress": policy])
+        let input = """
+            {"source": {"namespace": "shop", "labels": {"app": "A", "tier": "batch"}}, "host": "x.foo.com", "port": 443}
+            {"source": {}, "host": "service1.bar.com"}
+            not json
+            {"host": "x.foo.com"}
+            {"source": {"labels": {"app": "A"}}}
+            {"source": {"labels": {"app": "A"}}, "host": "x.foo.com", "port": 70000}
+
+            {"source": {"pod": "p"}, "host": "x.foo.com", "port": 443}
+            """
+        let result = try Egressctl.run(["eval", "--policies", dir.path, "--batch", "-"], stdin: input)
+        #expect(result.status == 1)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 7)
+        let p = dir.path + "/p.egress"
+        #expect(lines[0] == "{\"verdict\":\"allow\",\"rule\":\"\(p):1\",\"name\":\"app-a\",\"dryRunVerdict\":\"deny\",\"dryRunRule\":\"\(p):3\"}")
+        #expect(lines[1] == "{\"verdict\":\"allow\",\"rule\":\"\(p):2\",\"name\":null,\"dryRunVerdict\":\"allow\",\"dryRunRule\":\"\(p):2\"}")
+        #expect(lines[2].hasPrefix("{\"line\":3,\"error\":"))
+        #expect(lines[3] == "{\"verdict\":\"deny\",\"rule\":null,\"name\":null,\"dryRunVerdict\":\"deny\",\"dryRunRule\":null}")
+        #expect(lines[4] == "{\"line\":5,\"error\":\"missing field 'host'\"}")
+        #expect(lines[5] == "{\"line\":6,\"error\":\"port 70000 is outside 0-65535\"}")
+        #expect(lines[6].hasPrefix("{\"verdict\":\"deny\",\"rule\":null"))
+    }
+
+    @Test func batchFromFileHandlesLongInputWithoutALastNewline() throws {
+        let dir = try PolicyDirectory(["p.egress": policy])
+        let line = "{\"source\": {\"labels\": {\"app\": \"A\"}}, \"host\": \"h.foo.com\"}"
+        let count = 50_000
+        try dir.write("batch.jsonl", Array(repeating: line, count: count).joined(separator: "\n"))
+        let result = try Egressctl.run(["eval", "--policies", dir.path, "--batch", dir.path + "/batch.jsonl"])
+        #expect(result.status == 0)
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count == count)
+        #expect(lines.allSatisfy { $0.hasPrefix("{\"verdict\":\"allow\"") })
+    }
+
+    @Test func policyErrorsAreReported() throws {
+        let dir = try PolicyDirectory(["p.egress": "allow * -> a..com\n"])
+        let result = try Egressctl.run(["eval", "--policies", dir.path, "--from", "*", "--to", "a.com"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("p.egress:1:12: error:"))
+    }
+}
