@@ -95,7 +95,7 @@ struct BatchEvaluator {
             return .failure("not a JSON object: \(error.localizedDescription)")
         }
         let port = request.port ?? 443
-        guard (0...65535).contains(port) else { return .failure("port \(port) is outside 0-65535") }
+        guard (1...65535).contains(port) else { return .failure("port \(port) is outside 1-65535") }
         var source: SourceIdentity?
         if let s = request.source {
             let identity = SourceIdentity(

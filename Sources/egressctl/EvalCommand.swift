@@ -57,9 +57,10 @@ struct EvalCommand: ParsableCommand {
             let index: PolicyIndex
             do {
                 index = try PolicyCompiler.compile(set)
-            } catch {
-                StandardStreams.err(error.diagnostics.map(DiagnosticRenderer.text).joined())
-                throw ValidationError("the policy set in \(policies) has errors")
+            } catch let failure as PolicyCompiler.Failure {
+                StandardStreams.err(failure.diagnostics.map(DiagnosticRenderer.text).joined())
+                StandardStreams.err("egressctl: the policy set in \(policies) has errors\n")
+                throw ExitCode(1)
             }
             if let batch {
                 let malformed = try BatchEvaluator(index: index).run(input: batch)
@@ -69,8 +70,8 @@ struct EvalCommand: ParsableCommand {
             let source: SourceIdentity?
             do {
                 source = try WorkloadDescription.parse(from!, origin: "--from")
-            } catch {
-                throw ValidationError(error.diagnostics.map(\.message).joined(separator: "; "))
+            } catch let failure as WorkloadDescription.Failure {
+                throw ValidationError("--from: " + failure.diagnostics.map(\.message).joined(separator: "; "))
             }
             let (host, port) = try Self.splitHostPort(to!)
             let decision = index.decide(source: source, host: host, port: port)

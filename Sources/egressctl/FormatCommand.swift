@@ -32,10 +32,9 @@ struct FormatCommand: ParsableCommand {
                 let source = try PolicyFiles.read(path)
                 let formatted: String
                 do {
-                    formatted = try Formatter().format(source)
-                } catch {
-                    StandardStreams.err(
-                        error.description.isEmpty ? "\(path): cannot format\n" : "\(error.description)\n")
+                    formatted = try PolicyLang.Formatter().format(source)
+                } catch let failure as PolicyLang.Formatter.Failure {
+                    StandardStreams.err(failure.description + "\n")
                     failed = true
                     continue
                 }

@@ -20,7 +20,7 @@ enum PolicyFiles {
     /// Every `.egress` file at or under `paths`, sorted, without duplicates.
     static func find(_ paths: [String]) throws -> [String] {
         var found = Set<String>()
-        for path in paths {
+        for path in paths.map(clean) {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
                 throw ReadError(path: path, reason: "no such file or directory")
@@ -45,6 +45,7 @@ enum PolicyFiles {
     }
 
     static func policyPaths(in directory: String) throws -> [String] {
+        let directory = clean(directory)
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)
@@ -58,6 +59,15 @@ enum PolicyFiles {
                 return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
             }
             .sorted()
+    }
+
+    /// `a//b/` is `a/b`: the same file must always get the same name, since
+    /// diagnostics are matched to the files named on the command line.
+    static func clean(_ path: String) -> String {
+        var result = ""
+        for character in path where !(character == "/" && result.hasSuffix("/")) { result.append(character) }
+        if result.count > 1, result.hasSuffix("/") { result.removeLast() }
+        return result
     }
 
     static func directory(of path: String) -> String {

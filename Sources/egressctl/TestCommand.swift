@@ -58,7 +58,7 @@ struct TestCommand: ParsableCommand {
 
     private func describe(_ result: PolicyTestRunner.Result) -> String {
         let e = result.expectation
-        let workload = Formatter.workloadTerms(e.source).joined(separator: ", ")
+        let workload = PolicyLang.Formatter.workloadTerms(e.source).joined(separator: ", ")
         let rule = result.decision.rule.map { "decided by \($0)" } ?? "no rule matched (default deny)"
         return "\(workload) -> \(e.host):\(e.port): expected \(e.verdict.rawValue), got \(result.decision.verdict.rawValue), \(rule)"
     }

@@ -54,7 +54,7 @@ import Testing
         #expect(lines[2].hasPrefix("{\"line\":3,\"error\":"))
         #expect(lines[3] == "{\"verdict\":\"deny\",\"rule\":null,\"name\":null,\"dryRunVerdict\":\"deny\",\"dryRunRule\":null}")
         #expect(lines[4] == "{\"line\":5,\"error\":\"missing field 'host'\"}")
-        #expect(lines[5] == "{\"line\":6,\"error\":\"port 70000 is outside 0-65535\"}")
+        #expect(lines[5] == "{\"line\":6,\"error\":\"port 70000 is outside 1-65535\"}")
         #expect(lines[6].hasPrefix("{\"verdict\":\"deny\",\"rule\":null"))
     }
 

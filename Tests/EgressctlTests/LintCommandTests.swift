@@ -63,8 +63,8 @@ import Testing
     }
 
     @Test func githubAnnotations() throws {
-        let dir = try PolicyDirectory(["a.egress": "allow * -> *.com\n"])
-        let result = try Egressctl.run(["lint", "--format", "github", "--public-suffix-list", "/dev/null", dir.path])
+        let dir = try PolicyDirectory(["a.egress": "allow * -> *.com\n", "psl.dat": "// empty list\n"])
+        let result = try Egressctl.run(["lint", "--format", "github", "--public-suffix-list", dir.path + "/psl.dat", dir.path])
         #expect(result.status == 0)
         #expect(result.stdout.hasPrefix("::warning file=\(dir.path)/a.egress,line=1,col=12,"))
         #expect(result.stdout.contains("title=broad-host::"))

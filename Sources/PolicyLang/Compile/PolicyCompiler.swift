@@ -2,7 +2,7 @@
 ///
 /// 1. parse every file (syntax, invalid-host, invalid-selector, invalid-port);
 /// 2. resolve `$NAME` references (undefined-hosts, duplicate-hosts);
-/// 3. refuse a set with errors;
+/// 3. refuse a set whose policy files have errors (test files aside);
 /// 4. build the index: precompiled selectors and the host trie.
 ///
 /// Lint warnings are not a stage: a set with warnings loads.
@@ -17,7 +17,7 @@ public enum PolicyCompiler {
     }
 
     public static func compile(_ set: PolicySet) throws(Failure) -> PolicyIndex {
-        let errors = set.diagnostics.filter { $0.severity == .error }
+        let errors = set.policyErrors
         guard errors.isEmpty else { throw Failure(diagnostics: errors) }
         return PolicyIndex(set)
     }

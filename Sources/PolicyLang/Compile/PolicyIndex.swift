@@ -44,6 +44,8 @@ public struct PolicyIndex: Sendable {
 
     /// Decides whether `source` (`nil`: no known identity) may reach `host:port`.
     public func decide(source: SourceIdentity?, host: String, port: Int) -> Decision {
+        // A source of which nothing is known is an unknown source: it matches only `*`.
+        let source = source?.isEmpty == false ? source : nil
         var winners = Winners()
         consider(trie.anyEntries, source, port, &winners)
         var host = host

@@ -161,7 +161,9 @@ public struct Formatter: Sendable {
             atoms.append(Atom(text: e.verdict == .allow ? "expect allow " : "expect deny  "))
             list(Self.workloadTerms(e.source))
             atoms.append(Atom(text: "->"))
-            list([e.port == 443 ? e.host : "\(e.host):\(e.port)"])
+            // The port is written when it is not the default, or when the host
+            // holds a colon, which would otherwise be read as the port's.
+            list([e.port == 443 && !e.host.contains(":") ? e.host : "\(e.host):\(e.port)"])
         }
         return atoms
     }
@@ -180,13 +182,21 @@ public struct Formatter: Sendable {
     private func layout(_ atoms: [Atom], comments: [(segment: Int, comment: Comment)]) -> [String] {
         let oneLine = atoms.map(\.text).joined(separator: " ")
         if comments.isEmpty, oneLine.count <= lineWidth { return [oneLine] }
+        // A comment that follows no top-level comma (one inside parentheses)
+        // goes with the next line break, or the last one: where the next run
+        // will find it, so that formatting twice changes nothing.
+        let breaks = atoms.filter(\.breakAfter).compactMap(\.endsSegment)
+        guard let lastBreak = breaks.last else {
+            return comments.map(\.comment.text) + [oneLine]
+        }
+        func placement(_ segment: Int) -> Int { breaks.first { $0 >= segment } ?? lastBreak }
         var lines: [String] = []
         var current = ""
         for atom in atoms {
-            if !current.isEmpty, !current.hasSuffix(" ") { current += " " }
+            if !current.isEmpty, current != "    " { current += " " }
             current += atom.text
             if atom.breakAfter {
-                let attached = comments.filter { $0.segment == atom.endsSegment }.map(\.comment.text)
+                let attached = comments.filter { placement($0.segment) == atom.endsSegment }.map(\.comment.text)
                 if let first = attached.first { current += "  " + first }
                 lines.append(current)
                 lines += attached.dropFirst().map { "    " + $0 }
@@ -194,12 +204,6 @@ public struct Formatter: Sendable {
             }
         }
         lines.append(current)
-        // A comment inside parentheses follows no top-level comma: it goes on
-        // its own line before the statement's last line, keeping comment order.
-        let breakSegments = Set(atoms.filter(\.breakAfter).compactMap(\.endsSegment))
-        for (segment, comment) in comments where !breakSegments.contains(segment) {
-            lines.insert(lines.count > 1 ? "    " + comment.text : comment.text, at: lines.count - 1)
-        }
         return lines
     }
 }

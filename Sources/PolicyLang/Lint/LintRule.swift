@@ -14,6 +14,6 @@ public struct LintContext: Sendable {
 
     /// Rules whose meaning is fully known: with errors present a rule may
     /// have lost an invalid part, so the rules that reason about meaning
-    /// (`shadowed-rule`, `duplicate-rule`) only run on a set without errors.
-    public var isComplete: Bool { !set.hasErrors }
+    /// (`shadowed-rule`, `duplicate-rule`) only run when the policy files have no errors.
+    public var isComplete: Bool { self.set.policyErrors.isEmpty }
 }

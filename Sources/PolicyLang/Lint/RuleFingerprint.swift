@@ -14,7 +14,16 @@ struct RuleFingerprint: Hashable {
     init(_ rule: ResolvedRule) {
         effect = rule.rule.effect
         dryRun = rule.rule.dryRun
-        if case .all(let terms) = rule.rule.selector { selector = Set(terms) } else { selector = nil }
+        if case .all(let terms) = rule.rule.selector { selector = Set(terms.map(Self.normalized)) } else { selector = nil }
         hosts = Set(rule.hosts.map { HostKey(pattern: $0.pattern, ports: $0.ports) })
+    }
+
+    /// The order and repetition of `in`/`notin` values do not matter; `==` is `=`.
+    static func normalized(_ term: SelectorTerm) -> SelectorTerm {
+        switch term {
+        case .labelIn(let key, let values): return .labelIn(key: key, values: Set(values).sorted())
+        case .labelNotIn(let key, let values): return .labelNotIn(key: key, values: Set(values).sorted())
+        default: return term
+        }
     }
 }

@@ -13,6 +13,12 @@ public struct PolicySet: Sendable {
 
     public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 
+    /// Errors in the policy files themselves; errors in test files do not
+    /// stop the policy from loading.
+    public var policyErrors: [Diagnostic] {
+        diagnostics.filter { $0.severity == .error && !$0.file.isTestFile }
+    }
+
     public init(files sources: [SourceFile]) {
         let sorted = sources.sorted { $0.path < $1.path }
         let parsed = sorted.map(ParsedFile.init(parsing:))

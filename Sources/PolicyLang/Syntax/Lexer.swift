@@ -35,7 +35,8 @@ struct Lexer {
     }
 
     private mutating func tokenize() {
-        var index = 0
+        // A UTF-8 byte order mark at the start is not part of the text.
+        var index = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         var lineHasToken = false
         while index < bytes.count {
             let byte = bytes[index]

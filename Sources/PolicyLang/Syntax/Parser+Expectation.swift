@@ -31,17 +31,33 @@ extension Parser {
     mutating func workload(from selector: Selector, span: Range<Int>) throws -> SourceIdentity? {
         guard case .all(let terms) = selector else { return nil }
         var identity = SourceIdentity()
+        func once(_ field: String?, _ what: String) throws {
+            if field != nil {
+                report(.syntax, span, "a workload has one \(what); it is given twice")
+                throw Abandon()
+            }
+        }
         for term in terms {
             switch term {
-            case .namespace(let name): identity.namespace = name
-            case .serviceAccount(let name): identity.serviceAccount = name
-            case .pod(let name) where !name.contains("*"): identity.pod = name
-            case .spiffe(let id): identity.spiffe = id
-            case .labelEquals(let key, let value): identity.labels[key] = value
+            case .namespace(let name):
+                try once(identity.namespace, "namespace")
+                identity.namespace = name
+            case .serviceAccount(let name):
+                try once(identity.serviceAccount, "service account")
+                identity.serviceAccount = name
+            case .pod(let name) where !name.contains("*"):
+                try once(identity.pod, "pod name")
+                identity.pod = name
+            case .spiffe(let id):
+                try once(identity.spiffe, "SPIFFE ID")
+                identity.spiffe = id
+            case .labelEquals(let key, let value):
+                try once(identity.labels[key], "value for label '\(key)'")
+                identity.labels[key] = value
             default:
                 report(
                     .syntax, span,
-                    "a test describes one concrete workload: use ns:, sa:, pod: (without '*'), spiffe: and key=value, not '\(term)'")
+                    "a workload description names one concrete workload: use ns:, sa:, pod: (without '*'), spiffe: and key=value, not '\(term)'")
                 throw Abandon()
             }
         }

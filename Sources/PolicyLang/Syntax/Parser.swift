@@ -62,10 +62,11 @@ struct Parser {
                 continue
             }
             do {
-                statements.append(try parseStatement())
+                let statement = try parseStatement()
                 if current.kind != .newline && current.kind != .endOfFile {
                     try fail(expected: "end of line")
                 }
+                statements.append(statement)
             } catch {
                 while current.kind != .newline && current.kind != .endOfFile { _ = advance() }
             }

@@ -13,7 +13,8 @@ public enum WorkloadDescription {
         do {
             let selector = try parser.parseSelector()
             source = try parser.workload(from: selector, span: 0..<file.bytes.count)
-            if parser.current.kind != .newline && parser.current.kind != .endOfFile {
+            if parser.current.kind == .newline { _ = parser.advance() }
+            if parser.current.kind != .endOfFile {
                 try parser.fail(expected: "',' or the end of the workload")
             }
         } catch {}

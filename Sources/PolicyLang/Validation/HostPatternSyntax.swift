@@ -22,6 +22,9 @@ enum HostPatternSyntax {
             return .failure(Problem(message: "expected a host name", help: nil))
         }
         if text == "*" { return .success(.any) }
+        if text.unicodeScalars.contains("\u{FFFD}") {
+            return .failure(Problem(message: "host pattern '\(text)' holds bytes that are not valid UTF-8", help: nil))
+        }
         if text.utf8.contains(where: { $0 >= 0x80 }) {
             let ascii = Punycode.toASCII(String(text))
             return .failure(
@@ -35,10 +38,27 @@ enum HostPatternSyntax {
             if suffix.isEmpty || suffix == "." {
                 return .failure(Problem(message: "expected a domain after '*.'", help: nil))
             }
-            return checkName(suffix).map { .wildcard(suffix: $0) }
+            if suffix.utf8.count + 2 > 253 {
+                return .failure(Problem(message: "host pattern is \(text.utf8.count) characters long; at most 253 are allowed", help: nil))
+            }
+            let name = checkName(suffix)
+            if case .success(let normal) = name, Self.endsInDigits(normal) {
+                return .failure(
+                    Problem(
+                        message: "'\(text)' can never match: a requested name whose last label is all digits is an IP address",
+                        help: nil))
+            }
+            return name.map { .wildcard(suffix: $0) }
         }
         if text.contains("*") { return .failure(misplacedWildcard(text)) }
-        return checkName(text).map { .exact($0) }
+        let name = checkName(text)
+        if case .success(let normal) = name, Self.endsInDigits(normal) {
+            return .failure(
+                Problem(
+                    message: "'\(text)' is an IP address; rules match the names clients ask for (SNI), never addresses",
+                    help: "name the host instead; a request for a bare IP address matches only '*'"))
+        }
+        return name.map { .exact($0) }
     }
 
     private static func misplacedWildcard(_ text: Substring) -> Problem {
@@ -76,6 +96,12 @@ enum HostPatternSyntax {
             }
         }
         return .success(name)
+    }
+
+    /// Whether the last label is all digits: no top-level domain is, so such
+    /// a name is an IPv4 address (the evaluator treats requests the same way).
+    static func endsInDigits(_ name: String) -> Bool {
+        name.split(separator: ".").last.map { $0.allSatisfy(\.isASCIIDigit) } ?? false
     }
 
     static func isDNSByte(_ byte: UInt8) -> Bool {

@@ -6,15 +6,14 @@ public struct AllowAll: LintRule {
 
     public func check(_ context: LintContext) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
-        for file in context.set.files {
-            for rule in file.rules where rule.effect == .allow && rule.selector == .any {
-                for case .pattern(.any, nil, let span) in rule.hosts {
-                    diagnostics.append(
-                        Diagnostic(
-                            id, in: file.file, at: rule.span.lowerBound..<span.upperBound,
-                            "'allow * -> *' lets every workload reach every host\(rule.dryRun ? " (in dry-run)" : "")",
-                            help: "allow the hosts your workloads need"))
-                }
+        for rule in context.set.rules where rule.rule.effect == .allow && rule.rule.selector == .any {
+            for host in rule.hosts where host.pattern == .any && host.ports == nil {
+                let via = host.via.map { " (through host list '\($0)')" } ?? ""
+                diagnostics.append(
+                    Diagnostic(
+                        id, in: rule.file, at: rule.rule.span.lowerBound..<host.span.upperBound,
+                        "'allow * -> *' lets every workload reach every host\(via)\(rule.rule.dryRun ? " (in dry-run)" : "")",
+                        help: "allow the hosts your workloads need"))
             }
         }
         return diagnostics
