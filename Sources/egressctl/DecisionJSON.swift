@@ -3,7 +3,7 @@ import PolicyLang
 
 /// Writes decisions as JSON lines. Each rule's strings are encoded once, up
 /// front, with JSONEncoder; a decision only concatenates fragments.
-struct DecisionJSON {
+struct DecisionJSON: Sendable {
     /// Per rule: its quoted `file:line`, and its quoted name or `null`.
     private let locations: [String]
     private let names: [String]

@@ -12,6 +12,8 @@ public struct PolicyGenerator {
     public let ruleCount: Int
     public let workloadCount: Int
     private var random: SplitMix
+    /// (workload, host) pairs that some generated rule is about.
+    private var targets: [(workload: Int, host: String)] = []
 
     public init(rules: Int, workloads: Int = 10_000, seed: UInt64 = 42) {
         self.ruleCount = rules
@@ -23,26 +25,35 @@ public struct PolicyGenerator {
     private var namespaceCount: Int { 100 }
     private var appCount: Int { 1_000 }
 
-    /// The policy file text: one file.
+    /// The policy file text: one file. Each per-source rule names the
+    /// namespace and app of one real workload, so that requests match.
     public mutating func policyText() -> String {
         var lines: [String] = ["# generated: \(ruleCount) rules"]
         for i in 0..<ruleCount {
             let domain = "dom\(random.next(domainCount)).com"
-            let ns = "ns-\(random.next(namespaceCount))"
-            let app = "app-\(random.next(appCount))"
+            let index = random.next(workloadCount)
+            let w = workload(index)
+            let ns = w.namespace!, app = w.labels["app"]!
             switch random.next(100) {
             case 0..<5:
                 lines.append("allow * -> svc\(i).\(domain) as r\(i)")
+                targets.append((index, "svc\(i).\(domain)"))
             case 5..<45:
-                lines.append("allow ns:\(ns), app=\(app) -> api\(random.next(20)).\(domain):443 as r\(i)")
+                let host = "api\(random.next(20)).\(domain)"
+                lines.append("allow ns:\(ns), app=\(app) -> \(host):443 as r\(i)")
+                targets.append((index, host))
             case 45..<70:
                 lines.append("allow ns:\(ns), app=\(app) -> *.\(domain) as r\(i)")
+                targets.append((index, "www.\(domain)"))
             case 70..<85:
                 lines.append("allow ns:\(ns), tier in (web, api) -> *.cdn\(random.next(domainCount)).net:443, host\(i).\(domain) as r\(i)")
+                targets.append((index, "host\(i).\(domain)"))
             case 85..<95:
                 lines.append("deny  ns:\(ns) -> *.prod.\(domain) as r\(i)")
+                targets.append((index, "db.prod.\(domain)"))
             default:
                 lines.append("deny  ns:\(ns), app=\(app) -> *.\(domain) as r\(i) dry-run")
+                targets.append((index, "x.\(domain)"))
             }
         }
         return lines.joined(separator: "\n") + "\n"
@@ -60,8 +71,14 @@ public struct PolicyGenerator {
         public let port: Int
     }
 
+    /// Half of the requests are about a host some rule names, from the
+    /// workload that rule is about (call `policyText()` first).
     public mutating func requests(_ count: Int) -> [Request] {
         (0..<count).map { _ in
+            if !targets.isEmpty, random.next(2) == 0 {
+                let target = targets[random.next(targets.count)]
+                return Request(source: workload(target.workload), host: target.host, port: 443)
+            }
             let source = workload(random.next(workloadCount))
             let domain = "dom\(random.next(domainCount)).com"
             let host: String
