@@ -48,7 +48,13 @@ struct BatchEvaluator: Sendable {
             // Swift dictionary or string `is NSNull` bridges it to an object
             // first, which cost more than parsing the line.
             switch object["port"] {
-            case let number as NSNumber where Self.isInteger(number): port = number.intValue
+            case let number as NSNumber where Self.isInteger(number):
+                // Range-checked as a double first: intValue wraps numbers
+                // beyond Int64, and 18446744073709551615 must not read as -1.
+                guard (1...65535).contains(number.doubleValue) else {
+                    throw Invalid(message: "port \(number.stringValue) is outside 1-65535")
+                }
+                port = number.intValue
             case nil, is NSNull: port = 443
             default: throw Invalid(message: "'port' must be an integer")
             }

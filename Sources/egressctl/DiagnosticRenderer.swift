@@ -42,6 +42,25 @@ enum DiagnosticRenderer {
         let id: String
         let message: String
         let help: String?
+
+        enum CodingKeys: String, CodingKey {
+            case file, line, column, endLine, endColumn, severity, id, message, help
+        }
+
+        /// Written out by hand so that a diagnostic without help says
+        /// `"help": null`, as documented, instead of leaving the key out.
+        func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(file, forKey: .file)
+            try container.encode(line, forKey: .line)
+            try container.encode(column, forKey: .column)
+            try container.encode(endLine, forKey: .endLine)
+            try container.encode(endColumn, forKey: .endColumn)
+            try container.encode(severity, forKey: .severity)
+            try container.encode(id, forKey: .id)
+            try container.encode(message, forKey: .message)
+            try container.encode(help, forKey: .help)
+        }
     }
 
     static func json(_ diagnostics: [Diagnostic]) -> String {

@@ -49,6 +49,18 @@ struct EvalCommand: ParsableCommand {
         if batch == nil, from == nil || to == nil {
             throw ValidationError("give --from and --to for one request, or --batch FILE")
         }
+        // Checked here rather than in run() so that a mistake prints this
+        // command's usage, not the root's.
+        if let from { _ = try Self.parseSource(from) }
+        if let to { _ = try Self.splitHostPort(to) }
+    }
+
+    static func parseSource(_ text: String) throws -> SourceIdentity? {
+        do {
+            return try WorkloadDescription.parse(text, origin: "--from")
+        } catch {
+            throw ValidationError("--from: " + error.diagnostics.map(\.message).joined(separator: "; "))
+        }
     }
 
     func run() throws {
@@ -67,12 +79,7 @@ struct EvalCommand: ParsableCommand {
                 if malformed > 0 { throw ExitCode(1) }
                 return
             }
-            let source: SourceIdentity?
-            do {
-                source = try WorkloadDescription.parse(from!, origin: "--from")
-            } catch let failure as WorkloadDescription.Failure {
-                throw ValidationError("--from: " + failure.diagnostics.map(\.message).joined(separator: "; "))
-            }
+            let source = try Self.parseSource(from!)
             let (host, port) = try Self.splitHostPort(to!)
             let decision = index.decide(source: source, host: host, port: port)
             switch format {

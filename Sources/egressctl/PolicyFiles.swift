@@ -26,6 +26,11 @@ enum PolicyFiles {
                 throw ReadError(path: path, reason: "no such file or directory")
             }
             if !isDirectory.boolValue {
+                // A named file that is not a policy would otherwise be
+                // skipped without a word, and its problems never reported.
+                guard path.hasSuffix(".egress") else {
+                    throw ReadError(path: path, reason: "not a policy file (the name must end in .egress)")
+                }
                 found.insert(path)
                 continue
             }
@@ -40,12 +45,23 @@ enum PolicyFiles {
     }
 
     /// The policy files (not tests) directly inside `directory`.
+    /// An empty set is an error here: evaluating against nothing would
+    /// quietly deny everything and look like a verdict.
     static func policySet(in directory: String) throws -> PolicySet {
-        PolicySet(files: try policyPaths(in: directory).map(read))
+        let paths = try policyPaths(in: directory)
+        if paths.isEmpty {
+            throw ReadError(path: clean(directory), reason: "no policy files (*.egress other than *_test.egress) in this directory")
+        }
+        return PolicySet(files: try paths.map(read))
     }
 
     static func policyPaths(in directory: String) throws -> [String] {
         let directory = clean(directory)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
+            throw ReadError(path: directory, reason: "no such directory")
+        }
+        guard isDirectory.boolValue else { throw ReadError(path: directory, reason: "not a directory") }
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)
@@ -61,13 +77,14 @@ enum PolicyFiles {
             .sorted()
     }
 
-    /// `a//b/` is `a/b`: the same file must always get the same name, since
+    /// `./a//b/` is `a/b`: the same file must always get the same name, since
     /// diagnostics are matched to the files named on the command line.
+    /// `..` is kept as written: resolving it would need the file system.
     static func clean(_ path: String) -> String {
-        var result = ""
-        for character in path where !(character == "/" && result.hasSuffix("/")) { result.append(character) }
-        if result.count > 1, result.hasSuffix("/") { result.removeLast() }
-        return result
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
+        let absolute = path.hasPrefix("/")
+        if parts.isEmpty { return absolute ? "/" : "." }
+        return (absolute ? "/" : "") + parts.joined(separator: "/")
     }
 
     static func directory(of path: String) -> String {

@@ -14,7 +14,7 @@ struct PublicSuffixOption: ParsableArguments {
     func load() throws -> PublicSuffixList {
         let path = self.path ?? PublicSuffixList.debianPath
         guard let data = FileManager.default.contents(atPath: path) else {
-            if self.path != nil { throw ValidationError("cannot read the Public Suffix List at \(path)") }
+            if self.path != nil { throw PolicyFiles.ReadError(path: path, reason: "cannot read the Public Suffix List") }
             StandardStreams.err(
                 "egressctl: note: \(path) not found (apt-get install publicsuffix); broad-host treats only single labels such as 'com' as public suffixes\n")
             return .implicitOnly

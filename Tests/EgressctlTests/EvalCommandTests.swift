@@ -76,4 +76,37 @@ import Testing
         #expect(result.status != 0)
         #expect(result.stderr.contains("p.egress:1:12: error:"))
     }
+
+    @Test func aDirectoryWithoutPoliciesIsAnErrorNotADenial() throws {
+        let empty = try PolicyDirectory(["only_test.egress": "expect deny * -> a.com\n"])
+        let result = try Egressctl.run(["eval", "--policies", empty.path, "--from", "*", "--to", "a.com"])
+        #expect(result.status == 2)
+        #expect(result.stdout == "")
+        #expect(result.stderr.contains("no policy files"))
+        let missing = try Egressctl.run(["eval", "--policies", "/nonexistent/dir", "--from", "*", "--to", "a.com"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("/nonexistent/dir: no such directory"))
+    }
+
+    @Test func aPortBeyondSixtyFourBitsIsOutOfRangeNotNegative() throws {
+        let dir = try PolicyDirectory(["p.egress": policy])
+        let input = """
+            {"host": "x.foo.com", "port": 18446744073709551615}
+            {"host": "x.foo.com", "port": 65536}
+            """
+        let result = try Egressctl.run(["eval", "--policies", dir.path, "--batch", "-"], stdin: input)
+        #expect(result.status == 1)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2)
+        #expect(lines.first?.contains("port 18446744073709551615 is outside 1-65535") == true, "\(lines)")
+        #expect(lines.last?.contains("port 65536 is outside 1-65535") == true, "\(lines)")
+    }
+
+    @Test func usageErrorsShowThisCommandsUsage() throws {
+        let dir = try PolicyDirectory(["p.egress": policy])
+        let result = try Egressctl.run(["eval", "--policies", dir.path, "--from", "*", "--to", "a.com:0"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("--to: expected HOST[:PORT]"))
+        #expect(result.stderr.contains("egressctl eval"))
+    }
 }

@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func jsonIsOneArrayWithTheRequiredFields() throws {
-        let dir = try PolicyDirectory(["a.egress": broken + "\nhosts unused = a.com\n"])
+        let dir = try PolicyDirectory(["a.egress": broken + "\nallow ns:a -> *.com\n"])
         let result = try Egressctl.run(["lint", "--format", "json", dir.path])
         #expect(result.status == 1)
         let array = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
@@ -39,7 +39,7 @@ import Testing
                 #expect(object[key] != nil, "missing \(key)")
             }
         }
-        #expect(array.map { $0["id"] as? String } == ["invalid-host", "invalid-selector", "invalid-port", "undefined-hosts", "unused-hosts"])
+        #expect(array.map { $0["id"] as? String } == ["invalid-host", "invalid-selector", "invalid-port", "undefined-hosts", "broad-host"])
         #expect(array.last?["severity"] as? String == "warning")
         #expect(array.first?["line"] as? Int == 1)
         #expect(array.first?["column"] as? Int == 16)
@@ -95,5 +95,38 @@ import Testing
         let result = try Egressctl.run(["lint", "/nonexistent/policies"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("/nonexistent/policies: no such file or directory"))
+    }
+
+    /// `./b.egress`, `b.egress` and `dir/./b.egress` name one file; each
+    /// spelling must report its problems, once.
+    @Test func pathSpellingsOfOneFileReportTheSameProblemsOnce() throws {
+        let dir = try PolicyDirectory(["b.egress": "allow * -> bad..com\n"])
+        for spelling in [["./b.egress"], ["b.egress"], [".//b.egress"]] {
+            let result = try Egressctl.run(["lint"] + spelling, in: dir.url)
+            #expect(result.status == 1, "\(spelling)")
+            #expect(result.stdout.components(separatedBy: "[invalid-host]").count == 2, "\(spelling): \(result.stdout)" as Comment)
+            #expect(result.stdout.hasPrefix("b.egress:1:12: error:"), "\(spelling)")
+        }
+        let both = try Egressctl.run(["lint", ".", "./b.egress"], in: dir.url)
+        #expect(both.stdout.components(separatedBy: "[invalid-host]").count == 2, "\(both.stdout)")
+    }
+
+    @Test func aNamedFileThatIsNotAPolicyIsAnError() throws {
+        let dir = try PolicyDirectory(["a.txt": "allow * -> bad..com\n"])
+        let result = try Egressctl.run(["lint", dir.path + "/a.txt"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("a.txt: not a policy file (the name must end in .egress)"))
+    }
+
+    @Test func jsonGivesHelpAsNullWhenThereIsNone() throws {
+        let dir = try PolicyDirectory(["a.egress": "allow * -> a..com\n"])
+        let result = try Egressctl.run(["lint", "--format", "json", dir.path])
+        #expect(result.stdout.contains("\"help\" : null"), "\(result.stdout)")
+    }
+
+    @Test func unreadablePublicSuffixListExitsTwo() throws {
+        let result = try Egressctl.run(["lint", "--public-suffix-list", "/nonexistent/psl.dat", examplePolicies])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("/nonexistent/psl.dat: cannot read the Public Suffix List"))
     }
 }

@@ -131,6 +131,15 @@ struct FormatterCommentTests {
             """)
     }
 
+    /// An expectation's terms are reordered, so a comment among them would
+    /// end up beside the wrong term: it moves above the statement instead.
+    @Test func aCommentInsideAnExpectationMovesAboveIt() throws {
+        let text = "expect allow tier=batch,  # the batch tier\n  ns:shop -> a.com\n"
+        let once = try format(text, path: "policy_test.egress")
+        #expect(once == "# the batch tier\nexpect allow  ns:shop, tier=batch -> a.com\n")
+        #expect(try format(once, path: "policy_test.egress") == once)
+    }
+
     @Test func aCommentInsideAStatementKeepsItBroken() throws {
         #expect(try format("hosts h = a.com, # one\n  b.com\n") == "hosts h = a.com,  # one\n    b.com\n")
     }

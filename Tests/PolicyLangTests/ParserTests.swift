@@ -200,6 +200,23 @@ struct HostParsingTests {
         #expect(rule.hosts.map(\.meaning) == [.pattern(.exact(name253), nil), .pattern(.exact(name253), nil)])
     }
 
+    /// The 253-character limit applies to the normal form: a trailing dot
+    /// does not count, for wildcards as for exact names.
+    @Test func longestValidWildcardMayEndInADot() throws {
+        let label63 = String(repeating: "a", count: 63)
+        let suffix251 = [label63, label63, label63, String(repeating: "b", count: 59)].joined(separator: ".")
+        #expect(suffix251.utf8.count == 251)
+        let rule = try onlyRule("allow * -> *.\(suffix251).")
+        #expect(rule.hosts.map(\.meaning) == [.pattern(.wildcard(suffix: suffix251), nil)])
+    }
+
+    /// The punycode hint is skipped for a label too long to be valid: encoding
+    /// it is quadratic, and the name is wrong either way.
+    @Test func overlongNonASCIILabelGetsNoPunycodeHint() {
+        let file = parse("allow * -> \(String(repeating: "ü", count: 5000)).de")
+        #expect(file.diagnostics.map(\.message) == ["host pattern is not ASCII and longer than a DNS name can be"])
+    }
+
     @Test func hostListItemsMayHavePorts() throws {
         let file = parse("hosts pki = ocsp.digicert.com:80, *.letsencrypt.org:443-444, *")
         #expect(file.diagnostics.isEmpty)

@@ -94,7 +94,15 @@ public struct Formatter: Sendable {
             case .statement(let statement):
                 let index = parsed.statements.firstIndex { $0.span == statement.span } ?? statementIndex
                 statementIndex = index + 1
-                var rendered = layout(atoms(statement), comments: inner[index] ?? [])
+                var innerComments = inner[index] ?? []
+                if case .expectation = statement, !innerComments.isEmpty {
+                    // An expectation's terms are written in canonical order, not
+                    // as typed, so a comment cannot keep its place among them: it
+                    // goes on its own line above the statement.
+                    lines += innerComments.map(\.comment.text)
+                    innerComments = []
+                }
+                var rendered = layout(atoms(statement), comments: innerComments)
                 if let comment = trailing[index] { rendered[rendered.count - 1] += "  " + comment.text }
                 lines += rendered
                 let endOffset = trailing[index]?.span.upperBound ?? statement.span.upperBound

@@ -124,6 +124,9 @@ struct Parser {
                     report(.syntax, nameToken.span, "rule name '\(nameToken.text)' must be letters, digits, '-', '_' or '.'")
                 }
                 name = nameToken.text
+            } else if current.text == "dry-run" || current.text == "as" {
+                report(.syntax, current.span, "'\(current.text)' is given twice in this rule", help: "a rule has at most one name and one 'dry-run'")
+                throw Abandon()
             } else {
                 try fail(expected: "',', 'as NAME', 'dry-run' or end of line")
             }

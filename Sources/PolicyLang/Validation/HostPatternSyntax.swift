@@ -26,6 +26,13 @@ enum HostPatternSyntax {
             return .failure(Problem(message: "host pattern '\(text)' holds bytes that are not valid UTF-8", help: nil))
         }
         if text.utf8.contains(where: { $0 >= 0x80 }) {
+            // Punycode encoding is quadratic in a label's length; a name too
+            // long to be valid gets the plain message without the hint.
+            let tooLong = text.utf8.count > 253 || text.split(separator: ".").contains { $0.utf8.count > 63 }
+            if tooLong {
+                return .failure(
+                    Problem(message: "host pattern is not ASCII and longer than a DNS name can be", help: nil))
+            }
             let ascii = Punycode.toASCII(String(text))
             return .failure(
                 Problem(
@@ -38,10 +45,12 @@ enum HostPatternSyntax {
             if suffix.isEmpty || suffix == "." {
                 return .failure(Problem(message: "expected a domain after '*.'", help: nil))
             }
-            if suffix.utf8.count + 2 > 253 {
-                return .failure(Problem(message: "host pattern is \(text.utf8.count) characters long; at most 253 are allowed", help: nil))
-            }
             let name = checkName(suffix)
+            // Measured after normalizing, so a trailing dot does not count.
+            if case .success(let normal) = name, normal.utf8.count + 2 > 253 {
+                return .failure(
+                    Problem(message: "host pattern is \(normal.utf8.count + 2) characters long; at most 253 are allowed", help: nil))
+            }
             if case .success(let normal) = name, Self.endsInDigits(normal) {
                 return .failure(
                     Problem(

@@ -123,4 +123,22 @@ struct BroadHostTests {
             """
         ).check(.broadHost, publicSuffixes: list)
     }
+
+    /// `allow * -> $all` with `hosts all = *` is `allow-all`'s finding; the
+    /// same list used by a scoped allow is still too broad.
+    @Test func bareStarInAListUsedOnlyByAllowAllIsLeftToAllowAll() {
+        LintMarkers(
+            """
+            hosts all = *
+            allow * -> $all
+            """
+        ).check(.broadHost)
+        LintMarkers(
+            """
+            hosts all = *    # expect: broad-host
+            allow * -> $all
+            allow ns:shop -> $all
+            """
+        ).check(.broadHost)
+    }
 }

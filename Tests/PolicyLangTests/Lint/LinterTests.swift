@@ -6,14 +6,13 @@ import Testing
 struct LinterTests {
     @Test func findingsComeSortedByFileAndPosition() {
         let set = PolicySet(files: [
-            SourceFile(path: "b.egress", text: "allow * -> *\nhosts h = x.com\n"),
+            SourceFile(path: "b.egress", text: "allow * -> *\n"),
             SourceFile(path: "a.egress", text: "allow * -> *.com\nallow ns:a -> q_r.com\n"),
         ])
         #expect(Linter(publicSuffixes: .implicitOnly).lint(set).map(\.rendered) == [
             "a.egress:1:12: warning: '*.com' allows every name under the public suffix 'com', whoever registered it [broad-host]",
             "a.egress:2:15: error: host name 'q_r.com' contains '_'; a label holds only letters, digits and '-' [invalid-host]",
             "b.egress:1:1: warning: 'allow * -> *' lets every workload reach every host [allow-all]",
-            "b.egress:2:7: warning: host list 'h' is not used by any rule [unused-hosts]",
         ])
     }
 

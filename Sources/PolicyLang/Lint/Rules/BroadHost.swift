@@ -10,12 +10,16 @@ public struct BroadHost: LintRule {
     public func check(_ context: LintContext) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
         var usedByAllow = Set<String>()
+        // Lists used only by `allow * -> $list`: a bare `*` in them is
+        // `allow-all`'s finding, not this rule's.
+        var usedByScopedAllow = Set<String>()
         for file in context.set.files {
             for rule in file.rules where rule.effect == .allow {
                 for item in rule.hosts {
                     switch item {
                     case .reference(let name, _):
                         usedByAllow.insert(name)
+                        if rule.selector != .any { usedByScopedAllow.insert(name) }
                     case .pattern(let pattern, let ports, let span):
                         if pattern == .any, rule.selector == .any, ports == nil { continue }
                         if let message = message(pattern, context) {
@@ -26,7 +30,8 @@ public struct BroadHost: LintRule {
             }
         }
         for (name, list) in context.set.hostLists where usedByAllow.contains(name) {
-            for case .pattern(let pattern, _, let span) in list.declaration.items {
+            for case .pattern(let pattern, let ports, let span) in list.declaration.items {
+                if pattern == .any, ports == nil, !usedByScopedAllow.contains(name) { continue }
                 if let message = message(pattern, context) {
                     diagnostics.append(
                         Diagnostic(id, in: list.file, at: span, message + " (host list '\(name)' is used by allow rules)", help: help(pattern)))

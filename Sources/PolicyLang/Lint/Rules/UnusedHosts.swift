@@ -5,6 +5,8 @@ public struct UnusedHosts: LintRule {
     public init() {}
 
     public func check(_ context: LintContext) -> [Diagnostic] {
+        // A rule the parser could not read may be the one that uses the list.
+        guard context.isComplete else { return [] }
         var used = Set<String>()
         for file in context.set.files {
             for rule in file.rules {
