@@ -1,0 +1,123 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+
+/// Writes audit records to the chain in batches, on its own thread, so that a
+/// slow disk never holds up a decision. Records wait in memory until their
+/// batch commits; `append(_:then:)` calls back only after that, which is what
+/// enforcers' access reports wait for. On shutdown everything queued is
+/// written before `stop()` returns.
+public final class AuditWriter: Sendable {
+    private struct State {
+        var pending: [AuditRecord] = []
+        /// Each waiter with the count of records appended up to its last one.
+        var waiters: [(upTo: Int64, callback: @Sendable (Error?) -> Void)] = []
+        var appended: Int64 = 0
+        var written: Int64 = 0
+        var stopping = false
+    }
+
+    private let database: PDPDatabase
+    private let metrics: PDPMetrics
+    private let logger: Logger
+    private let state = NIOLockedValueBox(State())
+    /// Signalled when records arrive or the writer should stop.
+    private let wakeup = ConditionLock(value: 0)
+    private let finished = ConditionLock(value: 0)
+    private let head: NIOLockedValueBox<(seq: Int64, hash: String)>
+    let maxBatch = 4096
+
+    public init(database: PDPDatabase, metrics: PDPMetrics, logger: Logger) throws {
+        self.database = database
+        self.metrics = metrics
+        self.logger = logger
+        let head = try database.auditHead()
+        self.head = NIOLockedValueBox(head)
+        metrics.setAuditHead(seq: head.seq, hash: head.hash)
+    }
+
+    public var currentHead: (seq: Int64, hash: String) { head.withLockedValue { $0 } }
+
+    public func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "audit-writer"
+        thread.start()
+    }
+
+    /// Queues records; `then` runs once they are committed (or failed to be).
+    public func append(_ records: [AuditRecord], then: (@Sendable (Error?) -> Void)? = nil) {
+        let backlog = state.withLockedValue { state -> Int in
+            state.pending += records
+            state.appended += Int64(records.count)
+            if let then { state.waiters.append((state.appended, then)) }
+            return state.pending.count
+        }
+        metrics.auditBacklog.set(to: Double(backlog))
+        wakeup.lock()
+        wakeup.unlock(withValue: 1)
+    }
+
+    public func append(_ record: AuditRecord) { append([record]) }
+
+    /// Writes what is queued and stops the thread.
+    public func stop() {
+        state.withLockedValue { $0.stopping = true }
+        wakeup.lock()
+        wakeup.unlock(withValue: 1)
+        finished.lock(whenValue: 1)
+        finished.unlock()
+    }
+
+    private func run() {
+        while true {
+            wakeup.lock(whenValue: 1)
+            wakeup.unlock(withValue: 0)
+            while true {
+                let (batch, stopping) = state.withLockedValue { state in
+                    let count = min(state.pending.count, maxBatch)
+                    let batch = Array(state.pending.prefix(count))
+                    state.pending.removeFirst(count)
+                    return (batch, state.stopping)
+                }
+                if batch.isEmpty {
+                    if stopping {
+                        finished.lock()
+                        finished.unlock(withValue: 1)
+                        return
+                    }
+                    break
+                }
+                write(batch)
+            }
+        }
+    }
+
+    private func write(_ batch: [AuditRecord]) {
+        var attempt = 0
+        while true {
+            do {
+                let newHead = try database.appendAudit(batch, after: head.withLockedValue { $0 })
+                head.withLockedValue { $0 = newHead }
+                metrics.auditWritten.increment(by: Int64(batch.count))
+                metrics.setAuditHead(seq: newHead.seq, hash: newHead.hash)
+                let (done, backlog) = state.withLockedValue { state in
+                    state.written += Int64(batch.count)
+                    let written = state.written
+                    let done = state.waiters.prefix { $0.upTo <= written }.map(\.callback)
+                    state.waiters.removeFirst(done.count)
+                    return (done, state.pending.count)
+                }
+                metrics.auditBacklog.set(to: Double(backlog))
+                done.forEach { $0(nil) }
+                return
+            } catch {
+                // The batch stays in memory and is tried again, for as long as
+                // it takes: dropping it would leave a hole in what enforcers
+                // were told is recorded. The backlog metric shows the wait.
+                attempt += 1
+                logger.error("audit write failed; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                Thread.sleep(forTimeInterval: min(0.1 * Double(attempt), 2))
+            }
+        }
+    }
+}

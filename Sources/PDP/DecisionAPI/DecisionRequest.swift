@@ -1,0 +1,105 @@
+import Foundation
+import PolicyLang
+
+/// A parsed `POST /v1/decisions` body.
+struct DecisionRequest: Sendable {
+    enum Source: Sendable {
+        /// No source given, or an empty one: no known identity.
+        case unknown
+        /// The connection's peer address, looked up in the inventory.
+        case ip(String)
+        /// A SPIFFE ID the enforcer verified (mTLS); looked up in the inventory.
+        case spiffe(String)
+        /// A whole identity, asserted by the (authenticated) enforcer.
+        case asserted(SourceIdentity)
+    }
+
+    var source: Source
+    var host: String
+    var port: Int
+
+    /// A request body that cannot be decided; the message says what was wrong.
+    struct Invalid: Error {
+        let message: String
+    }
+
+    static func parse(_ data: Data) throws(Invalid) -> DecisionRequest {
+        let value: Any
+        do {
+            value = try JSONSerialization.jsonObject(with: data, options: [])
+        } catch {
+            throw Invalid(message: "the body is not valid JSON")
+        }
+        guard let object = value as? [String: Any] else { throw Invalid(message: "the body must be a JSON object") }
+        guard let hostValue = object["host"] else { throw Invalid(message: "missing field 'host'") }
+        guard let host = hostValue as? String, !host.isEmpty else { throw Invalid(message: "'host' must be a non-empty string") }
+        guard host.utf8.count <= 255 else { throw Invalid(message: "'host' is longer than a DNS name can be") }
+        var port = 443
+        switch object["port"] {
+        case let number as NSNumber where isInteger(number):
+            guard (1...65535).contains(number.doubleValue) else {
+                throw Invalid(message: "'port' \(number.stringValue) is outside 1-65535")
+            }
+            port = number.intValue
+        case nil, is NSNull: break
+        default: throw Invalid(message: "'port' must be an integer")
+        }
+        let source: Source
+        switch object["source"] {
+        case let fields as [String: Any]: source = try parseSource(fields)
+        case nil, is NSNull: source = .unknown
+        default: throw Invalid(message: "'source' must be an object")
+        }
+        for key in object.keys where !["host", "port", "source"].contains(key) {
+            throw Invalid(message: "unknown field '\(key)'")
+        }
+        return DecisionRequest(source: source, host: host, port: port)
+    }
+
+    private static let identityKeys: Set<String> = ["namespace", "serviceAccount", "pod", "labels"]
+
+    private static func parseSource(_ fields: [String: Any]) throws(Invalid) -> Source {
+        for key in fields.keys where !identityKeys.contains(key) && key != "ip" && key != "spiffe" {
+            throw Invalid(message: "unknown field 'source.\(key)'; expected ip, spiffe, namespace, serviceAccount, pod or labels")
+        }
+        func string(_ key: String) throws(Invalid) -> String? {
+            guard let value = fields[key], !(value is NSNull) else { return nil }
+            guard let text = value as? String else { throw Invalid(message: "'source.\(key)' must be a string") }
+            return text
+        }
+        let asserted = fields.keys.contains { identityKeys.contains($0) }
+        if let ip = try string("ip") {
+            guard !asserted, fields["spiffe"] == nil else {
+                throw Invalid(message: "'source.ip' stands alone: the identity comes from the inventory")
+            }
+            guard let normal = IPAddressText.normalize(ip) else {
+                throw Invalid(message: "'source.ip' '\(ip)' is not an IPv4 or IPv6 address")
+            }
+            return .ip(normal)
+        }
+        let spiffe = try string("spiffe")
+        if !asserted {
+            return spiffe.map { .spiffe($0) } ?? .unknown
+        }
+        var labels: [String: String] = [:]
+        switch fields["labels"] {
+        case let object as [String: Any]:
+            for (key, value) in object {
+                guard let value = value as? String else { throw Invalid(message: "'source.labels.\(key)' must be a string") }
+                labels[key] = value
+            }
+        case nil, is NSNull: break
+        default: throw Invalid(message: "'source.labels' must be an object of strings")
+        }
+        let identity = SourceIdentity(
+            namespace: try string("namespace"), serviceAccount: try string("serviceAccount"), pod: try string("pod"),
+            spiffe: spiffe, labels: labels)
+        return identity.isEmpty ? .unknown : .asserted(identity)
+    }
+
+    /// Whether an NSNumber holds an integer: not a fraction, and not a
+    /// boolean (`c`), which JSONSerialization also hands over as a number.
+    private static func isInteger(_ number: NSNumber) -> Bool {
+        !["c", "d", "f"].contains(String(cString: number.objCType))
+    }
+}

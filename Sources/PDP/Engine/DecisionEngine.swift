@@ -1,0 +1,124 @@
+import Foundation
+import NIOConcurrencyHelpers
+import PolicyLang
+
+/// Answers decisions from the current snapshot, records each in the audit
+/// trail, and tells watchers when the snapshot changes.
+public final class DecisionEngine: Sendable {
+    public struct TTL: Sendable {
+        public var allow: Int
+        public var deny: Int
+        public init(allow: Int, deny: Int) {
+            self.allow = allow
+            self.deny = deny
+        }
+    }
+
+    private let current = NIOLockedValueBox(DecisionSnapshot.empty)
+    let ttl: TTL
+    let audit: AuditWriter
+    let metrics: PDPMetrics
+    let watchers: WatchHub
+
+    init(ttl: TTL, audit: AuditWriter, metrics: PDPMetrics) {
+        self.ttl = ttl
+        self.audit = audit
+        self.metrics = metrics
+        watchers = WatchHub(metrics: metrics)
+    }
+
+    public var snapshot: DecisionSnapshot { current.withLockedValue { $0 } }
+
+    var watchState: WatchEvent {
+        let s = snapshot
+        return WatchEvent(event: .hello, revision: s.revision, inventoryGeneration: s.inventoryGeneration)
+    }
+
+    /// Installs a compiled revision; the next decision uses it.
+    func install(index: PolicyIndex, revision: Int64) {
+        let next = current.withLockedValue { snapshot in
+            snapshot = DecisionSnapshot(
+                revision: revision, index: index, inventoryGeneration: snapshot.inventoryGeneration,
+                byIP: snapshot.byIP, bySpiffe: snapshot.bySpiffe)
+            return snapshot
+        }
+        metrics.activeRevision.set(to: Double(revision))
+        watchers.publish(WatchEvent(event: .revision, revision: revision, inventoryGeneration: next.inventoryGeneration))
+    }
+
+    /// Installs a new inventory; the next decision uses it.
+    func install(workloads: [Workload], generation: Int64) {
+        let table = DecisionSnapshot.Tables(workloads)
+        let next = current.withLockedValue { snapshot in
+            snapshot = DecisionSnapshot(
+                revision: snapshot.revision, index: snapshot.index, inventoryGeneration: generation,
+                byIP: table.byIP, bySpiffe: table.bySpiffe)
+            return snapshot
+        }
+        watchers.publish(WatchEvent(event: .inventory, revision: next.revision, inventoryGeneration: generation))
+    }
+
+    /// Decides one request and returns the JSON answer. The audit record is
+    /// queued, not written: the answer does not wait for the disk.
+    func decide(_ request: DecisionRequest, enforcer: String, now: Int64 = nowMilliseconds()) -> String {
+        let started = ContinuousClock.now
+        let snapshot = self.snapshot
+        let identity: SourceIdentity?
+        let identityJSON: String
+        var sourceIP: String?
+        switch request.source {
+        case .unknown:
+            identity = nil
+            identityJSON = "null"
+        case .ip(let ip):
+            sourceIP = ip
+            let entry = snapshot.byIP[ip]
+            identity = entry?.identity
+            identityJSON = entry?.json ?? "null"
+        case .spiffe(let id):
+            if let entry = snapshot.bySpiffe[id] {
+                identity = entry.identity
+                identityJSON = entry.json
+            } else {
+                // A verified SPIFFE ID that the inventory does not hold still
+                // identifies the source for `spiffe:` selectors.
+                let known = SourceIdentity(spiffe: id)
+                identity = known
+                identityJSON = JSONText.identity(known)
+            }
+        case .asserted(let asserted):
+            identity = asserted
+            identityJSON = JSONText.identity(asserted)
+        }
+        let host = Self.normalize(request.host)
+        let decision = snapshot.index.decide(source: identity, host: host, port: request.port)
+        let revision = snapshot.revision
+        var out = "{\"verdict\":\"\(decision.verdict.rawValue)\",\"rule\":"
+        out += decision.rule.map { snapshot.ruleLocations[$0.index] } ?? "null"
+        out += ",\"name\":"
+        out += decision.rule.map { snapshot.ruleNames[$0.index] } ?? "null"
+        out += ",\"dryRunVerdict\":\"\(decision.dryRunVerdict.rawValue)\",\"dryRunRule\":"
+        out += decision.dryRunRule.map { snapshot.ruleLocations[$0.index] } ?? "null"
+        out += ",\"revision\":\(revision.map(String.init) ?? "null")"
+        out += ",\"ttl\":\(decision.verdict == .allow ? ttl.allow : ttl.deny)"
+        out += ",\"source\":\(identityJSON)}"
+
+        audit.append(
+            AuditRecord(
+                time: now, kind: .decision, enforcer: enforcer, sourceIP: sourceIP, namespace: identity?.namespace,
+                serviceAccount: identity?.serviceAccount, pod: identity?.pod, spiffe: identity?.spiffe,
+                labels: identity.map(\.labels), host: host, port: request.port, verdict: decision.verdict.rawValue,
+                rule: decision.rule?.location, ruleName: decision.rule?.name, revision: revision))
+        (decision.verdict == .allow ? metrics.allowed : metrics.denied).increment()
+        metrics.latency.record(ContinuousClock.now - started)
+        return out
+    }
+
+    /// Host names compare in lower case without a trailing dot, as patterns do.
+    static func normalize(_ host: String) -> String {
+        var host = host
+        if host.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) { host = host.lowercased() }
+        if host.hasSuffix(".") { host.removeLast() }
+        return host
+    }
+}

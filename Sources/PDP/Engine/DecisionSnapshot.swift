@@ -1,0 +1,86 @@
+import Foundation
+import PolicyLang
+
+/// Everything a decision reads, immutable: the compiled policy of the active
+/// revision and the inventory, indexed by address and SPIFFE ID. A change
+/// builds a new snapshot and swaps it in, so a decision never sees half of one.
+public struct DecisionSnapshot: Sendable {
+    /// A workload as decisions see it: its identity, and that identity as a
+    /// JSON object, encoded once here rather than on every answer.
+    struct Entry: Sendable {
+        let identity: SourceIdentity
+        let json: String
+    }
+
+    public let revision: Int64?
+    public let index: PolicyIndex
+    public let inventoryGeneration: Int64
+    let byIP: [String: Entry]
+    let bySpiffe: [String: Entry]
+    /// Per rule of `index`: its `file:line` and its name, as JSON values.
+    let ruleLocations: [String]
+    let ruleNames: [String]
+
+    static let empty = DecisionSnapshot(
+        revision: nil, index: PolicyIndex.denyAll, inventoryGeneration: 0, byIP: [:], bySpiffe: [:])
+
+    /// The inventory's lookup tables.
+    struct Tables {
+        var byIP: [String: Entry] = [:]
+        var bySpiffe: [String: Entry] = [:]
+
+        init(_ workloads: [Workload]) {
+            for workload in workloads {
+                let entry = Entry(identity: workload.identity, json: JSONText.identity(workload.identity))
+                for ip in workload.ips { if let ip = IPAddressText.normalize(ip) { byIP[ip] = entry } }
+                if let spiffe = workload.spiffe { bySpiffe[spiffe] = entry }
+            }
+        }
+    }
+
+    init(revision: Int64?, index: PolicyIndex, inventoryGeneration: Int64, byIP: [String: Entry], bySpiffe: [String: Entry]) {
+        self.revision = revision
+        self.index = index
+        self.inventoryGeneration = inventoryGeneration
+        self.byIP = byIP
+        self.bySpiffe = bySpiffe
+        ruleLocations = index.rules.map { JSONText.string($0.location) }
+        ruleNames = index.rules.map { $0.name.map(JSONText.string) ?? "null" }
+    }
+}
+
+extension PolicyIndex {
+    /// No rules: every request is denied. Used until a revision is active.
+    static let denyAll: PolicyIndex = (try? PolicyCompiler.compile([SourceFile]())) ?? { fatalError("empty set compiles") }()
+}
+
+/// Small JSON writers for the decision path, where JSONEncoder would cost more
+/// than the decision.
+enum JSONText {
+    static func string(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case let s where s.value < 0x20: out += String(format: "\\u%04x", s.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    static func identity(_ identity: SourceIdentity) -> String {
+        var fields: [String] = []
+        if let v = identity.namespace { fields.append("\"namespace\":" + string(v)) }
+        if let v = identity.serviceAccount { fields.append("\"serviceAccount\":" + string(v)) }
+        if let v = identity.pod { fields.append("\"pod\":" + string(v)) }
+        if let v = identity.spiffe { fields.append("\"spiffe\":" + string(v)) }
+        let labels = identity.labels.sorted { $0.key < $1.key }.map { string($0.key) + ":" + string($0.value) }
+        fields.append("\"labels\":{" + labels.joined(separator: ",") + "}")
+        return "{" + fields.joined(separator: ",") + "}"
+    }
+}

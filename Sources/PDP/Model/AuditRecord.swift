@@ -1,0 +1,60 @@
+/// One line of the audit trail: a decision the service made, or a connection
+/// an enforcer reported. `seq` and `hash` are set when the record is written.
+public struct AuditRecord: Codable, Sendable, Hashable {
+    public enum Kind: String, Codable, Sendable { case decision, access }
+
+    public var seq: Int64?
+    /// Milliseconds since 1970.
+    public var time: Int64
+    public var kind: Kind
+    /// The token or certificate name of the enforcer that asked or reported.
+    public var enforcer: String
+    public var sourceIP: String?
+    public var namespace: String?
+    public var serviceAccount: String?
+    public var pod: String?
+    public var spiffe: String?
+    public var labels: [String: String]?
+    public var host: String
+    public var port: Int
+    public var verdict: String
+    public var rule: String?
+    public var ruleName: String?
+    public var revision: Int64?
+    /// For reported connections: why it was refused, if it was.
+    public var reason: String?
+    public var upstream: String?
+    public var bytesUp: Int64?
+    public var bytesDown: Int64?
+    public var durationMs: Int64?
+    public var hash: String?
+
+    public init(
+        time: Int64, kind: Kind, enforcer: String, sourceIP: String? = nil, namespace: String? = nil,
+        serviceAccount: String? = nil, pod: String? = nil, spiffe: String? = nil, labels: [String: String]? = nil,
+        host: String, port: Int, verdict: String, rule: String? = nil, ruleName: String? = nil, revision: Int64? = nil,
+        reason: String? = nil, upstream: String? = nil, bytesUp: Int64? = nil, bytesDown: Int64? = nil,
+        durationMs: Int64? = nil
+    ) {
+        self.time = time
+        self.kind = kind
+        self.enforcer = enforcer
+        self.sourceIP = sourceIP
+        self.namespace = namespace
+        self.serviceAccount = serviceAccount
+        self.pod = pod
+        self.spiffe = spiffe
+        self.labels = labels
+        self.host = host
+        self.port = port
+        self.verdict = verdict
+        self.rule = rule
+        self.ruleName = ruleName
+        self.revision = revision
+        self.reason = reason
+        self.upstream = upstream
+        self.bytesUp = bytesUp
+        self.bytesDown = bytesDown
+        self.durationMs = durationMs
+    }
+}

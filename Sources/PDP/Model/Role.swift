@@ -1,0 +1,15 @@
+/// What a bearer token may do. `admin` changes policy, workloads and tokens;
+/// `viewer` reads them and the audit trail; `pep` may only call the decision
+/// API. Roles do not nest: a `pep` token cannot read the admin API, and an
+/// admin token cannot ask for decisions (enforcers get their own tokens).
+public enum Role: String, Codable, Sendable, CaseIterable {
+    case admin, viewer, pep
+
+    /// Whether this role may use an admin endpoint that needs `required`.
+    public func permits(_ required: Role) -> Bool {
+        switch (self, required) {
+        case (.admin, .admin), (.admin, .viewer), (.viewer, .viewer): return true
+        default: return false
+        }
+    }
+}

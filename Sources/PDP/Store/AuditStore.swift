@@ -1,0 +1,173 @@
+import Foundation
+import GRDB
+
+/// What `GET /v1/audit` filters by.
+public struct AuditQuery: Sendable {
+    public var sourceIP: String?
+    public var namespace: String?
+    public var pod: String?
+    public var host: String?
+    public var verdict: String?
+    public var since: Int64?
+    public var until: Int64?
+    /// Return records with a sequence number above this one (paging).
+    public var after: Int64?
+    public var limit: Int = 100
+
+    public init() {}
+}
+
+/// The result of checking the chain from its anchor to its head.
+public struct AuditVerification: Codable, Sendable {
+    public var valid: Bool
+    public var records: Int
+    public var firstSeq: Int64?
+    public var lastSeq: Int64?
+    public var head: String
+    /// The first record whose hash does not match, or that follows a gap.
+    public var brokenAt: Int64?
+    public var problem: String?
+}
+
+extension PDPDatabase {
+    /// The last record's sequence number and hash (or the anchor's, or genesis).
+    func auditHead() throws -> (seq: Int64, hash: String) {
+        try pool.read { db in
+            if let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1") {
+                return (row["seq"], row["hash"])
+            }
+            if let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_anchor WHERE id = 1") {
+                return (row["seq"], row["hash"])
+            }
+            return (0, AuditChain.genesis)
+        }
+    }
+
+    /// Appends records, chained onto `head`, in one transaction; returns the new head.
+    func appendAudit(_ records: [AuditRecord], after head: (seq: Int64, hash: String)) throws -> (seq: Int64, hash: String) {
+        try pool.write { db in
+            var seq = head.seq
+            var hash = head.hash
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT INTO audit(seq, time, kind, enforcer, source_ip, namespace, service_account, pod, spiffe, labels,
+                        host, port, verdict, rule, rule_name, revision, reason, upstream, bytes_up, bytes_down, duration_ms, hash)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+            for r in records {
+                seq += 1
+                hash = AuditChain.hash(r, seq: seq, previous: hash)
+                let labels = try r.labels.map { try Self.json($0) }
+                try statement.execute(arguments: [
+                    seq, r.time, r.kind.rawValue, r.enforcer, r.sourceIP, r.namespace, r.serviceAccount, r.pod, r.spiffe, labels,
+                    r.host, r.port, r.verdict, r.rule, r.ruleName, r.revision, r.reason, r.upstream, r.bytesUp, r.bytesDown,
+                    r.durationMs, hash,
+                ])
+            }
+            return (seq, hash)
+        }
+    }
+
+    func queryAudit(_ query: AuditQuery) throws -> [AuditRecord] {
+        var conditions: [String] = []
+        var arguments: [(any DatabaseValueConvertible)?] = []
+        func add(_ sql: String, _ value: (any DatabaseValueConvertible)?) {
+            guard let value else { return }
+            conditions.append(sql)
+            arguments.append(value)
+        }
+        add("source_ip = ?", query.sourceIP)
+        add("namespace = ?", query.namespace)
+        add("pod = ?", query.pod)
+        add("host = ?", query.host)
+        add("verdict = ?", query.verdict)
+        add("time >= ?", query.since)
+        add("time < ?", query.until)
+        add("seq > ?", query.after)
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        arguments.append(query.limit)
+        return try pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM audit \(whereClause) ORDER BY seq LIMIT ?",
+                arguments: StatementArguments(arguments.map { $0?.databaseValue ?? .null })
+            ).map(Self.auditRecord)
+        }
+    }
+
+    /// Walks the chain from the anchor and recomputes every hash.
+    func verifyAudit() throws -> AuditVerification {
+        try pool.read { db in
+            var previous = AuditChain.genesis
+            var expectedSeq: Int64 = 1
+            if let anchor = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_anchor WHERE id = 1") {
+                previous = anchor["hash"]
+                expectedSeq = anchor["seq"] + 1
+            }
+            var count = 0
+            var first: Int64?
+            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit ORDER BY seq")
+            while let row = try cursor.next() {
+                let record = try Self.auditRecord(row)
+                let seq = record.seq!
+                first = first ?? seq
+                if seq != expectedSeq {
+                    return AuditVerification(
+                        valid: false, records: count, firstSeq: first, lastSeq: seq - 1, head: previous, brokenAt: seq,
+                        problem: "record \(expectedSeq) is missing")
+                }
+                let hash = AuditChain.hash(record, seq: seq, previous: previous)
+                if hash != record.hash {
+                    return AuditVerification(
+                        valid: false, records: count, firstSeq: first, lastSeq: seq - 1, head: previous, brokenAt: seq,
+                        problem: "record \(seq) does not match its hash: it or an earlier record was changed")
+                }
+                previous = hash
+                expectedSeq = seq + 1
+                count += 1
+            }
+            return AuditVerification(
+                valid: true, records: count, firstSeq: first, lastSeq: count > 0 ? expectedSeq - 1 : nil, head: previous,
+                brokenAt: nil, problem: nil)
+        }
+    }
+
+    /// Drops the oldest records, keeping at most `keepCount` and none older than
+    /// `olderThan`; the last dropped record becomes the anchor the chain is
+    /// verified from. Returns how many were dropped.
+    func pruneAudit(keepCount: Int?, olderThan: Int64?) throws -> Int {
+        try pool.write { db in
+            var cutoff: Int64 = 0
+            if let keepCount,
+                let seq = try Int64.fetchOne(db, sql: "SELECT seq FROM audit ORDER BY seq DESC LIMIT 1 OFFSET ?", arguments: [keepCount])
+            {
+                cutoff = max(cutoff, seq)
+            }
+            if let olderThan, let seq = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit WHERE time < ?", arguments: [olderThan]) {
+                cutoff = max(cutoff, seq)
+            }
+            guard cutoff > 0, let hash = try String.fetchOne(db, sql: "SELECT hash FROM audit WHERE seq = ?", arguments: [cutoff]) else {
+                return 0
+            }
+            try db.execute(
+                sql: "INSERT INTO audit_anchor(id, seq, hash) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+                arguments: [cutoff, hash])
+            try db.execute(sql: "DELETE FROM audit WHERE seq <= ?", arguments: [cutoff])
+            return db.changesCount
+        }
+    }
+
+    static func auditRecord(_ row: Row) throws -> AuditRecord {
+        let labels: [String: String]? = try (row["labels"] as String?).map {
+            try JSONDecoder().decode([String: String].self, from: Data($0.utf8))
+        }
+        var record = AuditRecord(
+            time: row["time"], kind: AuditRecord.Kind(rawValue: row["kind"]) ?? .decision, enforcer: row["enforcer"],
+            sourceIP: row["source_ip"], namespace: row["namespace"], serviceAccount: row["service_account"], pod: row["pod"],
+            spiffe: row["spiffe"], labels: labels, host: row["host"], port: row["port"], verdict: row["verdict"],
+            rule: row["rule"], ruleName: row["rule_name"], revision: row["revision"], reason: row["reason"],
+            upstream: row["upstream"], bytesUp: row["bytes_up"], bytesDown: row["bytes_down"], durationMs: row["duration_ms"])
+        record.seq = row["seq"]
+        record.hash = row["hash"]
+        return record
+    }
+}

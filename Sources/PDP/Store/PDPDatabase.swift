@@ -1,0 +1,120 @@
+import Foundation
+import GRDB
+
+/// The service's SQLite file: policy revisions, the workload inventory, the
+/// audit trail and tokens. WAL mode, so that readers never wait for the audit
+/// writer, and every change is one transaction: a crash leaves the old state
+/// or the new one.
+public final class PDPDatabase: Sendable {
+    public let path: String
+    let pool: DatabasePool
+
+    public init(path: String) throws {
+        self.path = path
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        // Created 0600 before SQLite opens it; the -wal and -shm files SQLite
+        // makes take the main file's permissions.
+        if !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw StoreError.io("cannot create the database file \(path)")
+            }
+        }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(pool)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE revision (
+                        id INTEGER PRIMARY KEY,
+                        created_at INTEGER NOT NULL,
+                        author TEXT NOT NULL,
+                        reason TEXT NOT NULL
+                    );
+                    CREATE TABLE revision_file (
+                        revision_id INTEGER NOT NULL REFERENCES revision(id),
+                        path TEXT NOT NULL,
+                        content TEXT NOT NULL,
+                        PRIMARY KEY (revision_id, path)
+                    );
+                    CREATE TABLE setting (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                    CREATE TABLE workload (
+                        namespace TEXT NOT NULL,
+                        pod TEXT NOT NULL,
+                        service_account TEXT,
+                        labels TEXT NOT NULL,
+                        spiffe TEXT,
+                        ips TEXT NOT NULL,
+                        PRIMARY KEY (namespace, pod)
+                    );
+                    CREATE TABLE audit (
+                        seq INTEGER PRIMARY KEY,
+                        time INTEGER NOT NULL,
+                        kind TEXT NOT NULL,
+                        enforcer TEXT NOT NULL,
+                        source_ip TEXT, namespace TEXT, service_account TEXT, pod TEXT, spiffe TEXT, labels TEXT,
+                        host TEXT NOT NULL,
+                        port INTEGER NOT NULL,
+                        verdict TEXT NOT NULL,
+                        rule TEXT, rule_name TEXT, revision INTEGER,
+                        reason TEXT, upstream TEXT, bytes_up INTEGER, bytes_down INTEGER, duration_ms INTEGER,
+                        hash TEXT NOT NULL
+                    );
+                    CREATE INDEX audit_time ON audit(time);
+                    CREATE INDEX audit_host ON audit(host);
+                    CREATE TABLE audit_anchor (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        seq INTEGER NOT NULL,
+                        hash TEXT NOT NULL
+                    );
+                    CREATE TABLE token (
+                        id TEXT PRIMARY KEY,
+                        name TEXT NOT NULL,
+                        role TEXT NOT NULL,
+                        hash TEXT NOT NULL UNIQUE,
+                        created_at INTEGER NOT NULL,
+                        revoked_at INTEGER
+                    );
+                    """)
+        }
+        return migrator
+    }
+
+    /// Reads a setting; `nil` when it was never written.
+    func setting(_ key: String, _ db: Database) throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: [key])
+    }
+
+    func setSetting(_ key: String, _ value: Int64, _ db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO setting(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            arguments: [key, value])
+    }
+}
+
+public enum StoreError: Error, CustomStringConvertible, Sendable {
+    case io(String)
+    case notFound(String)
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .io(let m), .notFound(let m), .invalid(let m): return m
+        }
+    }
+}
+
+/// Milliseconds since 1970, the unit of every time the store keeps.
+func nowMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

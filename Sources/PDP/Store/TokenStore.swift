@@ -1,0 +1,68 @@
+import Crypto
+import Foundation
+import GRDB
+
+/// A bearer token as stored: only a hash of the secret is kept.
+public struct TokenRecord: Codable, Sendable, Hashable {
+    public var id: String
+    public var name: String
+    public var role: Role
+    public var createdAt: Int64
+}
+
+enum TokenSecret {
+    /// A new secret: 32 random bytes, hex, with a prefix that secret scanners
+    /// can recognise.
+    static func generate() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        return "egr_" + bytes.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The secrets are random and long, so a plain SHA-256 is enough: there is
+    /// nothing to guess that a slow hash would protect.
+    static func hash(_ secret: String) -> String {
+        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+extension PDPDatabase {
+    /// Creates a token and returns its record and the secret, which is not
+    /// stored and cannot be shown again.
+    func createToken(name: String, role: Role) throws -> (TokenRecord, secret: String) {
+        let secret = TokenSecret.generate()
+        let record = TokenRecord(
+            id: String(UUID().uuidString.prefix(8)).lowercased(), name: name, role: role, createdAt: nowMilliseconds())
+        try pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO token(id, name, role, hash, created_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [record.id, name, role.rawValue, TokenSecret.hash(secret), record.createdAt])
+        }
+        return (record, secret)
+    }
+
+    /// Revokes a token; `false` if there is no such live token.
+    func revokeToken(id: String) throws -> Bool {
+        try pool.write { db in
+            try db.execute(
+                sql: "UPDATE token SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [nowMilliseconds(), id])
+            return db.changesCount > 0
+        }
+    }
+
+    /// Live tokens by the hash of their secret.
+    func liveTokens() throws -> [String: TokenRecord] {
+        try pool.read { db in
+            var result: [String: TokenRecord] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM token WHERE revoked_at IS NULL") {
+                guard let role = Role(rawValue: row["role"]) else { continue }
+                result[row["hash"]] = TokenRecord(id: row["id"], name: row["name"], role: role, createdAt: row["created_at"])
+            }
+            return result
+        }
+    }
+
+    func tokenCount() throws -> Int {
+        try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM token") ?? 0 }
+    }
+}
