@@ -122,3 +122,23 @@ public final class DecisionEngine: Sendable {
         return host
     }
 }
+
+extension DecisionEngine {
+    /// Audit records for reported connections, with each source resolved in
+    /// the inventory as it is now: an enforcer reports addresses, not identities.
+    func accessRecords(_ report: AccessReport, enforcer: String) -> [AuditRecord] {
+        let snapshot = self.snapshot
+        let now = nowMilliseconds()
+        metrics.accessReported.increment(by: Int64(report.connections.count))
+        return report.connections.map { c in
+            let ip = IPAddressText.normalize(c.sourceIP) ?? c.sourceIP
+            let identity = snapshot.byIP[ip]?.identity
+            return AuditRecord(
+                time: c.time ?? now, kind: .access, enforcer: enforcer, sourceIP: ip, namespace: identity?.namespace,
+                serviceAccount: identity?.serviceAccount, pod: identity?.pod, spiffe: identity?.spiffe,
+                labels: identity?.labels, host: Self.normalize(c.host), port: c.port, verdict: c.verdict, rule: c.rule,
+                ruleName: c.ruleName, revision: c.revision,
+                reason: c.reason, originalDestination: c.originalDestination, upstream: c.upstream, cached: c.cached, bytesUp: c.bytesUp, bytesDown: c.bytesDown, durationMs: c.durationMs)
+        }
+    }
+}

@@ -23,7 +23,12 @@ public struct AuditRecord: Codable, Sendable, Hashable {
     public var revision: Int64?
     /// For reported connections: why it was refused, if it was.
     public var reason: String?
+    /// For reported connections: where the workload tried to go, and where
+    /// the enforcer connected instead.
+    public var originalDestination: String?
     public var upstream: String?
+    /// For reported connections: whether the verdict came from the enforcer's cache.
+    public var cached: Bool?
     public var bytesUp: Int64?
     public var bytesDown: Int64?
     public var durationMs: Int64?
@@ -33,7 +38,7 @@ public struct AuditRecord: Codable, Sendable, Hashable {
         time: Int64, kind: Kind, enforcer: String, sourceIP: String? = nil, namespace: String? = nil,
         serviceAccount: String? = nil, pod: String? = nil, spiffe: String? = nil, labels: [String: String]? = nil,
         host: String, port: Int, verdict: String, rule: String? = nil, ruleName: String? = nil, revision: Int64? = nil,
-        reason: String? = nil, upstream: String? = nil, bytesUp: Int64? = nil, bytesDown: Int64? = nil,
+        reason: String? = nil, originalDestination: String? = nil, upstream: String? = nil, cached: Bool? = nil, bytesUp: Int64? = nil, bytesDown: Int64? = nil,
         durationMs: Int64? = nil
     ) {
         self.time = time
@@ -52,7 +57,9 @@ public struct AuditRecord: Codable, Sendable, Hashable {
         self.ruleName = ruleName
         self.revision = revision
         self.reason = reason
+        self.originalDestination = originalDestination
         self.upstream = upstream
+        self.cached = cached
         self.bytesUp = bytesUp
         self.bytesDown = bytesDown
         self.durationMs = durationMs

@@ -51,8 +51,9 @@ extension PDPDatabase {
             let statement = try db.cachedStatement(
                 sql: """
                     INSERT INTO audit(seq, time, kind, enforcer, source_ip, namespace, service_account, pod, spiffe, labels,
-                        host, port, verdict, rule, rule_name, revision, reason, upstream, bytes_up, bytes_down, duration_ms, hash)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        host, port, verdict, rule, rule_name, revision, reason, original_destination, upstream, cached, bytes_up, bytes_down,
+                        duration_ms, hash)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             for r in records {
                 seq += 1
@@ -60,7 +61,7 @@ extension PDPDatabase {
                 let labels = try r.labels.map { try Self.json($0) }
                 try statement.execute(arguments: [
                     seq, r.time, r.kind.rawValue, r.enforcer, r.sourceIP, r.namespace, r.serviceAccount, r.pod, r.spiffe, labels,
-                    r.host, r.port, r.verdict, r.rule, r.ruleName, r.revision, r.reason, r.upstream, r.bytesUp, r.bytesDown,
+                    r.host, r.port, r.verdict, r.rule, r.ruleName, r.revision, r.reason, r.originalDestination, r.upstream, r.cached, r.bytesUp, r.bytesDown,
                     r.durationMs, hash,
                 ])
             }
@@ -165,7 +166,7 @@ extension PDPDatabase {
             sourceIP: row["source_ip"], namespace: row["namespace"], serviceAccount: row["service_account"], pod: row["pod"],
             spiffe: row["spiffe"], labels: labels, host: row["host"], port: row["port"], verdict: row["verdict"],
             rule: row["rule"], ruleName: row["rule_name"], revision: row["revision"], reason: row["reason"],
-            upstream: row["upstream"], bytesUp: row["bytes_up"], bytesDown: row["bytes_down"], durationMs: row["duration_ms"])
+            originalDestination: row["original_destination"], upstream: row["upstream"], cached: row["cached"], bytesUp: row["bytes_up"], bytesDown: row["bytes_down"], durationMs: row["duration_ms"])
         record.seq = row["seq"]
         record.hash = row["hash"]
         return record

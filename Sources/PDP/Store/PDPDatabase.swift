@@ -69,7 +69,7 @@ public final class PDPDatabase: Sendable {
                         port INTEGER NOT NULL,
                         verdict TEXT NOT NULL,
                         rule TEXT, rule_name TEXT, revision INTEGER,
-                        reason TEXT, upstream TEXT, bytes_up INTEGER, bytes_down INTEGER, duration_ms INTEGER,
+                        reason TEXT, original_destination TEXT, upstream TEXT, cached INTEGER, bytes_up INTEGER, bytes_down INTEGER, duration_ms INTEGER,
                         hash TEXT NOT NULL
                     );
                     CREATE INDEX audit_time ON audit(time);

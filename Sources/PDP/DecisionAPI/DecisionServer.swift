@@ -1,0 +1,181 @@
+import Crypto
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+import NIOPosix
+import NIOSSL
+
+/// Where the decision API listens.
+public struct DecisionListeners: Sendable {
+    public struct TLS: Sendable {
+        public var host: String
+        public var port: Int
+        public var certificate: String
+        public var key: String
+        /// CA bundle that enforcers' client certificates must chain to.
+        public var clientCA: String
+        public init(host: String, port: Int, certificate: String, key: String, clientCA: String) {
+            self.host = host
+            self.port = port
+            self.certificate = certificate
+            self.key = key
+            self.clientCA = clientCA
+        }
+    }
+
+    /// h2c on TCP (bearer tokens); `nil` to disable.
+    public var tcp: (host: String, port: Int)?
+    /// h2c on a Unix socket (its file permissions decide who may connect).
+    public var unixSocket: String?
+    public var tls: TLS?
+
+    public init(tcp: (host: String, port: Int)?, unixSocket: String? = nil, tls: TLS? = nil) {
+        self.tcp = tcp
+        self.unixSocket = unixSocket
+        self.tls = tls
+    }
+}
+
+/// The decision API: HTTP/2 on SwiftNIO directly, one stream per request.
+public final class DecisionServer: Sendable {
+    private let engine: DecisionEngine
+    private let authenticator: EnforcerAuthenticator
+    private let group: MultiThreadedEventLoopGroup
+    private let logger: Logger
+    private let inFlight = InFlightCounter()
+    private let listeners = NIOLockedValueBox([Channel]())
+    private let connections = NIOLockedValueBox([ObjectIdentifier: Channel]())
+
+    /// Up to 1,000 concurrent streams per connection: enforcers multiplex
+    /// every decision over one connection.
+    static let settings: [HTTP2Setting] = [
+        HTTP2Setting(parameter: .maxConcurrentStreams, value: 1000),
+        HTTP2Setting(parameter: .maxHeaderListSize, value: 16 * 1024),
+        HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20),
+    ]
+
+    init(engine: DecisionEngine, authenticator: EnforcerAuthenticator, group: MultiThreadedEventLoopGroup, logger: Logger) {
+        self.engine = engine
+        self.authenticator = authenticator
+        self.group = group
+        self.logger = logger
+    }
+
+    /// Binds every configured listener; returns the bound addresses.
+    public func start(_ config: DecisionListeners) async throws -> [String] {
+        var bound: [String] = []
+        if let tcp = config.tcp {
+            let channel = try await bootstrap(tls: nil, tcp: true).bind(host: tcp.host, port: tcp.port).get()
+            listeners.withLockedValue { $0.append(channel) }
+            bound.append("h2c://\(Self.describe(channel.localAddress))")
+        }
+        if let path = config.unixSocket {
+            let channel = try await bootstrap(tls: nil, tcp: false)
+                .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+            // Only the owner (and its group) may connect: that is the socket's authentication.
+            chmod(path, 0o660)
+            listeners.withLockedValue { $0.append(channel) }
+            bound.append("h2c+unix://\(path)")
+        }
+        if let tls = config.tls {
+            let context = try Self.tlsContext(tls)
+            let channel = try await bootstrap(tls: context, tcp: true).bind(host: tls.host, port: tls.port).get()
+            listeners.withLockedValue { $0.append(channel) }
+            bound.append("h2://\(Self.describe(channel.localAddress))")
+        }
+        return bound
+    }
+
+    /// The port a TCP listener got (useful with port 0).
+    public var boundPorts: [Int] { listeners.withLockedValue { $0.compactMap { $0.localAddress?.port } } }
+
+    static func tlsContext(_ tls: DecisionListeners.TLS) throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(tls.certificate).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: tls.key, format: .pem)))
+        configuration.certificateVerification = .noHostnameVerification
+        configuration.trustRoots = .file(tls.clientCA)
+        configuration.applicationProtocols = ["h2"]
+        configuration.minimumTLSVersion = .tlsv12
+        return try NIOSSLContext(configuration: configuration)
+    }
+
+    private func bootstrap(tls: NIOSSLContext?, tcp: Bool) -> ServerBootstrap {
+        let engine = engine
+        let authenticator = authenticator
+        let inFlight = inFlight
+        let connections = connections
+        var bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        if tcp { bootstrap = bootstrap.childChannelOption(.socketOption(.tcp_nodelay), value: 1) }
+        return bootstrap.childChannelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture {
+                let id = ObjectIdentifier(channel)
+                connections.withLockedValue { $0[id] = channel }
+                channel.closeFuture.whenComplete { _ in _ = connections.withLockedValue { $0.removeValue(forKey: id) } }
+                let connection: EnforcerAuthenticator.Connection
+                if let tls {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    connection = .trusted("tls-client")
+                } else {
+                    connection = tcp ? .needsToken : .trusted("unix-socket")
+                }
+                var connectionConfiguration = NIOHTTP2Handler.ConnectionConfiguration()
+                connectionConfiguration.initialSettings = Self.settings
+                var streamConfiguration = NIOHTTP2Handler.StreamConfiguration()
+                streamConfiguration.targetWindowSize = 1 << 20
+                _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
+                    mode: .server, connectionConfiguration: connectionConfiguration, streamConfiguration: streamConfiguration
+                ) { stream in
+                    stream.eventLoop.makeCompletedFuture {
+                        var name = connection
+                        if case .trusted = connection, tls != nil, let parent = stream.parent,
+                            let handler = try? parent.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self),
+                            let certificate = handler.peerCertificate
+                        {
+                            name = .trusted(Self.certificateName(certificate))
+                        }
+                        try stream.pipeline.syncOperations.addHandlers([
+                            HTTP2FramePayloadToHTTP1ServerCodec(),
+                            DecisionStreamHandler(
+                                engine: engine, authenticator: authenticator, connection: name, inFlight: inFlight),
+                        ])
+                    }
+                }
+            }
+        }
+    }
+
+    /// An enforcer that authenticated with a client certificate is named by
+    /// the certificate's SHA-256 fingerprint (its first 16 hex digits).
+    static func certificateName(_ certificate: NIOSSLCertificate) -> String {
+        guard let der = try? certificate.toDERBytes() else { return "tls-client" }
+        return "cert:" + SHA256.hash(data: der).prefix(8).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Stops accepting, lets accepted requests finish (up to `deadline`),
+    /// then closes every connection.
+    public func shutdown(deadline: Duration = .seconds(10)) async {
+        for channel in listeners.withLockedValue({ $0 }) { try? await channel.close() }
+        let open = connections.withLockedValue { Array($0.values) }
+        for channel in open {
+            // GOAWAY: the peer opens no new streams here and goes elsewhere.
+            let goAway = HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: .maxID, errorCode: .noError, opaqueData: nil))
+            channel.writeAndFlush(goAway, promise: nil)
+        }
+        let clock = ContinuousClock()
+        let end = clock.now + deadline
+        while inFlight.value > 0, clock.now < end { try? await Task.sleep(for: .milliseconds(10)) }
+        for channel in connections.withLockedValue({ Array($0.values) }) { try? await channel.close() }
+        logger.info("decision API stopped")
+    }
+
+    static func describe(_ address: SocketAddress?) -> String {
+        guard let address, let ip = address.ipAddress, let port = address.port else { return "?" }
+        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import NIOConcurrencyHelpers
+
+/// Who may call the decision API. A connection over the Unix socket (guarded by
+/// its file permissions) or with a verified client certificate is trusted as
+/// a whole; on plain TCP every request must carry a bearer token of role `pep`.
+public final class EnforcerAuthenticator: Sendable {
+    /// How a connection was established.
+    enum Connection: Sendable {
+        /// Trusted as a whole: the Unix socket, or TLS with a verified client
+        /// certificate. The name goes into audit records.
+        case trusted(String)
+        /// Every request needs a `pep` token.
+        case needsToken
+    }
+
+    /// Live tokens by the SHA-256 of their secret.
+    private let tokens = NIOLockedValueBox([String: TokenRecord]())
+
+    public init() {}
+
+    func reload(_ live: [String: TokenRecord]) { tokens.withLockedValue { $0 = live } }
+
+    /// The enforcer's name if `authorization` holds a live `pep` token.
+    func enforcer(authorization: String?) -> String? {
+        guard let authorization, authorization.count > 7,
+            authorization.prefix(7).lowercased() == "bearer "
+        else { return nil }
+        let secret = authorization.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        let hash = TokenSecret.hash(secret)
+        guard let record = tokens.withLockedValue({ $0[hash] }), record.role == .pep else { return nil }
+        return "token:" + record.name
+    }
+
+    /// Any live token's record, for the admin API.
+    func record(authorization: String?) -> TokenRecord? {
+        guard let authorization, authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else { return nil }
+        let hash = TokenSecret.hash(authorization.dropFirst(7).trimmingCharacters(in: .whitespaces))
+        return tokens.withLockedValue { $0[hash] }
+    }
+}

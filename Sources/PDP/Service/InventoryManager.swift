@@ -1,0 +1,118 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import Yams
+
+/// Keeps the workload inventory: in the database, in the decision engine, and
+/// in step with a YAML or JSON file when one is given.
+public final class InventoryManager: Sendable {
+    let database: PDPDatabase
+    let engine: DecisionEngine
+    let logger: Logger
+    private let changes = NIOLock()
+
+    init(database: PDPDatabase, engine: DecisionEngine, logger: Logger) {
+        self.database = database
+        self.engine = engine
+        self.logger = logger
+    }
+
+    func load() throws {
+        let (generation, workloads) = try database.workloads()
+        engine.install(workloads: workloads, generation: generation)
+    }
+
+    public func list() throws -> (generation: Int64, workloads: [Workload]) { try database.workloads() }
+
+    public func put(_ workload: Workload) throws -> Int64 {
+        try Self.validate([workload])
+        return try changes.withLock {
+            let generation = try database.putWorkload(workload)
+            try reinstall()
+            return generation
+        }
+    }
+
+    public func delete(namespace: String, pod: String) throws -> Int64? {
+        try changes.withLock {
+            guard let generation = try database.deleteWorkload(namespace: namespace, pod: pod) else { return nil }
+            try reinstall()
+            return generation
+        }
+    }
+
+    public func replace(_ workloads: [Workload]) throws -> Int64 {
+        try Self.validate(workloads)
+        return try changes.withLock {
+            let generation = try database.replaceWorkloads(workloads)
+            try reinstall()
+            return generation
+        }
+    }
+
+    private func reinstall() throws {
+        let (generation, workloads) = try database.workloads()
+        engine.install(workloads: workloads, generation: generation)
+    }
+
+    /// Refuses an inventory where a workload is malformed or two workloads
+    /// claim one address: either would make decisions guess.
+    static func validate(_ workloads: [Workload]) throws {
+        var owners: [String: String] = [:]
+        var names = Set<String>()
+        for (i, w) in workloads.enumerated() {
+            let name = "\(w.namespace)/\(w.pod)"
+            if let problem = w.problems().first { throw StoreError.invalid("workload \(i) (\(name)): \(problem)") }
+            if !names.insert(name).inserted { throw StoreError.invalid("workload \(name) is listed twice") }
+            for ip in w.ips {
+                let normal = IPAddressText.normalize(ip) ?? ip
+                if let other = owners[normal], other != name {
+                    throw StoreError.invalid("address \(ip) is held by both \(other) and \(name)")
+                }
+                owners[normal] = name
+            }
+        }
+    }
+
+    // MARK: The inventory file
+
+    /// Reads a workloads file: a YAML or JSON list of workloads, or an object
+    /// with a `workloads` list.
+    static func read(file path: String) throws -> [Workload] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw StoreError.io("cannot read the workloads file \(path)")
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        struct Wrapped: Decodable { var workloads: [Workload] }
+        do {
+            if let list = try? YAMLDecoder().decode([Workload].self, from: text) { return list }
+            return try YAMLDecoder().decode(Wrapped.self, from: text).workloads
+        } catch {
+            throw StoreError.invalid("\(path): not a list of workloads: \(error)")
+        }
+    }
+
+    /// Loads the file now, then again whenever its modification time or size
+    /// changes, until the task is cancelled. A bad file is reported and the
+    /// inventory stays as it was.
+    func follow(file path: String, every interval: Duration = .seconds(1)) async {
+        var seen: (Date?, Int?) = (nil, nil)
+        while !Task.isCancelled {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+            let stamp = (attributes?[.modificationDate] as? Date, (attributes?[.size] as? NSNumber)?.intValue)
+            if stamp.0 != seen.0 || stamp.1 != seen.1 {
+                seen = stamp
+                do {
+                    let workloads = try Self.read(file: path)
+                    let generation = try replace(workloads)
+                    logger.info(
+                        "loaded the workloads file",
+                        metadata: ["file": "\(path)", "workloads": "\(workloads.count)", "generation": "\(generation)"])
+                } catch {
+                    logger.error("workloads file not loaded; the inventory is unchanged", metadata: ["error": "\(error)"])
+                }
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+}
