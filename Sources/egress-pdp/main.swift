@@ -1,1 +1,169 @@
-print("x")
+import ArgumentParser
+import Foundation
+import Logging
+import PDP
+
+/// `egress-pdp`: the policy decision service.
+@main
+struct EgressPDP: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "egress-pdp",
+        abstract: "The egress policy decision service.",
+        subcommands: [Serve.self],
+        defaultSubcommand: Serve.self)
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Answer enforcers' decisions and serve the admin API.",
+        discussion: """
+            Every option can also be set with the environment variable named in its help;
+            a command-line option wins over the variable.
+
+            With no options it keeps its database in the data directory, answers decisions
+            on h2c at 127.0.0.1:15010 (bearer tokens of role pep) and serves the admin API
+            at http://127.0.0.1:15011. On the first start it writes an admin token to
+            --admin-token-file. Until a policy revision is applied (egressctl apply, or
+            --policies on an empty database) every request is denied.
+
+            SIGTERM or SIGINT: stop accepting, finish accepted requests, write every
+            queued audit record, exit 0.
+            """)
+
+    @Option(help: "Data directory for the database and admin token (env EGRESS_PDP_DATA_DIR; default /var/lib/egress-pdp as root, else ~/.local/share/egress-pdp).")
+    var dataDir: String?
+
+    @Option(help: "SQLite database file (env EGRESS_PDP_DB; default DATA_DIR/pdp.sqlite).")
+    var db: String?
+
+    @Option(help: "Decision API h2c listener, HOST:PORT or 'none' (env EGRESS_PDP_LISTEN; default 127.0.0.1:15010).")
+    var listen: String?
+
+    @Option(help: "Decision API h2c Unix socket path, created 0660 (env EGRESS_PDP_UNIX_SOCKET; default none).")
+    var unixSocket: String?
+
+    @Option(help: "Decision API h2 over TLS listener, HOST:PORT (env EGRESS_PDP_TLS_LISTEN; needs --tls-cert, --tls-key, --tls-client-ca).")
+    var tlsListen: String?
+
+    @Option(help: "Server certificate chain, PEM (env EGRESS_PDP_TLS_CERT).")
+    var tlsCert: String?
+
+    @Option(help: "Server private key, PEM (env EGRESS_PDP_TLS_KEY).")
+    var tlsKey: String?
+
+    @Option(help: "CA bundle that enforcers' client certificates must chain to, PEM (env EGRESS_PDP_TLS_CLIENT_CA).")
+    var tlsClientCa: String?
+
+    @Option(help: "Admin API listener, HOST:PORT (env EGRESS_PDP_ADMIN_LISTEN; default 127.0.0.1:15011).")
+    var adminListen: String?
+
+    @Option(help: "Policy directory stored as revision 1 when the database has no policy (env EGRESS_PDP_POLICIES).")
+    var policies: String?
+
+    @Option(help: "Workloads file, YAML or JSON, loaded at start and reloaded when it changes (env EGRESS_PDP_WORKLOADS).")
+    var workloads: String?
+
+    @Option(help: "Seconds an enforcer may cache an allow (env EGRESS_PDP_ALLOW_TTL; default 60).")
+    var allowTtl: Int?
+
+    @Option(help: "Seconds an enforcer may cache a deny (env EGRESS_PDP_DENY_TTL; default 5).")
+    var denyTtl: Int?
+
+    @Option(help: "Where the first start writes the admin token (env EGRESS_PDP_ADMIN_TOKEN_FILE; default DATA_DIR/admin.token).")
+    var adminTokenFile: String?
+
+    @Option(help: "Public Suffix List for the broad-host check (env EGRESS_PDP_PUBLIC_SUFFIX_LIST; default Debian's).")
+    var publicSuffixList: String?
+
+    @Option(help: "Drop audit records older than this many days (env EGRESS_PDP_AUDIT_MAX_AGE_DAYS; default keep all).")
+    var auditMaxAgeDays: Int?
+
+    @Option(help: "Keep at most this many audit records (env EGRESS_PDP_AUDIT_MAX_RECORDS; default keep all).")
+    var auditMaxRecords: Int?
+
+    @Option(help: "Event loop threads (env EGRESS_PDP_THREADS; default one per core).")
+    var threads: Int?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env EGRESS_PDP_LOG_LEVEL; default info).")
+    var logLevel: String?
+
+    func run() async throws {
+        let env = ProcessInfo.processInfo.environment
+        func value(_ option: String?, _ name: String) -> String? { option ?? env[name].flatMap { $0.isEmpty ? nil : $0 } }
+        func number(_ option: Int?, _ name: String, default fallback: Int?) throws -> Int? {
+            if let option { return option }
+            guard let text = value(nil, name) else { return fallback }
+            guard let number = Int(text) else { throw ValidationError("\(name) must be a whole number, not '\(text)'") }
+            return number
+        }
+
+        // Everything this process creates (database, socket, token file) is
+        // private to its user unless made otherwise on purpose.
+        umask(0o077)
+
+        let level = value(logLevel, "EGRESS_PDP_LOG_LEVEL") ?? "info"
+        guard let parsedLevel = Logger.Level(rawValue: level) else { throw ValidationError("unknown log level '\(level)'") }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = parsedLevel
+            return handler
+        }
+        let logger = Logger(label: "egress-pdp")
+
+        let dataDir = value(dataDir, "EGRESS_PDP_DATA_DIR") ?? Self.defaultDataDirectory()
+        let listenText = value(listen, "EGRESS_PDP_LISTEN") ?? "127.0.0.1:15010"
+        let tcp = listenText == "none" ? nil : try Self.hostPort(listenText, "--listen")
+        var tls: DecisionListeners.TLS?
+        if let tlsListen = value(tlsListen, "EGRESS_PDP_TLS_LISTEN") {
+            let (host, port) = try Self.hostPort(tlsListen, "--tls-listen")
+            guard let cert = value(tlsCert, "EGRESS_PDP_TLS_CERT"), let key = value(tlsKey, "EGRESS_PDP_TLS_KEY"),
+                let ca = value(tlsClientCa, "EGRESS_PDP_TLS_CLIENT_CA")
+            else { throw ValidationError("--tls-listen needs --tls-cert, --tls-key and --tls-client-ca") }
+            tls = .init(host: host, port: port, certificate: cert, key: key, clientCA: ca)
+        }
+        let unix = value(unixSocket, "EGRESS_PDP_UNIX_SOCKET")
+        if tcp == nil, unix == nil, tls == nil { throw ValidationError("every decision listener is disabled") }
+        let admin = try Self.hostPort(value(adminListen, "EGRESS_PDP_ADMIN_LISTEN") ?? "127.0.0.1:15011", "--admin-listen")
+        let allow = try number(allowTtl, "EGRESS_PDP_ALLOW_TTL", default: 60)!
+        let deny = try number(denyTtl, "EGRESS_PDP_DENY_TTL", default: 5)!
+        guard allow >= 0, deny >= 0 else { throw ValidationError("TTLs are zero or more seconds") }
+
+        let configuration = PDPConfiguration(
+            databasePath: value(db, "EGRESS_PDP_DB") ?? (dataDir as NSString).appendingPathComponent("pdp.sqlite"),
+            decision: DecisionListeners(tcp: tcp, unixSocket: unix, tls: tls),
+            adminHost: admin.0, adminPort: admin.1,
+            policiesDirectory: value(policies, "EGRESS_PDP_POLICIES"),
+            workloadsFile: value(workloads, "EGRESS_PDP_WORKLOADS"),
+            ttl: .init(allow: allow, deny: deny),
+            adminTokenFile: value(adminTokenFile, "EGRESS_PDP_ADMIN_TOKEN_FILE")
+                ?? (dataDir as NSString).appendingPathComponent("admin.token"),
+            publicSuffixList: value(publicSuffixList, "EGRESS_PDP_PUBLIC_SUFFIX_LIST"),
+            auditMaxAgeDays: try number(auditMaxAgeDays, "EGRESS_PDP_AUDIT_MAX_AGE_DAYS", default: nil),
+            auditMaxRecords: try number(auditMaxRecords, "EGRESS_PDP_AUDIT_MAX_RECORDS", default: nil),
+            eventLoopThreads: try number(threads, "EGRESS_PDP_THREADS", default: ProcessInfo.processInfo.activeProcessorCount)!)
+        do {
+            try await PDPService(configuration: configuration, logger: logger).run()
+        } catch let rejected as PolicyManager.Rejected {
+            logger.critical("cannot start: \(rejected.message)")
+            throw ExitCode(1)
+        } catch {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    static func defaultDataDirectory() -> String {
+        if getuid() == 0 { return "/var/lib/egress-pdp" }
+        let env = ProcessInfo.processInfo.environment
+        let base = env["XDG_DATA_HOME"] ?? (NSHomeDirectory() as NSString).appendingPathComponent(".local/share")
+        return (base as NSString).appendingPathComponent("egress-pdp")
+    }
+
+    static func hostPort(_ text: String, _ option: String) throws -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port)
+        else { throw ValidationError("\(option): expected HOST:PORT, got '\(text)'") }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host, port)
+    }
+}

@@ -29,8 +29,7 @@ enum TokenSecret {
 extension PDPDatabase {
     /// Creates a token and returns its record and the secret, which is not
     /// stored and cannot be shown again.
-    func createToken(name: String, role: Role) throws -> (TokenRecord, secret: String) {
-        let secret = TokenSecret.generate()
+    func createToken(name: String, role: Role, secret: String = TokenSecret.generate()) throws -> (TokenRecord, secret: String) {
         let record = TokenRecord(
             id: String(UUID().uuidString.prefix(8)).lowercased(), name: name, role: role, createdAt: nowMilliseconds())
         try pool.write { db in

@@ -1,0 +1,313 @@
+import Foundation
+import Hummingbird
+import PolicyLang
+
+/// The REST admin API (Hummingbird): policies and revisions, workloads, the
+/// audit trail, tokens; health, readiness, metrics and the OpenAPI document.
+/// Every `/v1` route needs a bearer token: `viewer` to read, `admin` to change.
+struct AdminAPI: Sendable {
+    let policies: PolicyManager
+    let inventory: InventoryManager
+    let database: PDPDatabase
+    let audit: AuditWriter
+    let authenticator: EnforcerAuthenticator
+    let metrics: PDPMetrics
+    let ready: @Sendable () -> Bool
+    let tokensChanged: @Sendable () throws -> Void
+
+    // MARK: Bodies
+
+    struct RevisionRequest: Decodable {
+        var files: [Revision.File]
+        var reason: String?
+        var activate: Bool?
+    }
+
+    struct ValidateRequest: Decodable {
+        var files: [Revision.File]
+    }
+
+    struct RevisionSummary: Encodable {
+        var id: Int64
+        var createdAt: Int64
+        var author: String
+        var reason: String
+        var files: Int
+        var active: Bool
+    }
+
+    struct WorkloadBody: Decodable {
+        var serviceAccount: String?
+        var labels: [String: String]?
+        var spiffe: String?
+        var ips: [String]?
+    }
+
+    struct WorkloadList: Codable {
+        var workloads: [Workload]
+    }
+
+    struct TokenRequest: Decodable {
+        var name: String
+        var role: Role
+    }
+
+    // MARK: Routes
+
+    func router() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.get("healthz") { _, _ in try AdminJSON.response(["status": "ok"]) }
+        router.get("readyz") { _, _ in
+            let isReady = ready()
+            return try AdminJSON.response(
+                ["status": isReady ? "ready" : "starting"], status: isReady ? .ok : .serviceUnavailable)
+        }
+        router.get("metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
+        }
+        router.get("openapi.yaml") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/yaml"],
+                body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.text)))
+        }
+
+        let v1 = router.group("v1")
+        // Revisions
+        v1.get("revisions") { request, _ in
+            try require(.viewer, request)
+            let active = try database.activeRevisionID()
+            let limit = try intQuery(request, "limit", default: 100, range: 1...1000)
+            let list = try database.revisions(limit: limit).map {
+                RevisionSummary(
+                    id: $0.revision.id, createdAt: $0.revision.createdAt, author: $0.revision.author,
+                    reason: $0.revision.reason, files: $0.fileCount, active: $0.revision.id == active)
+            }
+            return try AdminJSON.response(RevisionsPage(active: active, revisions: list))
+        }
+        v1.post("revisions") { request, _ in
+            let token = try require(.admin, request)
+            let body = try await AdminJSON.decode(RevisionRequest.self, from: request)
+            do {
+                let (revision, check) = try policies.create(
+                    body.files, author: token.name, reason: body.reason ?? "", activate: body.activate ?? true)
+                return try AdminJSON.response(
+                    CreatedRevision(
+                        revision: revision.id, active: body.activate ?? true, diagnostics: check.diagnostics,
+                        testsPassed: check.testsPassed),
+                    status: .created)
+            } catch let rejected as PolicyManager.Rejected {
+                throw AdminError(.unprocessableContent, rejected.message, diagnostics: rejected.diagnostics)
+            }
+        }
+        v1.post("revisions/validate") { request, _ in
+            try require(.viewer, request)
+            let body = try await AdminJSON.decode(ValidateRequest.self, from: request)
+            let check = policies.check(body.files)
+            return try AdminJSON.response(
+                Validation(
+                    valid: check.valid, diagnostics: check.diagnostics, testsPassed: check.testsPassed,
+                    testFailures: check.testFailures))
+        }
+        v1.get("revisions/{id}") { request, context in
+            try require(.viewer, request)
+            let id = try revisionID(context)
+            guard let revision = try database.revision(id) else { throw AdminError(.notFound, "revision \(id) does not exist") }
+            return try AdminJSON.response(revision)
+        }
+        v1.post("revisions/{id}/activate") { request, context in
+            try require(.admin, request)
+            let id = try revisionID(context)
+            do {
+                try policies.activate(id)
+            } catch StoreError.notFound(let message) {
+                throw AdminError(.notFound, message)
+            } catch let rejected as PolicyManager.Rejected {
+                throw AdminError(.unprocessableContent, rejected.message, diagnostics: rejected.diagnostics)
+            }
+            return try AdminJSON.response(["active": id])
+        }
+
+        // Workloads
+        v1.get("workloads") { request, _ in
+            try require(.viewer, request)
+            let (generation, workloads) = try inventory.list()
+            return try AdminJSON.response(WorkloadsPage(generation: generation, workloads: workloads))
+        }
+        v1.put("workloads") { request, _ in
+            try require(.admin, request)
+            let body = try await AdminJSON.decode(WorkloadList.self, from: request)
+            let generation = try invalidAsBadRequest { try inventory.replace(body.workloads) }
+            return try AdminJSON.response(["generation": generation, "workloads": Int64(body.workloads.count)])
+        }
+        v1.put("workloads/{namespace}/{pod}") { request, context in
+            try require(.admin, request)
+            let body = try await AdminJSON.decode(WorkloadBody.self, from: request)
+            let workload = Workload(
+                namespace: try context.parameters.require("namespace"), pod: try context.parameters.require("pod"),
+                serviceAccount: body.serviceAccount, labels: body.labels ?? [:], spiffe: body.spiffe, ips: body.ips ?? [])
+            let generation = try invalidAsBadRequest { try inventory.put(workload) }
+            return try AdminJSON.response(["generation": generation])
+        }
+        v1.delete("workloads/{namespace}/{pod}") { request, context in
+            try require(.admin, request)
+            let namespace = try context.parameters.require("namespace")
+            let pod = try context.parameters.require("pod")
+            guard let generation = try inventory.delete(namespace: namespace, pod: pod) else {
+                throw AdminError(.notFound, "no workload \(namespace)/\(pod)")
+            }
+            return try AdminJSON.response(["generation": generation])
+        }
+
+        // Audit
+        v1.get("audit") { request, _ in
+            try require(.viewer, request)
+            let query = try auditQuery(request)
+            let records = try database.queryAudit(query)
+            let next = records.count == query.limit ? records.last?.seq : nil
+            return try AdminJSON.response(AuditPage(records: records, next: next))
+        }
+        v1.get("audit/verify") { request, _ in
+            try require(.viewer, request)
+            return try AdminJSON.response(try database.verifyAudit())
+        }
+        v1.get("audit/head") { request, _ in
+            try require(.viewer, request)
+            let head = audit.currentHead
+            return try AdminJSON.response(AuditHead(seq: head.seq, hash: head.hash))
+        }
+
+        // Tokens
+        v1.get("tokens") { request, _ in
+            try require(.admin, request)
+            return try AdminJSON.response(TokensPage(tokens: try database.liveTokens().values.sorted { $0.createdAt < $1.createdAt }))
+        }
+        v1.post("tokens") { request, _ in
+            try require(.admin, request)
+            let body = try await AdminJSON.decode(TokenRequest.self, from: request)
+            guard !body.name.isEmpty, body.name.count <= 100 else { throw AdminError(.badRequest, "'name' must be 1-100 characters") }
+            let (record, secret) = try database.createToken(name: body.name, role: body.role)
+            try tokensChanged()
+            return try AdminJSON.response(CreatedToken(id: record.id, name: record.name, role: record.role, token: secret), status: .created)
+        }
+        v1.delete("tokens/{id}") { request, context in
+            try require(.admin, request)
+            let id = try context.parameters.require("id")
+            guard try database.revokeToken(id: id) else { throw AdminError(.notFound, "no live token \(id)") }
+            try tokensChanged()
+            return Response(status: .noContent)
+        }
+        return router
+    }
+
+    // MARK: Helpers
+
+    @discardableResult
+    private func require(_ role: Role, _ request: Request) throws -> TokenRecord {
+        guard let token = authenticator.record(authorization: request.headers[.authorization]) else {
+            throw AdminError(.unauthorized, "a bearer token is required")
+        }
+        guard token.role.permits(role) else {
+            throw AdminError(.forbidden, "this needs a token of role '\(role.rawValue)'; this one is '\(token.role.rawValue)'")
+        }
+        return token
+    }
+
+    private func revisionID(_ context: BasicRequestContext) throws -> Int64 {
+        guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else {
+            throw AdminError(.badRequest, "a revision id is a positive integer")
+        }
+        return id
+    }
+
+    private func invalidAsBadRequest<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch StoreError.invalid(let message) {
+            throw AdminError(.badRequest, message)
+        }
+    }
+
+    private func intQuery(_ request: Request, _ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let text = request.uri.queryParameters.get(name) else { return value }
+        guard let number = Int(text), range.contains(number) else {
+            throw AdminError(.badRequest, "'\(name)' must be an integer in \(range.lowerBound)-\(range.upperBound)")
+        }
+        return number
+    }
+
+    private func auditQuery(_ request: Request) throws -> AuditQuery {
+        let q = request.uri.queryParameters
+        var query = AuditQuery()
+        query.sourceIP = q.get("sourceIP")
+        query.namespace = q.get("namespace")
+        query.pod = q.get("pod")
+        query.host = q.get("host").map(DecisionEngine.normalize)
+        if let verdict = q.get("verdict") {
+            guard verdict == "allow" || verdict == "deny" else { throw AdminError(.badRequest, "'verdict' must be allow or deny") }
+            query.verdict = verdict
+        }
+        func number(_ name: String) throws -> Int64? {
+            guard let text = q.get(name) else { return nil }
+            guard let value = Int64(text), value >= 0 else {
+                throw AdminError(.badRequest, "'\(name)' must be a non-negative integer")
+            }
+            return value
+        }
+        query.since = try number("since")
+        query.until = try number("until")
+        query.after = try number("after")
+        query.limit = try intQuery(request, "limit", default: 100, range: 1...10_000)
+        return query
+    }
+}
+
+// MARK: Answers
+
+struct RevisionsPage: Encodable {
+    var active: Int64?
+    var revisions: [AdminAPI.RevisionSummary]
+}
+
+struct CreatedRevision: Encodable {
+    var revision: Int64
+    var active: Bool
+    var diagnostics: [DiagnosticRecord]
+    var testsPassed: Int
+}
+
+struct Validation: Encodable {
+    var valid: Bool
+    var diagnostics: [DiagnosticRecord]
+    var testsPassed: Int
+    var testFailures: [String]
+}
+
+struct WorkloadsPage: Encodable {
+    var generation: Int64
+    var workloads: [Workload]
+}
+
+struct AuditPage: Encodable {
+    var records: [AuditRecord]
+    /// Pass as `after` for the next page; absent on the last page.
+    var next: Int64?
+}
+
+struct AuditHead: Encodable {
+    var seq: Int64
+    var hash: String
+}
+
+struct TokensPage: Encodable {
+    var tokens: [TokenRecord]
+}
+
+struct CreatedToken: Encodable {
+    var id: String
+    var name: String
+    var role: Role
+    /// Shown once: only its hash is stored.
+    var token: String
+}

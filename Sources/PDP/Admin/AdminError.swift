@@ -1,0 +1,56 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// An admin API error: `{"error": "...", "diagnostics": [...]}` with a status.
+struct AdminError: HTTPResponseError {
+    let status: HTTPResponse.Status
+    let message: String
+    var diagnostics: [DiagnosticRecord]? = nil
+
+    init(_ status: HTTPResponse.Status, _ message: String, diagnostics: [DiagnosticRecord]? = nil) {
+        self.status = status
+        self.message = message
+        self.diagnostics = diagnostics
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        var response = try AdminJSON.response(ErrorBody(error: message, diagnostics: diagnostics), status: status)
+        if status == .unauthorized { response.headers[HTTPField.Name("WWW-Authenticate")!] = "Bearer" }
+        return response
+    }
+}
+
+struct ErrorBody: Encodable {
+    let error: String
+    let diagnostics: [DiagnosticRecord]?
+}
+
+enum AdminJSON {
+    static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(value)
+        return Response(
+            status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// Reads and decodes a JSON body, with an error that names the field.
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int = 16 << 20) async throws -> T {
+        if let contentType = request.headers[.contentType], !contentType.lowercased().hasPrefix("application/json") {
+            throw AdminError(.unsupportedMediaType, "the body must be application/json, not \(contentType)")
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch {
+            throw AdminError(.contentTooLarge, "the body is larger than \(limit) bytes")
+        }
+        guard buffer.readableBytes > 0 else { throw AdminError(.badRequest, "the body is empty; expected a JSON object") }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch {
+            throw AdminError(.badRequest, "malformed body: \(DecisionStreamHandler.describe(error))")
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import Logging
+import NIOCore
+
+/// Everything `egress-pdp serve` can be told; see `docs/pdp.md`.
+public struct PDPConfiguration: Sendable {
+    public var databasePath: String
+    public var decision: DecisionListeners
+    public var adminHost: String
+    public var adminPort: Int
+    /// Seeds revision 1 when the database holds no policy.
+    public var policiesDirectory: String?
+    /// Loaded at start-up and whenever it changes.
+    public var workloadsFile: String?
+    public var ttl: DecisionEngine.TTL
+    /// Where the first start writes the bootstrap admin token.
+    public var adminTokenFile: String
+    public var publicSuffixList: String?
+    public var auditMaxAgeDays: Int?
+    public var auditMaxRecords: Int?
+    public var eventLoopThreads: Int
+
+    public init(
+        databasePath: String, decision: DecisionListeners, adminHost: String = "127.0.0.1", adminPort: Int = 15011,
+        policiesDirectory: String? = nil, workloadsFile: String? = nil, ttl: DecisionEngine.TTL = .init(allow: 60, deny: 5),
+        adminTokenFile: String, publicSuffixList: String? = nil, auditMaxAgeDays: Int? = nil, auditMaxRecords: Int? = nil,
+        eventLoopThreads: Int = System.coreCount
+    ) {
+        self.databasePath = databasePath
+        self.decision = decision
+        self.adminHost = adminHost
+        self.adminPort = adminPort
+        self.policiesDirectory = policiesDirectory
+        self.workloadsFile = workloadsFile
+        self.ttl = ttl
+        self.adminTokenFile = adminTokenFile
+        self.publicSuffixList = publicSuffixList
+        self.auditMaxAgeDays = auditMaxAgeDays
+        self.auditMaxRecords = auditMaxRecords
+        self.eventLoopThreads = eventLoopThreads
+    }
+}
