@@ -11,13 +11,16 @@ public enum AuditChain {
     public static let genesis = String(repeating: "0", count: 64)
 
     public static func hash(_ record: AuditRecord, seq: Int64, previous: String) -> String {
-        var hasher = SHA256()
+        // One buffer, hashed once: this runs for every decision.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(512)
         func field(_ text: String?) {
             // Length-prefixed, so that no two different records hash the same
             // text; a missing field differs from an empty one.
-            guard let text else { return hasher.update(data: Data("-;".utf8)) }
-            hasher.update(data: Data("\(text.utf8.count):".utf8))
-            hasher.update(data: Data(text.utf8))
+            guard let text else { return bytes.append(contentsOf: "-;".utf8) }
+            bytes.append(contentsOf: String(text.utf8.count).utf8)
+            bytes.append(UInt8(ascii: ":"))
+            bytes.append(contentsOf: text.utf8)
         }
         func number(_ value: Int64?) { field(value.map(String.init)) }
         field(previous)
@@ -44,6 +47,6 @@ public enum AuditChain {
         number(record.bytesUp)
         number(record.bytesDown)
         number(record.durationMs)
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(SHA256.hash(data: bytes))
     }
 }

@@ -15,6 +15,8 @@ public final class AuditWriter: Sendable {
         var appended: Int64 = 0
         var written: Int64 = 0
         var stopping = false
+        /// The writer is waiting for records: the next append must wake it.
+        var idle = true
     }
 
     private let database: PDPDatabase
@@ -46,22 +48,29 @@ public final class AuditWriter: Sendable {
 
     /// Queues records; `then` runs once they are committed (or failed to be).
     public func append(_ records: [AuditRecord], then: (@Sendable (Error?) -> Void)? = nil) {
-        let backlog = state.withLockedValue { state -> Int in
+        let wake = state.withLockedValue { state -> Bool in
             state.pending += records
             state.appended += Int64(records.count)
             if let then { state.waiters.append((state.appended, then)) }
-            return state.pending.count
+            defer { state.idle = false }
+            return state.idle
         }
-        metrics.auditBacklog.set(to: Double(backlog))
-        wakeup.lock()
-        wakeup.unlock(withValue: 1)
+        // Only an idle writer needs waking; a busy one takes what is pending
+        // when it finishes its batch. (The backlog gauge is set by the writer.)
+        if wake {
+            wakeup.lock()
+            wakeup.unlock(withValue: 1)
+        }
     }
 
     public func append(_ record: AuditRecord) { append([record]) }
 
     /// Writes what is queued and stops the thread.
     public func stop() {
-        state.withLockedValue { $0.stopping = true }
+        state.withLockedValue {
+            $0.stopping = true
+            $0.idle = false
+        }
         wakeup.lock()
         wakeup.unlock(withValue: 1)
         finished.lock(whenValue: 1)
@@ -77,6 +86,9 @@ public final class AuditWriter: Sendable {
                     let count = min(state.pending.count, maxBatch)
                     let batch = Array(state.pending.prefix(count))
                     state.pending.removeFirst(count)
+                    // Mark idle while still holding the lock, so that an
+                    // append racing with this never goes unnoticed.
+                    if batch.isEmpty, !state.stopping { state.idle = true }
                     return (batch, state.stopping)
                 }
                 if batch.isEmpty {

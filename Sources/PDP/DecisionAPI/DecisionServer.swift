@@ -117,6 +117,7 @@ public final class DecisionServer: Sendable {
                 let id = ObjectIdentifier(channel)
                 connections.withLockedValue { $0[id] = channel }
                 channel.closeFuture.whenComplete { _ in _ = connections.withLockedValue { $0.removeValue(forKey: id) } }
+                let cache = EnforcerAuthenticator.ConnectionCache()
                 let connection: EnforcerAuthenticator.Connection
                 if let tls {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
@@ -142,7 +143,7 @@ public final class DecisionServer: Sendable {
                         try stream.pipeline.syncOperations.addHandlers([
                             HTTP2FramePayloadToHTTP1ServerCodec(),
                             DecisionStreamHandler(
-                                engine: engine, authenticator: authenticator, connection: name, inFlight: inFlight),
+                                engine: engine, authenticator: authenticator, connection: name, cache: cache, inFlight: inFlight),
                         ])
                     }
                 }
@@ -154,7 +155,7 @@ public final class DecisionServer: Sendable {
     /// the certificate's SHA-256 fingerprint (its first 16 hex digits).
     static func certificateName(_ certificate: NIOSSLCertificate) -> String {
         guard let der = try? certificate.toDERBytes() else { return "tls-client" }
-        return "cert:" + SHA256.hash(data: der).prefix(8).map { String(format: "%02x", $0) }.joined()
+        return "cert:" + Hex.encode(SHA256.hash(data: der).prefix(8))
     }
 
     /// Stops accepting, lets accepted requests finish (up to `deadline`),

@@ -16,6 +16,7 @@ final class DecisionStreamHandler: ChannelInboundHandler, RemovableChannelHandle
     private let engine: DecisionEngine
     private let authenticator: EnforcerAuthenticator
     private let connection: EnforcerAuthenticator.Connection
+    private let cache: EnforcerAuthenticator.ConnectionCache
     private let inFlight: InFlightCounter
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
@@ -24,8 +25,9 @@ final class DecisionStreamHandler: ChannelInboundHandler, RemovableChannelHandle
 
     init(
         engine: DecisionEngine, authenticator: EnforcerAuthenticator, connection: EnforcerAuthenticator.Connection,
-        inFlight: InFlightCounter
+        cache: EnforcerAuthenticator.ConnectionCache, inFlight: InFlightCounter
     ) {
+        self.cache = cache
         self.engine = engine
         self.authenticator = authenticator
         self.connection = connection
@@ -76,7 +78,7 @@ final class DecisionStreamHandler: ChannelInboundHandler, RemovableChannelHandle
         case .trusted(let name):
             enforcer = name
         case .needsToken:
-            guard let name = authenticator.enforcer(authorization: head.headers.first(name: "authorization")) else {
+            guard let name = authenticator.enforcer(authorization: head.headers.first(name: "authorization"), cache: cache) else {
                 return respond(context, .unauthorized, error: "a bearer token of role 'pep' is required")
             }
             enforcer = name

@@ -14,12 +14,39 @@ public final class EnforcerAuthenticator: Sendable {
         case needsToken
     }
 
-    /// Live tokens by the SHA-256 of their secret.
-    private let tokens = NIOLockedValueBox([String: TokenRecord]())
+    /// Live tokens by the SHA-256 of their secret, and a generation that
+    /// grows with every change (it invalidates connections' caches).
+    private let tokens = NIOLockedValueBox((live: [String: TokenRecord](), generation: 0))
 
     public init() {}
 
-    func reload(_ live: [String: TokenRecord]) { tokens.withLockedValue { $0 = live } }
+    func reload(_ live: [String: TokenRecord]) {
+        tokens.withLockedValue { $0 = (live, $0.generation + 1) }
+    }
+
+    /// A connection's last accepted `authorization` header, so that the
+    /// streams of one connection hash the token once, not once per request.
+    /// Used only on the connection's event loop, hence unchecked.
+    final class ConnectionCache: @unchecked Sendable {
+        var authorization: String?
+        var enforcer: String?
+        var generation = -1
+    }
+
+    /// `enforcer(authorization:)`, remembered per connection until the tokens change.
+    func enforcer(authorization: String?, cache: ConnectionCache) -> String? {
+        let generation = tokens.withLockedValue { $0.generation }
+        if let authorization, cache.generation == generation, cache.authorization == authorization {
+            return cache.enforcer
+        }
+        let enforcer = self.enforcer(authorization: authorization)
+        if enforcer != nil {
+            cache.authorization = authorization
+            cache.enforcer = enforcer
+            cache.generation = generation
+        }
+        return enforcer
+    }
 
     /// The enforcer's name if `authorization` holds a live `pep` token.
     func enforcer(authorization: String?) -> String? {
@@ -28,7 +55,7 @@ public final class EnforcerAuthenticator: Sendable {
         else { return nil }
         let secret = authorization.dropFirst(7).trimmingCharacters(in: .whitespaces)
         let hash = TokenSecret.hash(secret)
-        guard let record = tokens.withLockedValue({ $0[hash] }), record.role == .pep else { return nil }
+        guard let record = tokens.withLockedValue({ $0.live[hash] }), record.role == .pep else { return nil }
         return "token:" + record.name
     }
 
@@ -36,6 +63,6 @@ public final class EnforcerAuthenticator: Sendable {
     func record(authorization: String?) -> TokenRecord? {
         guard let authorization, authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else { return nil }
         let hash = TokenSecret.hash(authorization.dropFirst(7).trimmingCharacters(in: .whitespaces))
-        return tokens.withLockedValue { $0[hash] }
+        return tokens.withLockedValue { $0.live[hash] }
     }
 }

@@ -16,13 +16,13 @@ enum TokenSecret {
     static func generate() -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        return "egr_" + bytes.map { String(format: "%02x", $0) }.joined()
+        return "egr_" + Hex.encode(bytes)
     }
 
     /// The secrets are random and long, so a plain SHA-256 is enough: there is
     /// nothing to guess that a slow hash would protect.
-    static func hash(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    static func hash<S: StringProtocol>(_ secret: S) -> String {
+        Hex.encode(SHA256.hash(data: Array(secret.utf8)))
     }
 }
 

@@ -65,7 +65,13 @@ public struct PolicyGenerator {
             labels: ["app": "app-\(i % appCount)", "tier": ["web", "api", "batch"][i % 3]])
     }
 
+    /// The address of workload `i`, in 198.18.0.0/15 (up to 65,536 workloads).
+    public func workloadIP(_ i: Int) -> String {
+        "198.\(18 + i / 32_768).\(i / 128 % 256).\(i % 128 + 1)"
+    }
+
     public struct Request: Sendable {
+        public let workload: Int
         public let source: SourceIdentity
         public let host: String
         public let port: Int
@@ -77,9 +83,10 @@ public struct PolicyGenerator {
         (0..<count).map { _ in
             if !targets.isEmpty, random.next(2) == 0 {
                 let target = targets[random.next(targets.count)]
-                return Request(source: workload(target.workload), host: target.host, port: 443)
+                return Request(workload: target.workload, source: workload(target.workload), host: target.host, port: 443)
             }
-            let source = workload(random.next(workloadCount))
+            let index = random.next(workloadCount)
+            let source = workload(index)
             let domain = "dom\(random.next(domainCount)).com"
             let host: String
             switch random.next(6) {
@@ -89,7 +96,7 @@ public struct PolicyGenerator {
             case 3: host = "img.cdn\(random.next(domainCount)).net"
             default: host = "nobody-allows-\(random.next(1000)).example.org"
             }
-            return Request(source: source, host: host, port: random.next(10) == 0 ? 8443 : 443)
+            return Request(workload: index, source: source, host: host, port: random.next(10) == 0 ? 8443 : 443)
         }
     }
 }

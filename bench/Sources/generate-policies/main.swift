@@ -2,7 +2,10 @@ import Foundation
 import PolicyGen
 
 // Usage: generate-policies RULES OUTDIR REQUESTS
-// Writes OUTDIR/generated.egress and OUTDIR/requests.jsonl (eval --batch input).
+// Writes OUTDIR/generated.egress, OUTDIR/requests.jsonl (eval --batch input),
+// OUTDIR/workloads.json (egress-pdp --workloads: every workload with one
+// address) and OUTDIR/decision-allow.json, OUTDIR/decision-deny.json (bodies of
+// POST /v1/decisions by address, one allowed and one denied).
 let arguments = CommandLine.arguments
 guard arguments.count == 4, let rules = Int(arguments[1]), let count = Int(arguments[3]) else {
     FileHandle.standardError.write(Data("usage: generate-policies RULES OUTDIR REQUESTS\n".utf8))
@@ -36,3 +39,31 @@ for request in generator.requests(count) {
     out.append(0x0A)
 }
 try out.write(to: directory.appendingPathComponent("requests.jsonl"))
+
+struct Workload: Encodable {
+    let namespace: String
+    let pod: String
+    let serviceAccount: String?
+    let labels: [String: String]
+    let ips: [String]
+}
+let workloads = (0..<generator.workloadCount).map { i in
+    let w = generator.workload(i)
+    return Workload(namespace: w.namespace!, pod: w.pod!, serviceAccount: w.serviceAccount, labels: w.labels, ips: [generator.workloadIP(i)])
+}
+try encoder.encode(workloads).write(to: directory.appendingPathComponent("workloads.json"))
+
+struct DecisionBody: Encodable {
+    let source: [String: String]
+    let host: String
+    let port: Int
+}
+// The first request of the generated stream that is allowed (it names a rule's
+// host from that rule's workload) and one that no rule allows.
+let sample = generator.requests(1000)
+if let allowed = sample.first(where: { $0.host.hasPrefix("x.") || $0.host.hasPrefix("api") }) {
+    try encoder.encode(DecisionBody(source: ["ip": generator.workloadIP(allowed.workload)], host: allowed.host, port: allowed.port))
+        .write(to: directory.appendingPathComponent("decision-allow.json"))
+}
+try encoder.encode(DecisionBody(source: ["ip": generator.workloadIP(0)], host: "nobody-allows.example.org", port: 443))
+    .write(to: directory.appendingPathComponent("decision-deny.json"))
