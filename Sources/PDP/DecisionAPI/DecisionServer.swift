@@ -140,11 +140,9 @@ public final class DecisionServer: Sendable {
                         {
                             name = .trusted(Self.certificateName(certificate))
                         }
-                        try stream.pipeline.syncOperations.addHandlers([
-                            HTTP2FramePayloadToHTTP1ServerCodec(),
+                        try stream.pipeline.syncOperations.addHandler(
                             DecisionStreamHandler(
-                                engine: engine, authenticator: authenticator, connection: name, cache: cache, inFlight: inFlight),
-                        ])
+                                engine: engine, authenticator: authenticator, connection: name, cache: cache, inFlight: inFlight))
                     }
                 }
             }

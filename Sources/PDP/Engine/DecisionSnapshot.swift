@@ -79,8 +79,13 @@ enum JSONText {
         if let v = identity.serviceAccount { fields.append("\"serviceAccount\":" + string(v)) }
         if let v = identity.pod { fields.append("\"pod\":" + string(v)) }
         if let v = identity.spiffe { fields.append("\"spiffe\":" + string(v)) }
-        let labels = identity.labels.sorted { $0.key < $1.key }.map { string($0.key) + ":" + string($0.value) }
-        fields.append("\"labels\":{" + labels.joined(separator: ",") + "}")
+        fields.append("\"labels\":" + labels(identity.labels))
         return "{" + fields.joined(separator: ",") + "}"
+    }
+
+    /// A JSON object of labels, keys sorted, as JSONEncoder with
+    /// `.sortedKeys` would write it (the audit table stores this text).
+    static func labels(_ labels: [String: String]) -> String {
+        "{" + labels.sorted { $0.key < $1.key }.map { string($0.key) + ":" + string($0.value) }.joined(separator: ",") + "}"
     }
 }

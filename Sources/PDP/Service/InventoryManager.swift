@@ -76,6 +76,20 @@ public final class InventoryManager: Sendable {
 
     // MARK: The inventory file
 
+    /// What tells a changed file: its modification time and size.
+    struct FileStamp: Equatable, Sendable {
+        var modified: Date?
+        var size: Int?
+        init(_ modified: Date?, _ size: Int?) {
+            self.modified = modified
+            self.size = size
+        }
+        init(path: String) {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+            self.init(attributes?[.modificationDate] as? Date, (attributes?[.size] as? NSNumber)?.intValue)
+        }
+    }
+
     /// Reads a workloads file: a YAML or JSON list of workloads, or an object
     /// with a `workloads` list.
     static func read(file path: String) throws -> [Workload] {
@@ -95,12 +109,11 @@ public final class InventoryManager: Sendable {
     /// Loads the file now, then again whenever its modification time or size
     /// changes, until the task is cancelled. A bad file is reported and the
     /// inventory stays as it was.
-    func follow(file path: String, every interval: Duration = .seconds(1)) async {
-        var seen: (Date?, Int?) = (nil, nil)
+    func follow(file path: String, every interval: Duration = .seconds(1), loadedAt initial: FileStamp? = nil) async {
+        var seen = initial ?? FileStamp(nil, nil)
         while !Task.isCancelled {
-            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-            let stamp = (attributes?[.modificationDate] as? Date, (attributes?[.size] as? NSNumber)?.intValue)
-            if stamp.0 != seen.0 || stamp.1 != seen.1 {
+            let stamp = FileStamp(path: path)
+            if stamp != seen {
                 seen = stamp
                 do {
                     let workloads = try Self.read(file: path)

@@ -22,6 +22,8 @@ public final class PDPService: Sendable {
     let policies: PolicyManager
     let inventory: InventoryManager
     let group: MultiThreadedEventLoopGroup
+    /// The workloads file as `prepare()` read it, so the follower does not read it again.
+    private let workloadsStamp = NIOLockedValueBox<InventoryManager.FileStamp?>(nil)
 
     public init(configuration: PDPConfiguration, logger: Logger) throws {
         self.configuration = configuration
@@ -77,7 +79,7 @@ public final class PDPService: Sendable {
             DecisionAPIService(server: decisionServer),
         ]
         if let file = configuration.workloadsFile {
-            services.append(InventoryFileService(inventory: inventory, path: file))
+            services.append(InventoryFileService(inventory: inventory, path: file, loadedAt: workloadsStamp.withLockedValue { $0 }))
         }
         services.append(app)
         let serviceGroup = ServiceGroup(
@@ -96,7 +98,9 @@ public final class PDPService: Sendable {
         if let file = configuration.workloadsFile {
             // Loaded now so that the first decision already knows the
             // workloads; the follower then watches for changes.
+            let stamp = InventoryManager.FileStamp(path: file)
             _ = try inventory.replace(try InventoryManager.read(file: file))
+            workloadsStamp.withLockedValue { $0 = stamp }
         }
         try inventory.load()
         var seed: [Revision.File]?
@@ -166,8 +170,9 @@ struct DecisionAPIService: Service {
 struct InventoryFileService: Service {
     let inventory: InventoryManager
     let path: String
+    let loadedAt: InventoryManager.FileStamp?
     func run() async throws {
-        await cancelWhenGracefulShutdown { await inventory.follow(file: path) }
+        await cancelWhenGracefulShutdown { await inventory.follow(file: path, loadedAt: loadedAt) }
     }
 }
 

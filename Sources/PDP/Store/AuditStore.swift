@@ -58,7 +58,7 @@ extension PDPDatabase {
             for r in records {
                 seq += 1
                 hash = AuditChain.hash(r, seq: seq, previous: hash)
-                let labels = try r.labels.map { try Self.json($0) }
+                let labels = r.labels.map(JSONText.labels)
                 try statement.execute(arguments: [
                     seq, r.time, r.kind.rawValue, r.enforcer, r.sourceIP, r.namespace, r.serviceAccount, r.pod, r.spiffe, labels,
                     r.host, r.port, r.verdict, r.rule, r.ruleName, r.revision, r.reason, r.originalDestination, r.upstream, r.cached, r.bytesUp, r.bytesDown,
