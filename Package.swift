@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "PolicyLang", targets: ["PolicyLang"]),
+        .library(name: "EgressAPI", targets: ["EgressAPI"]),
         .library(name: "PDP", targets: ["PDP"]),
         .executable(name: "egressctl", targets: ["egressctl"]),
         .executable(name: "egress-pdp", targets: ["egress-pdp"]),
@@ -35,11 +36,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The admin API's message types, shared by the service and egressctl.
+        .target(name: "EgressAPI"),
         // The policy decision point: store, decision API, admin API, audit.
         .target(
             name: "PDP",
             dependencies: [
                 "PolicyLang",
+                "EgressAPI",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import Foundation
+import EgressAPI
 import Hummingbird
 import PolicyLang
 
@@ -14,43 +15,6 @@ struct AdminAPI: Sendable {
     let metrics: PDPMetrics
     let ready: @Sendable () -> Bool
     let tokensChanged: @Sendable () throws -> Void
-
-    // MARK: Bodies
-
-    struct RevisionRequest: Decodable {
-        var files: [Revision.File]
-        var reason: String?
-        var activate: Bool?
-    }
-
-    struct ValidateRequest: Decodable {
-        var files: [Revision.File]
-    }
-
-    struct RevisionSummary: Encodable {
-        var id: Int64
-        var createdAt: Int64
-        var author: String
-        var reason: String
-        var files: Int
-        var active: Bool
-    }
-
-    struct WorkloadBody: Decodable {
-        var serviceAccount: String?
-        var labels: [String: String]?
-        var spiffe: String?
-        var ips: [String]?
-    }
-
-    struct WorkloadList: Codable {
-        var workloads: [Workload]
-    }
-
-    struct TokenRequest: Decodable {
-        var name: String
-        var role: Role
-    }
 
     // MARK: Routes
 
@@ -261,53 +225,4 @@ struct AdminAPI: Sendable {
         query.limit = try intQuery(request, "limit", default: 100, range: 1...10_000)
         return query
     }
-}
-
-// MARK: Answers
-
-struct RevisionsPage: Encodable {
-    var active: Int64?
-    var revisions: [AdminAPI.RevisionSummary]
-}
-
-struct CreatedRevision: Encodable {
-    var revision: Int64
-    var active: Bool
-    var diagnostics: [DiagnosticRecord]
-    var testsPassed: Int
-}
-
-struct Validation: Encodable {
-    var valid: Bool
-    var diagnostics: [DiagnosticRecord]
-    var testsPassed: Int
-    var testFailures: [String]
-}
-
-struct WorkloadsPage: Encodable {
-    var generation: Int64
-    var workloads: [Workload]
-}
-
-struct AuditPage: Encodable {
-    var records: [AuditRecord]
-    /// Pass as `after` for the next page; absent on the last page.
-    var next: Int64?
-}
-
-struct AuditHead: Encodable {
-    var seq: Int64
-    var hash: String
-}
-
-struct TokensPage: Encodable {
-    var tokens: [TokenRecord]
-}
-
-struct CreatedToken: Encodable {
-    var id: String
-    var name: String
-    var role: Role
-    /// Shown once: only its hash is stored.
-    var token: String
 }

@@ -1,3 +1,4 @@
+import EgressAPI
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -19,11 +20,6 @@ struct AdminError: HTTPResponseError {
         if status == .unauthorized { response.headers[HTTPField.Name("WWW-Authenticate")!] = "Bearer" }
         return response
     }
-}
-
-struct ErrorBody: Encodable {
-    let error: String
-    let diagnostics: [DiagnosticRecord]?
 }
 
 enum AdminJSON {

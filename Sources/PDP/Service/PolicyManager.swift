@@ -1,26 +1,14 @@
+import EgressAPI
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import PolicyLang
 
-/// A diagnostic as the admin API reports it.
-public struct DiagnosticRecord: Codable, Sendable, Equatable {
-    public var file: String
-    public var line: Int
-    public var column: Int
-    public var severity: String
-    public var id: String
-    public var message: String
-    public var help: String?
-
+extension DiagnosticRecord {
     init(_ d: Diagnostic) {
-        file = d.file.path
-        line = d.location.line
-        column = d.location.column
-        severity = d.severity.rawValue
-        id = d.id.rawValue
-        message = d.message
-        help = d.help
+        self.init(
+            file: d.file.path, line: d.location.line, column: d.location.column, severity: d.severity.rawValue,
+            id: d.id.rawValue, message: d.message, help: d.help)
     }
 }
 

@@ -1,3 +1,4 @@
+import EgressAPI
 import Foundation
 import GRDB
 
@@ -15,18 +16,6 @@ public struct AuditQuery: Sendable {
     public var limit: Int = 100
 
     public init() {}
-}
-
-/// The result of checking the chain from its anchor to its head.
-public struct AuditVerification: Codable, Sendable {
-    public var valid: Bool
-    public var records: Int
-    public var firstSeq: Int64?
-    public var lastSeq: Int64?
-    public var head: String
-    /// The first record whose hash does not match, or that follows a gap.
-    public var brokenAt: Int64?
-    public var problem: String?
 }
 
 extension PDPDatabase {

@@ -1,22 +1,5 @@
+import EgressAPI
 import GRDB
-
-/// A numbered, immutable policy set: every change makes a new one.
-public struct Revision: Codable, Sendable {
-    public struct File: Codable, Sendable, Hashable {
-        public var path: String
-        public var content: String
-        public init(path: String, content: String) {
-            self.path = path
-            self.content = content
-        }
-    }
-
-    public var id: Int64
-    public var createdAt: Int64
-    public var author: String
-    public var reason: String
-    public var files: [File]
-}
 
 extension PDPDatabase {
     /// Stores a new revision and, when asked, makes it active, in one

@@ -1,14 +1,7 @@
+import EgressAPI
 import Crypto
 import Foundation
 import GRDB
-
-/// A bearer token as stored: only a hash of the secret is kept.
-public struct TokenRecord: Codable, Sendable, Hashable {
-    public var id: String
-    public var name: String
-    public var role: Role
-    public var createdAt: Int64
-}
 
 enum TokenSecret {
     /// A new secret: 32 random bytes, hex, with a prefix that secret scanners
