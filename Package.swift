@@ -33,6 +33,8 @@ let package = Package(
             name: "egressctl",
             dependencies: [
                 "PolicyLang",
+                "EgressAPI",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -68,13 +68,16 @@ public final class DecisionServer: Sendable {
     public func start(_ config: DecisionListeners) async throws -> [String] {
         var bound: [String] = []
         if let tcp = config.tcp {
-            let channel = try await bootstrap(tls: nil, tcp: true).bind(host: tcp.host, port: tcp.port).get()
+            let channel = try await Self.binding("\(tcp.host):\(tcp.port)") {
+                try await bootstrap(tls: nil, tcp: true).bind(host: tcp.host, port: tcp.port).get()
+            }
             listeners.withLockedValue { $0.append(channel) }
             bound.append("h2c://\(Self.describe(channel.localAddress))")
         }
         if let path = config.unixSocket {
-            let channel = try await bootstrap(tls: nil, tcp: false)
-                .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+            let channel = try await Self.binding(path) {
+                try await bootstrap(tls: nil, tcp: false).bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+            }
             // Only the owner (and its group) may connect: that is the socket's authentication.
             chmod(path, 0o660)
             listeners.withLockedValue { $0.append(channel) }
@@ -82,11 +85,22 @@ public final class DecisionServer: Sendable {
         }
         if let tls = config.tls {
             let context = try Self.tlsContext(tls)
-            let channel = try await bootstrap(tls: context, tcp: true).bind(host: tls.host, port: tls.port).get()
+            let channel = try await Self.binding("\(tls.host):\(tls.port)") {
+                try await bootstrap(tls: context, tcp: true).bind(host: tls.host, port: tls.port).get()
+            }
             listeners.withLockedValue { $0.append(channel) }
             bound.append("h2://\(Self.describe(channel.localAddress))")
         }
         return bound
+    }
+
+    /// Names the address in a bind error, which by itself does not.
+    private static func binding(_ address: String, _ bind: () async throws -> Channel) async throws -> Channel {
+        do {
+            return try await bind()
+        } catch {
+            throw StoreError.io("the decision API cannot listen on \(address): \(error)")
+        }
     }
 
     /// The port a TCP listener got (useful with port 0).

@@ -187,6 +187,7 @@ struct AuditService: Service {
 
     func run() async throws {
         writer.start()
+        prune()
         await cancelWhenGracefulShutdown {
             var lastLogged: Int64 = -1
             while !Task.isCancelled {
