@@ -73,6 +73,7 @@ let package = Package(
         ),
         .testTarget(name: "PolicyLangTests", dependencies: ["PolicyLang"], resources: [.copy("Golden")]),
         .testTarget(name: "EgressctlTests", dependencies: ["egressctl", "PolicyLang"]),
+        .testTarget(name: "PDPTests", dependencies: ["egress-pdp", "egressctl"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,196 @@
+import Foundation
+import Testing
+
+/// Revisions, workloads, watch events, roles, health and metrics, through the
+/// admin API of a real service.
+@Suite(.serialized) struct AdminAPITests {
+    static let allowA = #"{"files": [{"path": "a.egress", "content": "allow ns:shop -> a.example.com as a\n"}], "reason": "first"}"#
+    static let allowB = #"{"files": [{"path": "a.egress", "content": "allow ns:shop -> b.example.com as b\n"}], "reason": "second"}"#
+
+    func decision(_ pdp: PDPProcess, _ pep: String, host: String) throws -> String? {
+        try pdp.decide(#"{"source": {"namespace": "shop"}, "host": "\#(host)"}"#, token: pep).json?["verdict"] as? String
+    }
+
+    @Test func firstStartDeniesEverythingAndWritesAPrivateAdminToken() throws {
+        let pdp = try PDPProcess()
+        let attributes = try FileManager.default.attributesOfItem(atPath: pdp.directory.appendingPathComponent("data/admin.token").path)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        let database = try FileManager.default.attributesOfItem(atPath: pdp.databasePath)
+        #expect((database[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        #expect(pdp.log.contains("first start: wrote an admin token"))
+        let revisions = try #require(try pdp.admin("GET", "/v1/revisions").json)
+        #expect((revisions["revisions"] as? [Any])?.isEmpty == true)
+        let pep = try pdp.token("pep")
+        #expect(try decision(pdp, pep, host: "a.example.com") == "deny")
+        #expect(try Curl.run([pdp.adminURL + "/healthz"]).status == 200)
+        #expect(try Curl.run([pdp.adminURL + "/readyz"]).status == 200)
+    }
+
+    @Test func revisionsActivateRollBackAndSurviveARestart() throws {
+        let pdp = try PDPProcess()
+        let pep = try pdp.token("pep")
+        let first = try pdp.admin("POST", "/v1/revisions", body: Self.allowA)
+        #expect(first.status == 201, "\(first)")
+        #expect(first.json?["revision"] as? Int == 1)
+        #expect(try decision(pdp, pep, host: "a.example.com") == "allow")
+        #expect(try pdp.admin("POST", "/v1/revisions", body: Self.allowB).json?["revision"] as? Int == 2)
+        // The next decision uses the new revision.
+        #expect(try decision(pdp, pep, host: "a.example.com") == "deny")
+        #expect(try decision(pdp, pep, host: "b.example.com") == "allow")
+
+        let shown = try #require(try pdp.admin("GET", "/v1/revisions/2").json)
+        #expect(shown["reason"] as? String == "second")
+        #expect(shown["author"] as? String == "bootstrap-admin")
+        #expect(((shown["files"] as? [[String: Any]])?.first?["content"] as? String)?.contains("b.example.com") == true)
+
+        #expect(try pdp.admin("POST", "/v1/revisions/1/activate").status == 200)
+        #expect(try decision(pdp, pep, host: "a.example.com") == "allow")
+        #expect(try pdp.admin("POST", "/v1/revisions/9/activate").status == 404)
+
+        pdp.stop()
+        let again = try PDPProcess(directory: pdp.directory)
+        #expect(try again.admin("GET", "/v1/revisions").json?["active"] as? Int == 1)
+        #expect(try decision(again, pep, host: "a.example.com") == "allow")
+    }
+
+    @Test func aSetWithErrorsOrFailingTestsIsRefusedAndTheActiveOneStays() throws {
+        let pdp = try PDPProcess()
+        let pep = try pdp.token("pep")
+        _ = try pdp.admin("POST", "/v1/revisions", body: Self.allowA)
+        let broken = #"{"files": [{"path": "a.egress", "content": "allow ns:shop -> foo*.com\n"}]}"#
+        let refused = try pdp.admin("POST", "/v1/revisions", body: broken)
+        #expect(refused.status == 422, "\(refused)")
+        let diagnostic = try #require((refused.json?["diagnostics"] as? [[String: Any]])?.first)
+        #expect(diagnostic["id"] as? String == "invalid-host")
+        #expect(diagnostic["line"] as? Int == 1)
+        #expect(diagnostic["column"] as? Int == 18)
+        #expect((diagnostic["help"] as? String)?.contains("*.foo.com") == true)
+
+        let failing = #"""
+            {"files": [{"path": "a.egress", "content": "allow ns:shop -> c.example.com\n"},
+                       {"path": "a_test.egress", "content": "expect allow ns:shop -> d.example.com\n"}]}
+            """#
+        let refusedTests = try pdp.admin("POST", "/v1/revisions", body: failing)
+        #expect(refusedTests.status == 422)
+        #expect((refusedTests.json?["error"] as? String)?.contains("a_test.egress:1: expected allow, got deny") == true)
+
+        #expect(try pdp.admin("GET", "/v1/revisions").json?["active"] as? Int == 1)
+        #expect((try pdp.admin("GET", "/v1/revisions").json?["revisions"] as? [Any])?.count == 1)
+        #expect(try decision(pdp, pep, host: "a.example.com") == "allow")
+
+        let validation = try #require(try pdp.admin("POST", "/v1/revisions/validate", body: broken).json)
+        #expect(validation["valid"] as? Bool == false)
+        #expect((try pdp.admin("GET", "/v1/revisions").json?["revisions"] as? [Any])?.count == 1)
+    }
+
+    @Test func aWorkloadChangeAppliesToTheNextDecision() throws {
+        let pdp = try PDPProcess()
+        let pep = try pdp.token("pep")
+        _ = try pdp.admin("POST", "/v1/revisions", body: Self.allowA)
+        let byIP = #"{"source": {"ip": "198.18.3.4"}, "host": "a.example.com"}"#
+        #expect(try pdp.decide(byIP, token: pep).json?["verdict"] as? String == "deny")
+        let put = try pdp.admin("PUT", "/v1/workloads/shop/web-1", body: #"{"serviceAccount": "web", "labels": {"app": "web"}, "ips": ["198.18.3.4"]}"#)
+        #expect(put.status == 200, "\(put)")
+        #expect(try pdp.decide(byIP, token: pep).json?["verdict"] as? String == "allow")
+        #expect(try pdp.admin("DELETE", "/v1/workloads/shop/web-1").status == 200)
+        #expect(try pdp.decide(byIP, token: pep).json?["verdict"] as? String == "deny")
+        #expect(try pdp.admin("DELETE", "/v1/workloads/shop/web-1").status == 404)
+
+        let clash = #"{"workloads": [{"namespace": "a", "pod": "p", "ips": ["198.18.0.1"]}, {"namespace": "b", "pod": "q", "ips": ["198.18.0.1"]}]}"#
+        let refused = try pdp.admin("PUT", "/v1/workloads", body: clash)
+        #expect(refused.status == 400)
+        #expect((refused.json?["error"] as? String)?.contains("address 198.18.0.1 is held by both a/p and b/q") == true)
+        let badIP = try pdp.admin("PUT", "/v1/workloads/shop/x", body: #"{"ips": ["999.1.1.1"]}"#)
+        #expect(badIP.status == 400)
+    }
+
+    @Test func theWorkloadsFileIsReloadedWhenItChanges() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pdp-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let file = directory.appendingPathComponent("workloads.json")
+        try #"[{"namespace": "shop", "pod": "a", "ips": ["198.18.5.1"]}]"#.write(to: file, atomically: true, encoding: .utf8)
+        let pdp = try PDPProcess(["--workloads", file.path], directory: directory, removesDirectory: true)
+        let pep = try pdp.token("pep")
+        _ = try pdp.admin("POST", "/v1/revisions", body: Self.allowA)
+        let request = #"{"source": {"ip": "198.18.5.2"}, "host": "a.example.com"}"#
+        #expect(try pdp.decide(request, token: pep).json?["verdict"] as? String == "deny")
+        try #"{"workloads": [{"namespace": "shop", "pod": "b", "ips": ["198.18.5.2"]}]}"#.write(to: file, atomically: true, encoding: .utf8)
+        var verdict: String?
+        for _ in 0..<50 {
+            verdict = try pdp.decide(request, token: pep).json?["verdict"] as? String
+            if verdict == "allow" { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        #expect(verdict == "allow")
+        // A broken file is reported and changes nothing.
+        try "- {namespace: shop".write(to: file, atomically: true, encoding: .utf8)
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(try pdp.decide(request, token: pep).json?["verdict"] as? String == "allow")
+        #expect(pdp.log.contains("workloads file not loaded; the inventory is unchanged"))
+    }
+
+    /// GET /v1/watch pushes an event for each new revision and inventory change.
+    @Test func watchersHearOfEveryChange() throws {
+        let pdp = try PDPProcess()
+        let pep = try pdp.token("pep")
+        let output = pdp.directory.appendingPathComponent("watch.txt")
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        let watch = Process()
+        watch.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        watch.arguments = ["-sN", "--http2-prior-knowledge", pdp.decisionURL + "/v1/watch", "-H", "authorization: Bearer \(pep)"]
+        watch.standardOutput = try FileHandle(forWritingTo: output)
+        try watch.run()
+        defer { watch.terminate() }
+        func lines() -> [String] {
+            ((try? String(contentsOf: output, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        }
+        func wait(for count: Int) {
+            for _ in 0..<100 where lines().count < count { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        wait(for: 1)
+        #expect(lines().first == #"{"event":"hello","revision":null,"inventoryGeneration":0}"#)
+        _ = try pdp.admin("POST", "/v1/revisions", body: Self.allowA)
+        wait(for: 2)
+        #expect(lines().dropFirst().first == #"{"event":"revision","revision":1,"inventoryGeneration":0}"#)
+        _ = try pdp.admin("PUT", "/v1/workloads/shop/w", body: #"{"ips": ["198.18.7.7"]}"#)
+        wait(for: 3)
+        #expect(lines().dropFirst(2).first == #"{"event":"inventory","revision":1,"inventoryGeneration":1}"#)
+        let metrics = try Curl.run([pdp.adminURL + "/metrics"]).body
+        #expect(metrics.contains("egress_pdp_watch_subscribers 1"))
+    }
+
+    @Test func rolesLimitWhatATokenMayDo() throws {
+        let pdp = try PDPProcess()
+        let viewer = try pdp.token("viewer")
+        let pep = try pdp.token("pep")
+        #expect(try pdp.admin("GET", "/v1/revisions", token: viewer).status == 200)
+        #expect(try pdp.admin("GET", "/v1/audit/verify", token: viewer).status == 200)
+        let forbidden = try pdp.admin("POST", "/v1/revisions", body: Self.allowA, token: viewer)
+        #expect(forbidden.status == 403)
+        #expect((forbidden.json?["error"] as? String)?.contains("role 'admin'") == true)
+        #expect(try pdp.admin("POST", "/v1/tokens", body: #"{"name": "x", "role": "admin"}"#, token: viewer).status == 403)
+        #expect(try pdp.admin("GET", "/v1/revisions", token: pep).status == 403)
+        #expect(try pdp.admin("GET", "/v1/revisions", token: "egr_nope").status == 401)
+        #expect(try Curl.run([pdp.adminURL + "/v1/revisions"]).status == 401)
+        #expect(try pdp.admin("POST", "/v1/tokens", body: #"{"name": "x", "role": "root"}"#).status == 400)
+    }
+
+    @Test func metricsAndTheOpenAPIDocumentAreServed() throws {
+        let pdp = try PDPProcess()
+        let pep = try pdp.token("pep")
+        _ = try pdp.decide(#"{"host": "a.com"}"#, token: pep)
+        _ = try pdp.waitForAudit(records: 1)
+        let metrics = try Curl.run([pdp.adminURL + "/metrics"]).body
+        for name in [
+            #"egress_pdp_decisions_total{verdict="deny"} 1"#, "egress_pdp_decision_duration_seconds_bucket",
+            "egress_pdp_active_revision 0", "egress_pdp_audit_backlog 0", "egress_pdp_audit_head_seq 1",
+            "egress_pdp_audit_head_info{hash=",
+        ] {
+            #expect(metrics.contains(name), "missing \(name)")
+        }
+        let document = try Curl.run([pdp.adminURL + "/openapi.yaml"])
+        #expect(document.status == 200)
+        #expect(document.body.hasPrefix("openapi: 3.1"))
+        #expect(document.body.contains("/v1/revisions"))
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+
+/// The hash-chained audit trail on a real SQLite file: tampering is found,
+/// shutdown and crashes lose nothing acknowledged, retention keeps the chain
+/// verifiable.
+@Suite(.serialized) struct AuditTrailTests {
+    func decisions(_ pdp: PDPProcess, _ count: Int) throws {
+        let pep = try pdp.token("pep", name: "burst")
+        for i in 0..<count {
+            let answer = try pdp.decide(#"{"source": {"ip": "198.18.0.\#(i % 200 + 1)"}, "host": "h\#(i).example.com"}"#, token: pep)
+            #expect(answer.status == 200)
+        }
+    }
+
+    func sqlite(_ database: String, _ sql: String) throws {
+        let run = try runCommand("/usr/bin/sqlite3", [database, sql])
+        #expect(run.status == 0, "sqlite3 \(sql): \(run.err)")
+    }
+
+    func verification(_ pdp: PDPProcess) throws -> [String: Any] {
+        try #require(try pdp.admin("GET", "/v1/audit/verify").json)
+    }
+
+    @Test func editingOrDeletingARecordIsDetected() throws {
+        let pdp = try PDPProcess()
+        try decisions(pdp, 10)
+        #expect(try pdp.waitForAudit(records: 10) == 10)
+        let intact = try verification(pdp)
+        #expect(intact["valid"] as? Bool == true)
+        #expect(intact["records"] as? Int == 10)
+        pdp.stop()
+
+        // Someone with the file rewrites one record's host...
+        try sqlite(pdp.databasePath, "UPDATE audit SET host = 'innocent.example.com' WHERE seq = 4")
+        var again = try PDPProcess(directory: pdp.directory)
+        var result = try verification(again)
+        #expect(result["valid"] as? Bool == false)
+        #expect(result["brokenAt"] as? Int == 4)
+        again.stop()
+
+        // ...or deletes one.
+        try sqlite(pdp.databasePath, "DELETE FROM audit WHERE seq = 7")
+        again = try PDPProcess(directory: pdp.directory)
+        result = try verification(again)
+        #expect(result["valid"] as? Bool == false)
+        #expect(result["brokenAt"] as? Int == 4)
+        again.stop()
+        try sqlite(pdp.databasePath, "UPDATE audit SET host = 'h3.example.com' WHERE seq = 4")
+        again = try PDPProcess(directory: pdp.directory)
+        result = try verification(again)
+        #expect(result["brokenAt"] as? Int == 8)
+        #expect((result["problem"] as? String)?.contains("record 7 is missing") == true)
+
+        // egressctl says so too, and fails.
+        let ctl = try runCommand(
+            PDPProcess.binaries.appendingPathComponent("egressctl").path,
+            ["audit", "verify", "--server", again.adminURL, "--token-file", pdp.directory.appendingPathComponent("data/admin.token").path])
+        #expect(ctl.status == 1)
+        #expect(ctl.out.contains("audit chain BROKEN at record 8"))
+    }
+
+    @Test func sigtermWritesEveryQueuedRecordAndExitsCleanly() throws {
+        let pdp = try PDPProcess()
+        try decisions(pdp, 50)
+        #expect(pdp.stop(SIGTERM) == 0)
+        #expect(pdp.log.contains("audit trail flushed"))
+        let again = try PDPProcess(directory: pdp.directory)
+        let result = try verification(again)
+        #expect(result["valid"] as? Bool == true)
+        #expect(result["records"] as? Int == 50)
+    }
+
+    /// kill -9 in the middle of a burst: the database opens again, the chain
+    /// verifies, and every access report that was acknowledged is there.
+    @Test func aCrashLeavesAConsistentStore() throws {
+        let pdp = try PDPProcess()
+        let pep = try pdp.token("pep")
+        _ = try pdp.admin("POST", "/v1/revisions", body: AdminAPITests.allowA)
+        var acknowledged = 0
+        for i in 0..<20 {
+            let answer = try Curl.run([
+                "--http2-prior-knowledge", "-X", "POST", pdp.decisionURL + "/v1/access", "-H", "authorization: Bearer \(pep)",
+                "-H", "content-type: application/json",
+                "-d", #"{"connections": [{"sourceIP": "198.18.0.1", "host": "c\#(i).example.com", "port": 443, "verdict": "deny"}]}"#,
+            ])
+            if answer.status == 202 { acknowledged += 1 }
+        }
+        // A burst of decisions still in flight when the process dies.
+        let burst = Process()
+        burst.executableURL = URL(fileURLWithPath: "/usr/bin/h2load")
+        let body = pdp.directory.appendingPathComponent("body.json")
+        try #"{"source": {"ip": "198.18.0.1"}, "host": "a.example.com"}"#.write(to: body, atomically: true, encoding: .utf8)
+        burst.arguments = ["-n", "100000", "-c", "2", "-m", "16", "-d", body.path, "-H", "authorization: Bearer \(pep)",
+                           "-H", "content-type: application/json", pdp.decisionURL + "/v1/decisions"]
+        burst.standardOutput = FileHandle.nullDevice
+        try burst.run()
+        Thread.sleep(forTimeInterval: 0.5)
+        pdp.stop(SIGKILL)
+        burst.waitUntilExit()
+
+        let again = try PDPProcess(directory: pdp.directory)
+        let result = try verification(again)
+        #expect(result["valid"] as? Bool == true, "\(result)")
+        let reported = try #require(try again.admin("GET", "/v1/audit?verdict=deny&limit=1000").json?["records"] as? [[String: Any]])
+        #expect(reported.filter { $0["kind"] as? String == "access" }.count == acknowledged)
+        #expect(try again.admin("GET", "/v1/revisions").json?["active"] as? Int == 1)
+    }
+
+    @Test func retentionDropsOldRecordsAndTheChainStillVerifies() throws {
+        let pdp = try PDPProcess()
+        try decisions(pdp, 30)
+        #expect(try pdp.waitForAudit(records: 30) == 30)
+        pdp.stop()
+        let again = try PDPProcess(["--audit-max-records", "10"], directory: pdp.directory)
+        let result = try verification(again)
+        #expect(result["valid"] as? Bool == true, "\(result)")
+        #expect(result["records"] as? Int == 10)
+        #expect(result["firstSeq"] as? Int == 21)
+        #expect(again.log.contains("audit retention dropped old records"))
+    }
+}

@@ -1,0 +1,205 @@
+import Foundation
+import Testing
+
+/// The decision API over real h2c, with the example policies and a workload
+/// file: what it answers, to whom, and what it refuses.
+@Suite(.serialized) struct DecisionAPITests {
+    let pdp: PDPProcess
+    let pep: String
+
+    init() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pdp-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let workloads = directory.appendingPathComponent("workloads.yaml")
+        try """
+            - namespace: shop
+              pod: checkout-1
+              serviceAccount: checkout
+              labels: {app: checkout}
+              spiffe: spiffe://cluster.local/ns/shop/sa/checkout
+              ips: [198.18.1.2, "2001:db8::2"]
+            """.write(to: workloads, atomically: true, encoding: .utf8)
+        pdp = try PDPProcess(
+            ["--policies", PDPProcess.repository.appendingPathComponent("policies").path, "--workloads", workloads.path,
+             "--allow-ttl", "30", "--deny-ttl", "3"],
+            directory: directory, removesDirectory: true)
+        pep = try pdp.token("pep", name: "node-a")
+    }
+
+    @Test func anAddressIsResolvedThroughTheInventory() throws {
+        let answer = try pdp.decide(#"{"source": {"ip": "198.18.1.2"}, "host": "API.Stripe.com.", "port": 443}"#, token: pep)
+        #expect(answer.status == 200)
+        let json = try #require(answer.json)
+        #expect(json["verdict"] as? String == "allow")
+        #expect(json["rule"] as? String == "10-apps.egress:11")
+        #expect(json["name"] as? String == "checkout-stripe")
+        #expect(json["dryRunVerdict"] as? String == "allow")
+        #expect(json["revision"] as? Int == 1)
+        #expect(json["ttl"] as? Int == 30)
+        let source = try #require(json["source"] as? [String: Any])
+        #expect(source["namespace"] as? String == "shop")
+        #expect(source["pod"] as? String == "checkout-1")
+        #expect(source["serviceAccount"] as? String == "checkout")
+        #expect((source["labels"] as? [String: String]) == ["app": "checkout"])
+    }
+
+    @Test func anIPv4MappedOrIPv6AddressFindsTheSameWorkload() throws {
+        for ip in ["::ffff:198.18.1.2", "2001:DB8:0::2"] {
+            let json = try #require(try pdp.decide(#"{"source": {"ip": "\#(ip)"}, "host": "api.stripe.com"}"#, token: pep).json)
+            #expect(json["verdict"] as? String == "allow", "\(ip)")
+        }
+    }
+
+    @Test func anAddressNoWorkloadHoldsHasNoIdentity() throws {
+        let answer = try pdp.decide(#"{"source": {"ip": "198.18.200.200"}, "host": "api.stripe.com", "port": 443}"#, token: pep)
+        let json = try #require(answer.json)
+        #expect(json["verdict"] as? String == "deny")
+        #expect(json["source"] is NSNull)
+        #expect(json["ttl"] as? Int == 3)
+    }
+
+    @Test func aSpiffeIdOrAnAssertedIdentityIsAccepted() throws {
+        let bySpiffe = try #require(
+            try pdp.decide(#"{"source": {"spiffe": "spiffe://cluster.local/ns/shop/sa/checkout"}, "host": "api.stripe.com"}"#, token: pep).json)
+        #expect(bySpiffe["verdict"] as? String == "allow")
+        #expect((bySpiffe["source"] as? [String: Any])?["pod"] as? String == "checkout-1")
+        let asserted = try #require(
+            try pdp.decide(
+                #"{"source": {"namespace": "shop", "serviceAccount": "checkout", "labels": {"app": "checkout"}}, "host": "api.stripe.com"}"#,
+                token: pep
+            ).json)
+        #expect(asserted["verdict"] as? String == "allow")
+        let empty = try #require(try pdp.decide(#"{"source": {}, "host": "api.stripe.com"}"#, token: pep).json)
+        #expect(empty["verdict"] as? String == "deny")
+        #expect(empty["source"] is NSNull)
+    }
+
+    @Test(arguments: [
+        (#"{"host": "#, 400, "not valid JSON"),
+        (#"[1, 2]"#, 400, "must be a JSON object"),
+        (#"{"port": 443}"#, 400, "missing field 'host'"),
+        (#"{"host": "a.com", "port": 70000}"#, 400, "outside 1-65535"),
+        (#"{"host": "a.com", "port": "443"}"#, 400, "'port' must be an integer"),
+        (#"{"host": "a.com", "port": true}"#, 400, "'port' must be an integer"),
+        (#"{"host": "a.com", "source": {"ip": "198.18.1"}}"#, 400, "not an IPv4 or IPv6 address"),
+        (#"{"host": "a.com", "source": {"ip": "198.18.1.2", "namespace": "x"}}"#, 400, "stands alone"),
+        (#"{"host": "a.com", "source": {"name": "x"}}"#, 400, "unknown field 'source.name'"),
+        (#"{"host": "a.com", "extra": 1}"#, 400, "unknown field 'extra'"),
+        (#"{"host": "a.com", "source": {"labels": {"app": 1}}}"#, 400, "'source.labels.app' must be a string"),
+    ])
+    func malformedRequestsGetAClearError(body: String, status: Int, message: String) throws {
+        let answer = try pdp.decide(body, token: pep)
+        #expect(answer.status == status, "\(answer)")
+        #expect((answer.json?["error"] as? String)?.contains(message) == true, "\(answer)")
+    }
+
+    @Test func unauthenticatedCallersGet401AndNothingElse() throws {
+        let url = pdp.decisionURL + "/v1/decisions"
+        let body = #"{"source": {"ip": "198.18.1.2"}, "host": "api.stripe.com"}"#
+        for headers in [[String](), ["-H", "authorization: Bearer egr_wrong"], ["-H", "authorization: Bearer \(pdp.adminToken)"]] {
+            let answer = try Curl.run(
+                ["--http2-prior-knowledge", "-X", "POST", url, "-H", "content-type: application/json", "-d", body] + headers)
+            #expect(answer.status == 401, "\(headers): \(answer)")
+            #expect(answer.json?["verdict"] == nil)
+        }
+        let viewer = try pdp.token("viewer")
+        let answer = try pdp.decide(body, token: viewer)
+        #expect(answer.status == 401)
+    }
+
+    @Test func aRevokedTokenStopsWorkingAtOnce() throws {
+        let token = try pdp.token("pep", name: "soon-gone")
+        #expect(try pdp.decide(#"{"host": "a.com"}"#, token: token).status == 200)
+        let list = try #require(try pdp.admin("GET", "/v1/tokens").json?["tokens"] as? [[String: Any]])
+        let id = try #require(list.first { $0["name"] as? String == "soon-gone" }?["id"] as? String)
+        #expect(try pdp.admin("DELETE", "/v1/tokens/\(id)").status == 204)
+        #expect(try pdp.decide(#"{"host": "a.com"}"#, token: token).status == 401)
+    }
+
+    @Test func otherPathsMethodsAndBodiesAreRefusedWithJSON() throws {
+        let auth = ["-H", "authorization: Bearer \(pep)"]
+        let version = try Curl.run(["--http2-prior-knowledge", "-X", "POST", pdp.decisionURL + "/v2/decisions"] + auth)
+        #expect(version.status == 404)
+        #expect((version.json?["error"] as? String)?.contains("unknown API version 'v2'") == true)
+        let method = try Curl.run(["--http2-prior-knowledge", pdp.decisionURL + "/v1/decisions"] + auth)
+        #expect(method.status == 405)
+        let form = try Curl.run(["--http2-prior-knowledge", "-X", "POST", pdp.decisionURL + "/v1/decisions", "-d", "host=a"] + auth)
+        #expect(form.status == 415)
+        let big = String(repeating: " ", count: 70_000) + #"{"host": "a.com"}"#
+        let large = try pdp.decide(big, token: pep)
+        #expect(large.status == 413)
+        #expect((large.json?["error"] as? String)?.contains("larger than 65536 bytes") == true)
+    }
+
+    /// Good and bad requests multiplexed on one HTTP/2 connection: the bad
+    /// streams get their 4xx and the good ones their decisions.
+    @Test func oneBadStreamNeverHarmsTheOthersOnItsConnection() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("h2load-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let body = directory.appendingPathComponent("body.json")
+        try #"{"source": {"ip": "198.18.1.2"}, "host": "api.stripe.com"}"#.write(to: body, atomically: true, encoding: .utf8)
+        let uris = directory.appendingPathComponent("uris.txt")
+        try (0..<50).map { $0 % 2 == 0 ? "\(pdp.decisionURL)/v1/decisions" : "\(pdp.decisionURL)/v9/nothing" }
+            .joined(separator: "\n").write(to: uris, atomically: true, encoding: .utf8)
+        let run = try runCommand(
+            "/usr/bin/h2load",
+            ["-n", "200", "-c", "1", "-m", "20", "-d", body.path, "-H", "authorization: Bearer \(pep)",
+             "-H", "content-type: application/json", "-i", uris.path])
+        #expect(run.status == 0, "\(run.out)\(run.err)")
+        #expect(run.out.contains("status codes: 100 2xx, 0 3xx, 100 4xx, 0 5xx"), "\(run.out)")
+        #expect(run.out.contains("0 failed, 0 errored"), "\(run.out)")
+    }
+
+    @Test func everyDecisionIsAudited() throws {
+        let before = try pdp.waitForAudit(records: 0)
+        for host in ["audit-a.example", "audit-b.example"] {
+            _ = try pdp.decide(#"{"source": {"ip": "198.18.1.2"}, "host": "\#(host)", "port": 8443}"#, token: pep)
+        }
+        #expect(try pdp.waitForAudit(records: before + 2) >= before + 2)
+        let page = try #require(try pdp.admin("GET", "/v1/audit?host=audit-b.example").json)
+        let record = try #require((page["records"] as? [[String: Any]])?.first)
+        #expect(record["kind"] as? String == "decision")
+        #expect(record["enforcer"] as? String == "token:node-a")
+        #expect(record["sourceIP"] as? String == "198.18.1.2")
+        #expect(record["namespace"] as? String == "shop")
+        #expect(record["pod"] as? String == "checkout-1")
+        #expect(record["port"] as? Int == 8443)
+        #expect(record["verdict"] as? String == "deny")
+        #expect(record["revision"] as? Int == 1)
+        #expect((record["hash"] as? String)?.count == 64)
+    }
+
+    @Test func accessReportsAreAcknowledgedOnceRecorded() throws {
+        let report = #"""
+            {"connections": [
+              {"sourceIP": "198.18.1.2", "host": "api.stripe.com", "port": 443, "verdict": "allow", "rule": "10-apps.egress:11",
+               "originalDestination": "203.0.113.9:443", "upstream": "198.51.100.7:443", "bytesUp": 512, "bytesDown": 2048,
+               "durationMs": 40, "cached": true},
+              {"sourceIP": "198.18.9.9", "host": "", "port": 443, "verdict": "deny", "reason": "no-sni"}
+            ]}
+            """#
+        let answer = try Curl.run([
+            "--http2-prior-knowledge", "-X", "POST", pdp.decisionURL + "/v1/access", "-H", "authorization: Bearer \(pep)",
+            "-H", "content-type: application/json", "-d", report,
+        ])
+        #expect(answer.status == 202, "\(answer)")
+        #expect(answer.json?["accepted"] as? Int == 2)
+        // Acknowledged means written: the records are there without waiting.
+        let page = try #require(try pdp.admin("GET", "/v1/audit?sourceIP=198.18.9.9").json?["records"] as? [[String: Any]])
+        #expect(page.first?["reason"] as? String == "no-sni")
+        let hit = try #require(
+            (try pdp.admin("GET", "/v1/audit?host=api.stripe.com").json?["records"] as? [[String: Any]])?
+                .first { $0["kind"] as? String == "access" })
+        #expect(hit["cached"] as? Bool == true)
+        #expect(hit["bytesDown"] as? Int == 2048)
+        #expect(hit["originalDestination"] as? String == "203.0.113.9:443")
+        #expect(hit["namespace"] as? String == "shop")
+        let bad = try Curl.run([
+            "--http2-prior-knowledge", "-X", "POST", pdp.decisionURL + "/v1/access", "-H", "authorization: Bearer \(pep)",
+            "-H", "content-type: application/json", "-d", #"{"connections": [{"sourceIP": "x", "host": "a", "port": 1, "verdict": "allow"}]}"#,
+        ])
+        #expect(bad.status == 400)
+        #expect((bad.json?["error"] as? String)?.contains("connections[0].sourceIP") == true)
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+
+/// The Unix socket and h2 over TLS with client certificates.
+@Suite(.serialized) struct ListenerTests {
+    @Test func theUnixSocketIsGuardedByItsPermissions() throws {
+        let pdp = try PDPProcess(unixSocket: true)
+        let socket = try #require(pdp.unixSocket)
+        let mode = try FileManager.default.attributesOfItem(atPath: socket)[.posixPermissions] as? NSNumber
+        #expect(mode?.intValue == 0o660)
+        let answer = try Curl.run([
+            "--http2-prior-knowledge", "--unix-socket", socket, "-X", "POST", "http://pdp/v1/decisions",
+            "-H", "content-type: application/json", "-d", #"{"host": "a.com"}"#,
+        ])
+        #expect(answer.status == 200, "\(answer)")
+        _ = try pdp.waitForAudit(records: 1)
+        let record = try #require((try pdp.admin("GET", "/v1/audit").json?["records"] as? [[String: Any]])?.first)
+        #expect(record["enforcer"] as? String == "unix-socket")
+    }
+
+    /// Certificates from a throw-away CA made with the openssl command.
+    struct TestCA {
+        let directory: URL
+        func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+        init(_ directory: URL) throws {
+            self.directory = directory
+            func openssl(_ arguments: [String]) throws {
+                let run = try runCommand("/usr/bin/openssl", arguments)
+                guard run.status == 0 else { throw PDPProcess.Failure("openssl \(arguments): \(run.err)") }
+            }
+            let dir = directory.path
+            try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+                         "-subj", "/CN=test-ca", "-keyout", "\(dir)/ca.key", "-out", "\(dir)/ca.pem"])
+            for (name, extensions) in [("server", "subjectAltName=IP:127.0.0.1"), ("client", "subjectAltName=URI:spiffe://test/pep")] {
+                try openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=\(name)",
+                             "-keyout", "\(dir)/\(name).key", "-out", "\(dir)/\(name).csr"])
+                try extensions.write(toFile: "\(dir)/\(name).ext", atomically: true, encoding: .utf8)
+                try openssl(["x509", "-req", "-in", "\(dir)/\(name).csr", "-CA", "\(dir)/ca.pem", "-CAkey", "\(dir)/ca.key",
+                             "-CAcreateserial", "-days", "2", "-extfile", "\(dir)/\(name).ext", "-out", "\(dir)/\(name).pem"])
+            }
+        }
+    }
+
+    @Test func tlsNeedsAClientCertificateFromTheTrustedCA() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pdp-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let ca = try TestCA(directory)
+        let pdp = try PDPProcess(
+            ["--tls-listen", "127.0.0.1:0", "--tls-cert", ca.path("server.pem"), "--tls-key", ca.path("server.key"),
+             "--tls-client-ca", ca.path("ca.pem")],
+            directory: directory, removesDirectory: true)
+        let url = "https://127.0.0.1:\(pdp.tlsPort)/v1/decisions"
+        let common = ["--http2", "--cacert", ca.path("ca.pem"), "-X", "POST", url, "-H", "content-type: application/json",
+                      "-d", #"{"host": "a.com"}"#]
+        let withCertificate = try Curl.run(common + ["--cert", ca.path("client.pem"), "--key", ca.path("client.key")])
+        #expect(withCertificate.status == 200, "\(withCertificate)")
+        #expect(withCertificate.json?["verdict"] as? String == "deny")
+        let without = try Curl.run(common)
+        #expect(without.status == 0, "a client without a certificate must not get an answer: \(without)")
+        _ = try pdp.waitForAudit(records: 1)
+        let record = try #require((try pdp.admin("GET", "/v1/audit").json?["records"] as? [[String: Any]])?.first)
+        #expect((record["enforcer"] as? String)?.hasPrefix("cert:") == true)
+    }
+}

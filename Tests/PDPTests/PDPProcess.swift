@@ -1,0 +1,191 @@
+import Foundation
+import Testing
+
+/// A real `egress-pdp serve` in a temporary directory, on ports the kernel
+/// picks, with its own SQLite file; stopped and removed when the test ends.
+final class PDPProcess: @unchecked Sendable {
+    let directory: URL
+    /// Only the first process on a directory removes it; restarts share it.
+    private let ownsDirectory: Bool
+    let process = Process()
+    private(set) var decisionPort = 0
+    private(set) var adminPort = 0
+    private(set) var unixSocket: String?
+    private(set) var adminToken = ""
+    private(set) var tlsPort = 0
+    var logFile: URL { directory.appendingPathComponent("pdp.log") }
+    var databasePath: String { directory.appendingPathComponent("data/pdp.sqlite").path }
+
+    static var binaries: URL {
+        // swift test runs the test bundle from the build's products directory,
+        // next to the executables it built first (test dependencies).
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    }
+
+    static var repository: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    /// Starts the service and waits until `/readyz` would answer 200.
+    /// `directory` lets a test restart a service on the same data.
+    init(_ arguments: [String] = [], directory: URL? = nil, removesDirectory: Bool = false, unixSocket: Bool = false) throws {
+        ownsDirectory = directory == nil || removesDirectory
+        self.directory = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("pdp-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
+        var all = ["serve", "--data-dir", self.directory.appendingPathComponent("data").path,
+                   "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--threads", "2"]
+        if unixSocket {
+            let path = self.directory.appendingPathComponent("pdp.sock").path
+            all += ["--unix-socket", path]
+            self.unixSocket = path
+        }
+        process.executableURL = Self.binaries.appendingPathComponent("egress-pdp")
+        process.arguments = all + arguments
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let log = try FileHandle(forWritingTo: logFile)
+        try log.seekToEnd()
+        process.standardError = log
+        process.standardOutput = log
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        while true {
+            let text = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+            let lines = text.split(separator: "\n").suffix(from: 0)
+            // Only this run's lines count: a restart appends to the same log.
+            let run = lines.reversed().prefix { !$0.contains("state loaded") }.reversed()
+            if run.contains(where: { $0.contains("] ready") }) {
+                for line in run {
+                    if line.contains("decision API listening"), let port = Self.port(in: line, scheme: "h2c://") { decisionPort = port }
+                    if line.contains("admin API listening"), let port = Self.port(in: line, scheme: "http://") { adminPort = port }
+                    if line.contains("decision API listening"), let port = Self.port(in: line, scheme: "h2://") { tlsPort = port }
+                }
+                break
+            }
+            if !process.isRunning { throw Failure("egress-pdp exited with \(process.terminationStatus):\n\(text)") }
+            if Date() > deadline { throw Failure("egress-pdp did not become ready:\n\(text)") }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        adminToken = try String(contentsOf: self.directory.appendingPathComponent("data/admin.token"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    private static func port(in line: Substring, scheme: String) -> Int? {
+        guard let range = line.range(of: "address=" + scheme) else { return nil }
+        let rest = line[range.upperBound...].prefix { $0 != " " }
+        return rest.split(separator: ":").last.flatMap { Int($0) }
+    }
+
+    /// Stops the service with `signal` and returns its exit status.
+    @discardableResult
+    func stop(_ signal: Int32 = SIGTERM) -> Int32 {
+        if process.isRunning {
+            kill(process.processIdentifier, signal)
+            process.waitUntilExit()
+        }
+        return process.terminationStatus
+    }
+
+    var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+    deinit {
+        stop(SIGKILL)
+        if ownsDirectory { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    // MARK: Talking to it
+
+    var decisionURL: String { "http://127.0.0.1:\(decisionPort)" }
+    var adminURL: String { "http://127.0.0.1:\(adminPort)" }
+
+    /// A new token of `role`, made through the admin API.
+    func token(_ role: String, name: String = "test") throws -> String {
+        let answer = try Curl.run([
+            "-X", "POST", adminURL + "/v1/tokens", "-H", "authorization: Bearer \(adminToken)",
+            "-H", "content-type: application/json", "-d", #"{"name":"\#(name)","role":"\#(role)"}"#,
+        ])
+        guard answer.status == 201, let token = answer.json?["token"] as? String else {
+            throw Failure("token creation failed: \(answer)")
+        }
+        return token
+    }
+
+    /// POST /v1/decisions over h2c with a pep token.
+    func decide(_ body: String, token: String) throws -> Curl.Answer {
+        try Curl.run([
+            "--http2-prior-knowledge", "-X", "POST", decisionURL + "/v1/decisions", "-H", "authorization: Bearer \(token)",
+            "-H", "content-type: application/json", "-d", body,
+        ])
+    }
+
+    /// A request to the admin API with the admin token.
+    func admin(_ method: String, _ path: String, body: String? = nil, token: String? = nil) throws -> Curl.Answer {
+        var arguments = ["-X", method, adminURL + path, "-H", "authorization: Bearer \(token ?? adminToken)"]
+        if let body { arguments += ["-H", "content-type: application/json", "-d", body] }
+        return try Curl.run(arguments)
+    }
+
+    /// Waits until every queued audit record is written.
+    func waitForAudit(records: Int, timeout: TimeInterval = 10) throws -> Int {
+        let deadline = Date().addingTimeInterval(timeout)
+        var seq = 0
+        repeat {
+            seq = (try admin("GET", "/v1/audit/head").json?["seq"] as? Int) ?? 0
+            if seq >= records { return seq }
+            Thread.sleep(forTimeInterval: 0.05)
+        } while Date() < deadline
+        return seq
+    }
+}
+
+/// Runs the `curl` command line tool: the HTTP/2 client tests use, as an
+/// operator or an enforcer would.
+enum Curl {
+    struct Answer: CustomStringConvertible {
+        let status: Int
+        let body: String
+        var json: [String: Any]? { try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] }
+        var description: String { "\(status) \(body)" }
+    }
+
+    static func run(_ arguments: [String], timeout: Int = 20) throws -> Answer {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = ["-sS", "--max-time", String(timeout), "-w", "\n%{http_code}"] + arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        var text = String(decoding: data, as: UTF8.self)
+        guard let newline = text.lastIndex(of: "\n") else { throw PDPProcess.Failure("curl printed nothing") }
+        let status = Int(text[text.index(after: newline)...]) ?? 0
+        text = String(text[..<newline])
+        if status == 0 && !errors.isEmpty { return Answer(status: 0, body: String(decoding: errors, as: UTF8.self)) }
+        return Answer(status: status, body: text)
+    }
+}
+
+/// Runs a command and returns its exit status and output.
+func runCommand(_ path: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (status: Int32, out: String, err: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+}
