@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+
+/// egressctl's client commands against a real service.
+@Suite(.serialized) struct EgressctlClientTests {
+    let pdp: PDPProcess
+    let environment: [String: String]
+
+    init() throws {
+        pdp = try PDPProcess()
+        var environment = ProcessInfo.processInfo.environment
+        environment["EGRESSCTL_SERVER"] = pdp.adminURL
+        environment["EGRESSCTL_TOKEN_FILE"] = pdp.directory.appendingPathComponent("data/admin.token").path
+        self.environment = environment
+    }
+
+    func egressctl(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+        try runCommand(PDPProcess.binaries.appendingPathComponent("egressctl").path, arguments, environment: environment)
+    }
+
+    @Test func applyLintsUploadsAndActivates() throws {
+        let policies = PDPProcess.repository.appendingPathComponent("policies").path
+        let applied = try egressctl(["apply", policies, "--reason", "from CI"])
+        #expect(applied.status == 0, "\(applied.err)")
+        #expect(applied.out == "revision 1 stored and active (27 tests passed)\n")
+        let listed = try egressctl(["revisions"])
+        #expect(listed.out.hasPrefix("* 1\t"))
+        #expect(listed.out.contains("bootstrap-admin\t3 files\tfrom CI"))
+        let staged = try egressctl(["apply", policies, "--no-activate"])
+        #expect(staged.out == "revision 2 stored; activate it with: egressctl activate 2 (27 tests passed)\n")
+        #expect(try egressctl(["activate", "2"]).out == "revision 2 is active\n")
+        let missing = try egressctl(["activate", "5"])
+        #expect(missing.status == 1)
+        #expect(missing.err.contains("404: revision 5 does not exist"))
+    }
+
+    @Test func applyRefusesASetWithErrorsBeforeUploading() throws {
+        let directory = pdp.directory.appendingPathComponent("broken")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try "allow * -> foo*.com\n".write(to: directory.appendingPathComponent("a.egress"), atomically: true, encoding: .utf8)
+        let refused = try egressctl(["apply", directory.path])
+        #expect(refused.status == 1)
+        #expect(refused.err.contains("a.egress:1:12: error: '*' in 'foo*.com' is not allowed there [invalid-host]"))
+        #expect(refused.err.contains("nothing was uploaded"))
+        #expect((try pdp.admin("GET", "/v1/revisions").json?["revisions"] as? [Any])?.isEmpty == true)
+    }
+
+    @Test func tokensWorkloadsAndAudit() throws {
+        let created = try egressctl(["token", "create", "--name", "node-b", "--role", "pep"])
+        #expect(created.status == 0)
+        let secret = created.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(secret.hasPrefix("egr_"))
+        #expect(created.err.contains("not shown again"))
+
+        let file = pdp.directory.appendingPathComponent("workloads.yaml")
+        try "workloads:\n  - {namespace: shop, pod: web-1, labels: {app: web}, ips: [198.18.9.1]}\n"
+            .write(to: file, atomically: true, encoding: .utf8)
+        #expect(try egressctl(["workloads", "replace", file.path]).out == "inventory replaced: 1 workloads\n")
+        #expect(try egressctl(["workloads"]).out == "shop/web-1\tsa:-\tapp=web\t198.18.9.1\n")
+
+        _ = try pdp.decide(#"{"source": {"ip": "198.18.9.1"}, "host": "x.example.com"}"#, token: secret)
+        _ = try pdp.waitForAudit(records: 1)
+        let audit = try egressctl(["audit", "--host", "x.example.com"])
+        #expect(audit.out.contains("decision\tdeny\tshop/web-1 (198.18.9.1) -> x.example.com:443\ttoken:node-b"), "\(audit.out)")
+        let verify = try egressctl(["audit", "verify"])
+        #expect(verify.status == 0)
+        #expect(verify.out.hasPrefix("audit chain intact: 1 records"))
+
+        let list = try egressctl(["token", "list"])
+        let id = try #require(list.out.split(separator: "\n").first { $0.contains("node-b") }?.split(separator: "\t").first)
+        #expect(try egressctl(["token", "revoke", String(id)]).status == 0)
+        #expect(try pdp.decide(#"{"host": "a.com"}"#, token: secret).status == 401)
+    }
+
+    @Test func withoutATokenItSaysHowToGiveOne() throws {
+        var environment = self.environment
+        environment["EGRESSCTL_TOKEN_FILE"] = nil
+        environment["EGRESSCTL_TOKEN"] = nil
+        let run = try runCommand(PDPProcess.binaries.appendingPathComponent("egressctl").path, ["revisions"], environment: environment)
+        #expect(run.status == 1)
+        #expect(run.err.contains("401: a bearer token is required (give a token with --token-file or EGRESSCTL_TOKEN)"))
+    }
+}
