@@ -21,6 +21,10 @@ public struct AuditRecord: Codable, Sendable, Hashable {
     public var rule: String?
     public var ruleName: String?
     public var revision: Int64?
+    /// For decisions: the verdict and rule had the dry-run rules been
+    /// enforced, when they differ from the enforced ones.
+    public var dryRunVerdict: String?
+    public var dryRunRule: String?
     /// For reported connections: why it was refused, if it was.
     public var reason: String?
     /// For reported connections: where the workload tried to go, and where
@@ -38,6 +42,7 @@ public struct AuditRecord: Codable, Sendable, Hashable {
         time: Int64, kind: Kind, enforcer: String, sourceIP: String? = nil, namespace: String? = nil,
         serviceAccount: String? = nil, pod: String? = nil, spiffe: String? = nil, labels: [String: String]? = nil,
         host: String, port: Int, verdict: String, rule: String? = nil, ruleName: String? = nil, revision: Int64? = nil,
+        dryRunVerdict: String? = nil, dryRunRule: String? = nil,
         reason: String? = nil, originalDestination: String? = nil, upstream: String? = nil, cached: Bool? = nil, bytesUp: Int64? = nil, bytesDown: Int64? = nil,
         durationMs: Int64? = nil
     ) {
@@ -56,6 +61,8 @@ public struct AuditRecord: Codable, Sendable, Hashable {
         self.rule = rule
         self.ruleName = ruleName
         self.revision = revision
+        self.dryRunVerdict = dryRunVerdict
+        self.dryRunRule = dryRunRule
         self.reason = reason
         self.originalDestination = originalDestination
         self.upstream = upstream

@@ -30,7 +30,7 @@ struct Serve: AsyncParsableCommand {
             queued audit record, exit 0.
             """)
 
-    @Option(help: "Data directory for the database and admin token (env EGRESS_PDP_DATA_DIR; default /var/lib/egress-pdp as root, else ~/.local/share/egress-pdp).")
+    @Option(help: "Data directory for the database and admin token (env EGRESS_PDP_DATA_DIR; default /var/lib/egress-pdp as root, else $XDG_DATA_HOME/egress-pdp or ~/.local/share/egress-pdp).")
     var dataDir: String?
 
     @Option(help: "SQLite database file (env EGRESS_PDP_DB; default DATA_DIR/pdp.sqlite).")
@@ -84,6 +84,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Event loop threads (env EGRESS_PDP_THREADS; default one per core).")
     var threads: Int?
 
+    @Flag(help: "Write a new admin token to --admin-token-file at start, as on the first start: the way back in when every admin token was revoked or lost (needs access to the data directory).")
+    var newAdminToken = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env EGRESS_PDP_LOG_LEVEL; default info).")
     var logLevel: String?
 
@@ -124,6 +127,10 @@ struct Serve: AsyncParsableCommand {
         let unix = value(unixSocket, "EGRESS_PDP_UNIX_SOCKET")
         if tcp == nil, unix == nil, tls == nil { throw ValidationError("every decision listener is disabled") }
         let admin = try Self.hostPort(value(adminListen, "EGRESS_PDP_ADMIN_LISTEN") ?? "127.0.0.1:15011", "--admin-listen")
+        let maxAge = try number(auditMaxAgeDays, "EGRESS_PDP_AUDIT_MAX_AGE_DAYS", default: nil)
+        let maxRecords = try number(auditMaxRecords, "EGRESS_PDP_AUDIT_MAX_RECORDS", default: nil)
+        if let maxAge, maxAge < 1 { throw ValidationError("--audit-max-age-days must be 1 or more") }
+        if let maxRecords, maxRecords < 1 { throw ValidationError("--audit-max-records must be 1 or more") }
         let allow = try number(allowTtl, "EGRESS_PDP_ALLOW_TTL", default: 60)!
         let deny = try number(denyTtl, "EGRESS_PDP_DENY_TTL", default: 5)!
         guard allow >= 0, deny >= 0 else { throw ValidationError("TTLs are zero or more seconds") }
@@ -138,8 +145,9 @@ struct Serve: AsyncParsableCommand {
             adminTokenFile: value(adminTokenFile, "EGRESS_PDP_ADMIN_TOKEN_FILE")
                 ?? (dataDir as NSString).appendingPathComponent("admin.token"),
             publicSuffixList: value(publicSuffixList, "EGRESS_PDP_PUBLIC_SUFFIX_LIST"),
-            auditMaxAgeDays: try number(auditMaxAgeDays, "EGRESS_PDP_AUDIT_MAX_AGE_DAYS", default: nil),
-            auditMaxRecords: try number(auditMaxRecords, "EGRESS_PDP_AUDIT_MAX_RECORDS", default: nil),
+            auditMaxAgeDays: maxAge,
+            auditMaxRecords: maxRecords,
+            newAdminToken: newAdminToken,
             eventLoopThreads: try number(threads, "EGRESS_PDP_THREADS", default: ProcessInfo.processInfo.activeProcessorCount)!)
         do {
             try await PDPService(configuration: configuration, logger: logger).run()
@@ -155,7 +163,8 @@ struct Serve: AsyncParsableCommand {
     static func defaultDataDirectory() -> String {
         if getuid() == 0 { return "/var/lib/egress-pdp" }
         let env = ProcessInfo.processInfo.environment
-        let base = env["XDG_DATA_HOME"] ?? (NSHomeDirectory() as NSString).appendingPathComponent(".local/share")
+        let xdg = env["XDG_DATA_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }
+        let base = xdg ?? (NSHomeDirectory() as NSString).appendingPathComponent(".local/share")
         return (base as NSString).appendingPathComponent("egress-pdp")
     }
 

@@ -109,15 +109,15 @@ struct AdminAPI: Sendable {
             try require(.admin, request)
             let body = try await AdminJSON.decode(WorkloadBody.self, from: request)
             let workload = Workload(
-                namespace: try context.parameters.require("namespace"), pod: try context.parameters.require("pod"),
+                namespace: try decoded(context, "namespace"), pod: try decoded(context, "pod"),
                 serviceAccount: body.serviceAccount, labels: body.labels ?? [:], spiffe: body.spiffe, ips: body.ips ?? [])
             let generation = try invalidAsBadRequest { try inventory.put(workload) }
             return try AdminJSON.response(["generation": generation])
         }
         v1.delete("workloads/{namespace}/{pod}") { request, context in
             try require(.admin, request)
-            let namespace = try context.parameters.require("namespace")
-            let pod = try context.parameters.require("pod")
+            let namespace = try decoded(context, "namespace")
+            let pod = try decoded(context, "pod")
             guard let generation = try inventory.delete(namespace: namespace, pod: pod) else {
                 throw AdminError(.notFound, "no workload \(namespace)/\(pod)")
             }
@@ -157,7 +157,7 @@ struct AdminAPI: Sendable {
         }
         v1.delete("tokens/{id}") { request, context in
             try require(.admin, request)
-            let id = try context.parameters.require("id")
+            let id = try decoded(context, "id")
             guard try database.revokeToken(id: id) else { throw AdminError(.notFound, "no live token \(id)") }
             try tokensChanged()
             return Response(status: .noContent)
@@ -176,6 +176,15 @@ struct AdminAPI: Sendable {
             throw AdminError(.forbidden, "this needs a token of role '\(role.rawValue)'; this one is '\(token.role.rawValue)'")
         }
         return token
+    }
+
+    /// A path parameter with its percent-encoding undone.
+    private func decoded(_ context: BasicRequestContext, _ name: String) throws -> String {
+        let raw = try context.parameters.require(name)
+        guard let value = raw.removingPercentEncoding, !value.isEmpty else {
+            throw AdminError(.badRequest, "'\(name)' is not a valid path segment")
+        }
+        return value
     }
 
     private func revisionID(_ context: BasicRequestContext) throws -> Int64 {
@@ -204,7 +213,7 @@ struct AdminAPI: Sendable {
     private func auditQuery(_ request: Request) throws -> AuditQuery {
         let q = request.uri.queryParameters
         var query = AuditQuery()
-        query.sourceIP = q.get("sourceIP")
+        query.sourceIP = q.get("sourceIP").map { IPAddressText.normalize($0) ?? $0 }
         query.namespace = q.get("namespace")
         query.pod = q.get("pod")
         query.host = q.get("host").map(DecisionEngine.normalize)

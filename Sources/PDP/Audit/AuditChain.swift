@@ -41,6 +41,8 @@ public enum AuditChain {
         field(record.rule)
         field(record.ruleName)
         number(record.revision)
+        field(record.dryRunVerdict)
+        field(record.dryRunRule)
         field(record.reason)
         field(record.originalDestination)
         field(record.upstream)

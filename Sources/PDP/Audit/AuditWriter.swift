@@ -49,6 +49,10 @@ public final class AuditWriter: Sendable {
 
     /// Queues records; `then` runs once they are committed (or failed to be).
     public func append(_ records: [AuditRecord], then: (@Sendable (Error?) -> Void)? = nil) {
+        if records.isEmpty {
+            then?(nil)
+            return
+        }
         let wake = state.withLockedValue { state -> Bool in
             state.pending += records
             state.appended += Int64(records.count)
@@ -107,6 +111,7 @@ public final class AuditWriter: Sendable {
 
     private func write(_ batch: [AuditRecord]) {
         var attempt = 0
+        let firstFailure = ContinuousClock.now
         while true {
             do {
                 let newHead = try database.appendAudit(batch, after: head.withLockedValue { $0 })
@@ -124,11 +129,27 @@ public final class AuditWriter: Sendable {
                 done.forEach { $0(nil) }
                 return
             } catch {
-                // The batch stays in memory and is tried again, for as long as
-                // it takes: dropping it would leave a hole in what enforcers
-                // were told is recorded. The backlog metric shows the wait.
+                // The batch stays in memory and is tried again: dropping it
+                // would leave a hole in the trail. Enforcers waiting on it are
+                // told (503) after a few attempts, so they keep their reports
+                // and send them again; nothing they were told is recorded is lost.
                 attempt += 1
                 logger.error("audit write failed; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                let (failed, backlog, stopping) = state.withLockedValue { state in
+                    let end = state.written + Int64(batch.count)
+                    let failed = attempt >= 3 ? state.waiters.prefix { $0.upTo <= end }.map(\.callback) : []
+                    state.waiters.removeFirst(failed.count)
+                    return (failed, state.pending.count + batch.count, state.stopping)
+                }
+                metrics.auditBacklog.set(to: Double(backlog))
+                failed.forEach { $0(error) }
+                if stopping, ContinuousClock.now - firstFailure > .seconds(10) {
+                    logger.critical(
+                        "shutting down with audit records that could not be written",
+                        metadata: ["records": "\(backlog)", "error": "\(error)"])
+                    state.withLockedValue { $0.pending.removeAll() }
+                    return
+                }
                 Thread.sleep(forTimeInterval: min(0.1 * Double(attempt), 2))
             }
         }

@@ -16,13 +16,15 @@ final class DecisionStreamHandler: ChannelInboundHandler, RemovableChannelHandle
     /// What the handler needs of a request's headers.
     struct RequestHead {
         var method: String
-        var uri: String
+        /// The `:path` without its query.
+        var path: String
         var authorization: String?
         var contentType: String?
 
         init(_ headers: HPACKHeaders) {
             method = headers.first(name: ":method") ?? ""
-            uri = headers.first(name: ":path") ?? ""
+            let uri = headers.first(name: ":path") ?? ""
+            path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
             authorization = headers.first(name: "authorization")
             contentType = headers.first(name: "content-type")
         }
@@ -64,7 +66,7 @@ final class DecisionStreamHandler: ChannelInboundHandler, RemovableChannelHandle
             if frame.endStream { finish(context) }
         case .data(let frame):
             if case .byteBuffer(var chunk) = frame.data, !tooLarge {
-                let limit = head?.uri == "/v1/access" ? Self.maxAccessBody : Self.maxDecisionBody
+                let limit = head?.path == "/v1/access" ? Self.maxAccessBody : Self.maxDecisionBody
                 if (body?.readableBytes ?? 0) + chunk.readableBytes > limit {
                     tooLarge = true
                     body = nil
@@ -109,11 +111,13 @@ final class DecisionStreamHandler: ChannelInboundHandler, RemovableChannelHandle
             enforcer = name
         case .needsToken:
             guard let name = authenticator.enforcer(authorization: head.authorization, cache: cache) else {
-                return respond(context, .unauthorized, error: "a bearer token of role 'pep' is required")
+                return respond(
+                    context, .unauthorized, json: Self.errorJSON("a bearer token of role 'pep' is required"),
+                    extra: [("www-authenticate", "Bearer")])
             }
             enforcer = name
         }
-        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+        let path = head.path
         switch path {
         case "/v1/decisions":
             guard head.method == "POST" else { return methodNotAllowed(context, allow: "POST") }
@@ -137,7 +141,7 @@ final class DecisionStreamHandler: ChannelInboundHandler, RemovableChannelHandle
     /// The body, or `nil` after answering why it cannot be used.
     private func checkedBody(_ context: ChannelHandlerContext, _ head: RequestHead) -> Data? {
         if tooLarge {
-            let limit = head.uri == "/v1/access" ? Self.maxAccessBody : Self.maxDecisionBody
+            let limit = head.path == "/v1/access" ? Self.maxAccessBody : Self.maxDecisionBody
             respond(context, .payloadTooLarge, error: "the body is larger than \(limit) bytes")
             return nil
         }
@@ -194,8 +198,9 @@ final class DecisionStreamHandler: ChannelInboundHandler, RemovableChannelHandle
         context.write(wrapOutboundOut(.headers(.init(headers: headers))), promise: nil)
         let loop = context.eventLoop
         let bound = NIOLoopBound((self, context), eventLoop: loop)
-        write(engine.watchState.jsonLine, context)
         stopWatching()
+        // Subscribed before the current state is read: a change in between
+        // is then sent twice rather than missed.
         watch = engine.watchers.subscribe { event in
             loop.execute {
                 let (handler, context) = bound.value
@@ -203,6 +208,7 @@ final class DecisionStreamHandler: ChannelInboundHandler, RemovableChannelHandle
                 handler.write(event.jsonLine, context)
             }
         }
+        write(engine.watchState.jsonLine, context)
     }
 
     private func write(_ line: String, _ context: ChannelHandlerContext) {

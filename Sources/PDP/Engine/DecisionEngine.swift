@@ -104,12 +104,15 @@ public final class DecisionEngine: Sendable {
         out += ",\"ttl\":\(decision.verdict == .allow ? ttl.allow : ttl.deny)"
         out += ",\"source\":\(identityJSON)}"
 
+        let dryRunDiffers = decision.dryRunVerdict != decision.verdict || decision.dryRunRule != decision.rule
         audit.append(
             AuditRecord(
                 time: now, kind: .decision, enforcer: enforcer, sourceIP: sourceIP, namespace: identity?.namespace,
                 serviceAccount: identity?.serviceAccount, pod: identity?.pod, spiffe: identity?.spiffe,
                 labels: identity.map(\.labels), host: host, port: request.port, verdict: decision.verdict.rawValue,
-                rule: decision.rule?.location, ruleName: decision.rule?.name, revision: revision))
+                rule: decision.rule?.location, ruleName: decision.rule?.name, revision: revision,
+                dryRunVerdict: dryRunDiffers ? decision.dryRunVerdict.rawValue : nil,
+                dryRunRule: dryRunDiffers ? decision.dryRunRule?.location : nil))
         (decision.verdict == .allow ? metrics.allowed : metrics.denied).increment()
         metrics.latency.record(ContinuousClock.now - started)
         return out

@@ -26,8 +26,12 @@ public final class InventoryManager: Sendable {
     public func list() throws -> (generation: Int64, workloads: [Workload]) { try database.workloads() }
 
     public func put(_ workload: Workload) throws -> Int64 {
-        try Self.validate([workload])
-        return try changes.withLock {
+        try changes.withLock {
+            // Checked with everything else, so that it cannot take another
+            // workload's address or SPIFFE ID.
+            var all = try database.workloads().workloads.filter { $0.namespace != workload.namespace || $0.pod != workload.pod }
+            all.append(workload)
+            try Self.validate(all)
             let generation = try database.putWorkload(workload)
             try reinstall()
             return generation
@@ -60,6 +64,7 @@ public final class InventoryManager: Sendable {
     /// claim one address: either would make decisions guess.
     static func validate(_ workloads: [Workload]) throws {
         var owners: [String: String] = [:]
+        var spiffeOwners: [String: String] = [:]
         var names = Set<String>()
         for (i, w) in workloads.enumerated() {
             let name = "\(w.namespace)/\(w.pod)"
@@ -71,6 +76,12 @@ public final class InventoryManager: Sendable {
                     throw StoreError.invalid("address \(ip) is held by both \(other) and \(name)")
                 }
                 owners[normal] = name
+            }
+            if let spiffe = w.spiffe {
+                if let other = spiffeOwners[spiffe] {
+                    throw StoreError.invalid("SPIFFE ID \(spiffe) is held by both \(other) and \(name)")
+                }
+                spiffeOwners[spiffe] = name
             }
         }
     }

@@ -18,13 +18,15 @@ public struct PDPConfiguration: Sendable {
     public var publicSuffixList: String?
     public var auditMaxAgeDays: Int?
     public var auditMaxRecords: Int?
+    /// Write a fresh admin token at start even if tokens exist.
+    public var newAdminToken: Bool
     public var eventLoopThreads: Int
 
     public init(
         databasePath: String, decision: DecisionListeners, adminHost: String = "127.0.0.1", adminPort: Int = 15011,
         policiesDirectory: String? = nil, workloadsFile: String? = nil, ttl: DecisionEngine.TTL = .init(allow: 60, deny: 5),
         adminTokenFile: String, publicSuffixList: String? = nil, auditMaxAgeDays: Int? = nil, auditMaxRecords: Int? = nil,
-        eventLoopThreads: Int = System.coreCount
+        newAdminToken: Bool = false, eventLoopThreads: Int = System.coreCount
     ) {
         self.databasePath = databasePath
         self.decision = decision
@@ -37,6 +39,7 @@ public struct PDPConfiguration: Sendable {
         self.publicSuffixList = publicSuffixList
         self.auditMaxAgeDays = auditMaxAgeDays
         self.auditMaxRecords = auditMaxRecords
+        self.newAdminToken = newAdminToken
         self.eventLoopThreads = eventLoopThreads
     }
 }

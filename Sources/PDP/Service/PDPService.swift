@@ -94,7 +94,7 @@ public final class PDPService: Sendable {
 
     /// Tokens, the active revision and the inventory, before anything listens.
     func prepare() throws {
-        if try database.tokenCount() == 0 { try writeBootstrapToken() }
+        if try database.tokenCount() == 0 || configuration.newAdminToken { try writeBootstrapToken() }
         authenticator.reload(try database.liveTokens())
         if let file = configuration.workloadsFile {
             // Loaded now so that the first decision already knows the
@@ -132,7 +132,9 @@ public final class PDPService: Sendable {
             rename(temporary, path) == 0
         else { throw StoreError.io("cannot write the admin token to \(path)") }
         _ = try database.createToken(name: "bootstrap-admin", role: .admin, secret: secret)
-        logger.notice("first start: wrote an admin token", metadata: ["file": "\(path)"])
+        logger.notice(
+            configuration.newAdminToken ? "wrote a new admin token (--new-admin-token)" : "first start: wrote an admin token",
+            metadata: ["file": "\(path)"])
     }
 
     /// The `.egress` files directly inside `directory`, named by file name.

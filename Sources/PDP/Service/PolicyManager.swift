@@ -45,15 +45,16 @@ public final class PolicyManager: Sendable {
     }
 
     public func check(_ files: [Revision.File]) -> Check {
+        func refuse(_ path: String, _ message: String) -> Check {
+            let record = DiagnosticRecord(Diagnostic(.syntax, in: SourceFile(path: path, text: ""), at: 0..<0, message))
+            return Check(index: nil, diagnostics: [record], testsPassed: 0, testFailures: [])
+        }
+        var seen = Set<String>()
         for file in files {
             guard file.path.hasSuffix(".egress"), !file.path.isEmpty, !file.path.hasPrefix("/"),
                 !file.path.split(separator: "/").contains("..")
-            else {
-                let record = DiagnosticRecord(
-                    Diagnostic(.syntax, in: SourceFile(path: file.path, text: ""), at: 0..<0,
-                               "a policy file's path must be relative, without '..', and end in .egress"))
-                return Check(index: nil, diagnostics: [record], testsPassed: 0, testFailures: [])
-            }
+            else { return refuse(file.path, "a policy file's path must be relative, without '..', and end in .egress") }
+            guard seen.insert(file.path).inserted else { return refuse(file.path, "two files have the path '\(file.path)'") }
         }
         let set = PolicySet(files: files.map { SourceFile(path: $0.path, text: $0.content) })
         let diagnostics = linter.lint(set)

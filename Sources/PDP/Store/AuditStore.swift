@@ -40,9 +40,9 @@ extension PDPDatabase {
             let statement = try db.cachedStatement(
                 sql: """
                     INSERT INTO audit(seq, time, kind, enforcer, source_ip, namespace, service_account, pod, spiffe, labels,
-                        host, port, verdict, rule, rule_name, revision, reason, original_destination, upstream, cached, bytes_up, bytes_down,
+                        host, port, verdict, rule, rule_name, revision, dry_run_verdict, dry_run_rule, reason, original_destination, upstream, cached, bytes_up, bytes_down,
                         duration_ms, hash)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             for r in records {
                 seq += 1
@@ -50,7 +50,7 @@ extension PDPDatabase {
                 let labels = r.labels.map(JSONText.labels)
                 try statement.execute(arguments: [
                     seq, r.time, r.kind.rawValue, r.enforcer, r.sourceIP, r.namespace, r.serviceAccount, r.pod, r.spiffe, labels,
-                    r.host, r.port, r.verdict, r.rule, r.ruleName, r.revision, r.reason, r.originalDestination, r.upstream, r.cached, r.bytesUp, r.bytesDown,
+                    r.host, r.port, r.verdict, r.rule, r.ruleName, r.revision, r.dryRunVerdict, r.dryRunRule, r.reason, r.originalDestination, r.upstream, r.cached, r.bytesUp, r.bytesDown,
                     r.durationMs, hash,
                 ])
             }
@@ -132,8 +132,13 @@ extension PDPDatabase {
             {
                 cutoff = max(cutoff, seq)
             }
-            if let olderThan, let seq = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit WHERE time < ?", arguments: [olderThan]) {
-                cutoff = max(cutoff, seq)
+            // By age: everything before the first record that is young enough.
+            // (Not "every record older than": an access record carries the
+            // enforcer's clock, and one old time must not take newer records with it.)
+            if let olderThan, let first = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM audit WHERE time >= ?", arguments: [olderThan]) {
+                cutoff = max(cutoff, first - 1)
+            } else if olderThan != nil, let last = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit") {
+                cutoff = max(cutoff, last)
             }
             guard cutoff > 0, let hash = try String.fetchOne(db, sql: "SELECT hash FROM audit WHERE seq = ?", arguments: [cutoff]) else {
                 return 0
@@ -154,7 +159,8 @@ extension PDPDatabase {
             time: row["time"], kind: AuditRecord.Kind(rawValue: row["kind"]) ?? .decision, enforcer: row["enforcer"],
             sourceIP: row["source_ip"], namespace: row["namespace"], serviceAccount: row["service_account"], pod: row["pod"],
             spiffe: row["spiffe"], labels: labels, host: row["host"], port: row["port"], verdict: row["verdict"],
-            rule: row["rule"], ruleName: row["rule_name"], revision: row["revision"], reason: row["reason"],
+            rule: row["rule"], ruleName: row["rule_name"], revision: row["revision"], dryRunVerdict: row["dry_run_verdict"],
+            dryRunRule: row["dry_run_rule"], reason: row["reason"],
             originalDestination: row["original_destination"], upstream: row["upstream"], cached: row["cached"], bytesUp: row["bytes_up"], bytesDown: row["bytes_down"], durationMs: row["duration_ms"])
         record.seq = row["seq"]
         record.hash = row["hash"]

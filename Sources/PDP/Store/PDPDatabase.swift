@@ -68,7 +68,7 @@ public final class PDPDatabase: Sendable {
                         host TEXT NOT NULL,
                         port INTEGER NOT NULL,
                         verdict TEXT NOT NULL,
-                        rule TEXT, rule_name TEXT, revision INTEGER,
+                        rule TEXT, rule_name TEXT, revision INTEGER, dry_run_verdict TEXT, dry_run_rule TEXT,
                         reason TEXT, original_destination TEXT, upstream TEXT, cached INTEGER, bytes_up INTEGER, bytes_down INTEGER, duration_ms INTEGER,
                         hash TEXT NOT NULL
                     );

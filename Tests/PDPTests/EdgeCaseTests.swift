@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+
+/// Edge cases found in review: each was a wrong answer, a hang or a 500.
+@Suite(.serialized) struct EdgeCaseTests {
+    @Test func twoFilesWithOnePathAreRefusedNotA500() throws {
+        let pdp = try PDPProcess()
+        let answer = try pdp.admin(
+            "POST", "/v1/revisions",
+            body: #"{"files": [{"path": "a.egress", "content": ""}, {"path": "a.egress", "content": ""}]}"#)
+        #expect(answer.status == 422, "\(answer)")
+        #expect((answer.json?["diagnostics"] as? [[String: Any]])?.first?["message"] as? String == "two files have the path 'a.egress'")
+    }
+
+    @Test func oneWorkloadCannotTakeAnothersAddressOrSpiffeID() throws {
+        let pdp = try PDPProcess()
+        #expect(try pdp.admin("PUT", "/v1/workloads/a/p", body: #"{"ips": ["198.18.0.1"], "spiffe": "spiffe://t/a"}"#).status == 200)
+        let address = try pdp.admin("PUT", "/v1/workloads/b/q", body: #"{"ips": ["198.18.0.1"]}"#)
+        #expect(address.status == 400)
+        #expect((address.json?["error"] as? String)?.contains("held by both a/p and b/q") == true)
+        let spiffe = try pdp.admin("PUT", "/v1/workloads/b/q", body: #"{"spiffe": "spiffe://t/a"}"#)
+        #expect(spiffe.status == 400)
+        // The same workload may be replaced with its own address.
+        #expect(try pdp.admin("PUT", "/v1/workloads/a/p", body: #"{"ips": ["198.18.0.1", "198.18.0.2"]}"#).status == 200)
+        // Path segments are percent-decoded.
+        #expect(try pdp.admin("PUT", "/v1/workloads/shop/web%2D1", body: #"{"ips": ["198.18.0.9"]}"#).status == 200)
+        let names = (try pdp.admin("GET", "/v1/workloads").json?["workloads"] as? [[String: Any]])?.compactMap { $0["pod"] as? String }
+        #expect(names?.contains("web-1") == true)
+    }
+
+    @Test func anEmptyAccessReportIsAnsweredAtOnce() throws {
+        let pdp = try PDPProcess()
+        let pep = try pdp.token("pep")
+        let answer = try Curl.run([
+            "--http2-prior-knowledge", "--max-time", "3", "-X", "POST", pdp.decisionURL + "/v1/access?source=test",
+            "-H", "authorization: Bearer \(pep)", "-H", "content-type: application/json", "-d", #"{"connections": []}"#,
+        ])
+        #expect(answer.status == 202, "\(answer)")
+        #expect(answer.json?["accepted"] as? Int == 0)
+        let unauthorized = try Curl.run(["--http2-prior-knowledge", "-i", "-X", "POST", pdp.decisionURL + "/v1/decisions"])
+        #expect(unauthorized.body.lowercased().contains("www-authenticate: bearer"))
+    }
+
+    @Test func dryRunVerdictsThatDifferAreAudited() throws {
+        let pdp = try PDPProcess()
+        let pep = try pdp.token("pep")
+        let policy = #"allow ns:shop -> *.example.com\ndeny  ns:shop -> x.example.com as trial dry-run\n"#
+        #expect(try pdp.admin("POST", "/v1/revisions", body: #"{"files": [{"path": "a.egress", "content": "\#(policy)"}]}"#).status == 201)
+        _ = try pdp.decide(#"{"source": {"namespace": "shop"}, "host": "x.example.com"}"#, token: pep)
+        _ = try pdp.decide(#"{"source": {"namespace": "shop"}, "host": "y.example.com"}"#, token: pep)
+        _ = try pdp.waitForAudit(records: 2)
+        let records = try #require(try pdp.admin("GET", "/v1/audit").json?["records"] as? [[String: Any]])
+        #expect(records.first?["verdict"] as? String == "allow")
+        #expect(records.first?["dryRunVerdict"] as? String == "deny")
+        #expect(records.first?["dryRunRule"] as? String == "a.egress:2")
+        #expect(records.last?["dryRunVerdict"] == nil)
+    }
+
+    @Test func theAuditSourceFilterTakesAnyAddressSpelling() throws {
+        let pdp = try PDPProcess()
+        let pep = try pdp.token("pep")
+        _ = try pdp.decide(#"{"source": {"ip": "198.18.4.4"}, "host": "a.com"}"#, token: pep)
+        _ = try pdp.waitForAudit(records: 1)
+        let records = try pdp.admin("GET", "/v1/audit?sourceIP=::ffff:198.18.4.4").json?["records"] as? [[String: Any]]
+        #expect(records?.count == 1)
+    }
+
+    @Test func anOldEnforcerClockDoesNotMakeRetentionDropNewRecords() throws {
+        let pdp = try PDPProcess()
+        let pep = try pdp.token("pep")
+        for i in 0..<3 { _ = try pdp.decide(#"{"host": "before\#(i).com"}"#, token: pep) }
+        _ = try Curl.run([
+            "--http2-prior-knowledge", "-X", "POST", pdp.decisionURL + "/v1/access", "-H", "authorization: Bearer \(pep)",
+            "-H", "content-type: application/json",
+            "-d", #"{"connections": [{"time": 1000, "sourceIP": "198.18.0.1", "host": "old.com", "port": 443, "verdict": "deny"}]}"#,
+        ])
+        for i in 0..<3 { _ = try pdp.decide(#"{"host": "after\#(i).com"}"#, token: pep) }
+        #expect(try pdp.waitForAudit(records: 7) == 7)
+        pdp.stop()
+        let again = try PDPProcess(["--audit-max-age-days", "1"], directory: pdp.directory)
+        let result = try #require(try again.admin("GET", "/v1/audit/verify").json)
+        #expect(result["valid"] as? Bool == true)
+        #expect(result["records"] as? Int == 7)
+    }
+
+    @Test func newAdminTokenIsTheWayBackInAfterEveryAdminTokenIsRevoked() throws {
+        let pdp = try PDPProcess()
+        let tokens = try #require(try pdp.admin("GET", "/v1/tokens").json?["tokens"] as? [[String: Any]])
+        let id = try #require(tokens.first?["id"] as? String)
+        #expect(try pdp.admin("DELETE", "/v1/tokens/\(id)").status == 204)
+        #expect(try pdp.admin("GET", "/v1/tokens").status == 401)
+        pdp.stop()
+        let again = try PDPProcess(["--new-admin-token"], directory: pdp.directory)
+        #expect(try again.admin("GET", "/v1/tokens").status == 200)
+        #expect(again.log.contains("wrote a new admin token (--new-admin-token)"))
+    }
+}
