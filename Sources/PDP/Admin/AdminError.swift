@@ -46,7 +46,7 @@ enum AdminJSON {
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch {
-            throw AdminError(.badRequest, "malformed body: \(DecisionStreamHandler.describe(error))")
+            throw AdminError(.badRequest, "malformed body: \(DecisionConnectionHandler.describe(error))")
         }
     }
 }

@@ -139,26 +139,23 @@ public final class DecisionServer: Sendable {
                 } else {
                     connection = tcp ? .needsToken : .trusted("unix-socket")
                 }
-                var connectionConfiguration = NIOHTTP2Handler.ConnectionConfiguration()
-                connectionConfiguration.initialSettings = Self.settings
-                var streamConfiguration = NIOHTTP2Handler.StreamConfiguration()
-                streamConfiguration.targetWindowSize = 1 << 20
-                _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
-                    mode: .server, connectionConfiguration: connectionConfiguration, streamConfiguration: streamConfiguration
-                ) { stream in
-                    stream.eventLoop.makeCompletedFuture {
-                        var name = connection
-                        if case .trusted = connection, tls != nil, let parent = stream.parent,
-                            let handler = try? parent.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self),
-                            let certificate = handler.peerCertificate
-                        {
-                            name = .trusted(Self.certificateName(certificate))
-                        }
-                        try stream.pipeline.syncOperations.addHandler(
-                            DecisionStreamHandler(
-                                engine: engine, authenticator: authenticator, connection: name, cache: cache, inFlight: inFlight))
-                    }
+                // HTTP/2 frames straight to one handler for the connection:
+                // no multiplexer and no channel per stream (see
+                // DecisionConnectionHandler).
+                let http2 = NIOHTTP2Handler(mode: .server, initialSettings: Self.settings)
+                try channel.pipeline.syncOperations.addHandler(http2)
+                var name = connection
+                if tls != nil {
+                    // Named once the handshake has shown the certificate.
+                    name = .trusted("tls-client")
                 }
+                try channel.pipeline.syncOperations.addHandler(
+                    DecisionConnectionHandler(
+                        engine: engine, authenticator: authenticator, connection: name, cache: cache, inFlight: inFlight,
+                        certificateName: tls == nil ? nil : { channel in
+                            (try? channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self))?.peerCertificate
+                                .map(Self.certificateName)
+                        }))
             }
         }
     }

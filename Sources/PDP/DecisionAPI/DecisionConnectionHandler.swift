@@ -1,0 +1,372 @@
+import Foundation
+import NIOCore
+import NIOConcurrencyHelpers
+import NIOHPACK
+import NIOHTTP1
+import NIOHTTP2
+
+/// Serves every stream of one HTTP/2 connection of the decision API, on the
+/// connection's frames directly. There is no channel per stream and no
+/// translation to HTTP/1 types: together those cost more than the decision.
+/// A stream that goes wrong answers with an error and ends; the other streams
+/// of its connection never notice.
+///
+/// Without NIO's stream multiplexer this handler also gives back inbound
+/// flow-control credit (WINDOW_UPDATE) for the data it consumes.
+final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTP2Frame
+    typealias OutboundOut = HTTP2Frame
+
+    /// What the handler needs of a request's headers.
+    struct RequestHead {
+        var method: String
+        /// The `:path` without its query.
+        var path: String
+        var authorization: String?
+        var contentType: String?
+
+        init(_ headers: HPACKHeaders) {
+            method = headers.first(name: ":method") ?? ""
+            let uri = headers.first(name: ":path") ?? ""
+            path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
+            authorization = headers.first(name: "authorization")
+            contentType = headers.first(name: "content-type")
+        }
+    }
+
+    static let maxDecisionBody = 64 * 1024
+    static let maxAccessBody = 8 * 1024 * 1024
+
+    private let engine: DecisionEngine
+    private let authenticator: EnforcerAuthenticator
+    private var connection: EnforcerAuthenticator.Connection
+    private let cache: EnforcerAuthenticator.ConnectionCache
+    private let inFlight: InFlightCounter
+    /// A request being received.
+    private struct Stream {
+        var head: RequestHead
+        var body: ByteBuffer?
+        var tooLarge = false
+        /// Bytes received on the stream since credit was last given back.
+        var unacknowledged = 0
+    }
+
+    private var streams: [HTTP2StreamID: Stream] = [:]
+    /// Open watch streams and their subscriptions.
+    private var watches: [HTTP2StreamID: UUID] = [:]
+    /// Connection-level bytes received since credit was last given back.
+    private var unacknowledged = 0
+
+    /// The connection window this side keeps open (the protocol starts at 64 KiB).
+    static let connectionWindow = 1 << 20
+
+    /// For TLS: names the enforcer by its client certificate, once the
+    /// handshake is done (at the first request).
+    private let certificateName: ((Channel) -> String?)?
+    private var certificateNameResolved = false
+
+    init(
+        engine: DecisionEngine, authenticator: EnforcerAuthenticator, connection: EnforcerAuthenticator.Connection,
+        cache: EnforcerAuthenticator.ConnectionCache, inFlight: InFlightCounter, certificateName: ((Channel) -> String?)? = nil
+    ) {
+        self.certificateName = certificateName
+        self.cache = cache
+        self.engine = engine
+        self.authenticator = authenticator
+        self.connection = connection
+        self.inFlight = inFlight
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { openConnectionWindow(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        openConnectionWindow(context)
+        context.fireChannelActive()
+    }
+
+    private var windowOpened = false
+
+    private func openConnectionWindow(_ context: ChannelHandlerContext) {
+        guard !windowOpened else { return }
+        windowOpened = true
+        let increment = Self.connectionWindow - 65_535
+        context.writeAndFlush(
+            wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment))),
+            promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        let id = frame.streamID
+        switch frame.payload {
+        case .headers(let headers):
+            if streams[id] == nil, watches[id] == nil {
+                streams[id] = Stream(head: RequestHead(headers.headers))
+            }
+            // A second HEADERS frame carries trailers; they are ignored.
+            if headers.endStream { finish(id, context) }
+        case .data(let payload):
+            let length = payload.data.readableBytes + (payload.paddingBytes ?? 0)
+            giveBackConnectionCredit(length, context)
+            guard var stream = streams[id] else { return }
+            if case .byteBuffer(var chunk) = payload.data, !stream.tooLarge {
+                let limit = stream.head.path == "/v1/access" ? Self.maxAccessBody : Self.maxDecisionBody
+                if (stream.body?.readableBytes ?? 0) + chunk.readableBytes > limit {
+                    stream.tooLarge = true
+                    stream.body = nil
+                } else if stream.body == nil {
+                    stream.body = chunk
+                } else {
+                    stream.body!.writeBuffer(&chunk)
+                }
+            }
+            if payload.endStream {
+                streams[id] = stream
+                finish(id, context)
+            } else {
+                // Large bodies (access reports) need the stream's window
+                // reopened as they arrive.
+                stream.unacknowledged += length
+                if stream.unacknowledged >= 256 * 1024 {
+                    context.write(
+                        wrapOutboundOut(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: stream.unacknowledged))),
+                        promise: nil)
+                    stream.unacknowledged = 0
+                }
+                streams[id] = stream
+            }
+        case .rstStream:
+            streams[id] = nil
+            stopWatching(id)
+        default:
+            break
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+        context.fireChannelReadComplete()
+    }
+
+    private func giveBackConnectionCredit(_ length: Int, _ context: ChannelHandlerContext) {
+        unacknowledged += length
+        if unacknowledged >= Self.connectionWindow / 4 {
+            context.write(
+                wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: unacknowledged))),
+                promise: nil)
+            unacknowledged = 0
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let closed = event as? StreamClosedEvent {
+            streams[closed.streamID] = nil
+            stopWatching(closed.streamID)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // A stream error is that stream's business: NIO has already reset it.
+        // Anything else ends the connection.
+        if error is NIOHTTP2Errors.StreamError { return }
+        context.close(promise: nil)
+    }
+
+    private func finish(_ id: HTTP2StreamID, _ context: ChannelHandlerContext) {
+        guard let stream = streams.removeValue(forKey: id) else { return }
+        handle(stream, id, context: context)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        for id in Array(watches.keys) { stopWatching(id) }
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        for id in Array(watches.keys) { stopWatching(id) }
+    }
+
+    private func stopWatching(_ id: HTTP2StreamID) {
+        if let watch = watches.removeValue(forKey: id) { engine.watchers.unsubscribe(watch) }
+    }
+
+    // MARK: Routing
+
+    private func handle(_ stream: Stream, _ id: HTTP2StreamID, context: ChannelHandlerContext) {
+        let head = stream.head
+        if let certificateName, !certificateNameResolved {
+            certificateNameResolved = true
+            if let name = certificateName(context.channel) { connection = .trusted(name) }
+        }
+        let enforcer: String
+        switch connection {
+        case .trusted(let name):
+            enforcer = name
+        case .needsToken:
+            guard let name = authenticator.enforcer(authorization: head.authorization, cache: cache) else {
+                return respond(
+                    id, context, .unauthorized, json: Self.errorJSON("a bearer token of role 'pep' is required"),
+                    extra: [("www-authenticate", "Bearer")])
+            }
+            enforcer = name
+        }
+        switch head.path {
+        case "/v1/decisions":
+            guard head.method == "POST" else { return methodNotAllowed(id, context, allow: "POST") }
+            guard let body = checkedBody(stream, id, context) else { return }
+            decide(body, enforcer: enforcer, id, context)
+        case "/v1/access":
+            guard head.method == "POST" else { return methodNotAllowed(id, context, allow: "POST") }
+            guard let body = checkedBody(stream, id, context) else { return }
+            access(body, enforcer: enforcer, id, context)
+        case "/v1/watch":
+            guard head.method == "GET" else { return methodNotAllowed(id, context, allow: "GET") }
+            startWatching(id, context)
+        default:
+            if let version = head.path.split(separator: "/").first, version != "v1", version.hasPrefix("v") {
+                return respond(id, context, .notFound, error: "unknown API version '\(version)'; this service speaks v1")
+            }
+            respond(
+                id, context, .notFound,
+                error: "no such endpoint: \(head.path); the decision API has POST /v1/decisions, GET /v1/watch and POST /v1/access")
+        }
+    }
+
+    /// The body, or `nil` after answering why it cannot be used.
+    private func checkedBody(_ stream: Stream, _ id: HTTP2StreamID, _ context: ChannelHandlerContext) -> Data? {
+        if stream.tooLarge {
+            let limit = stream.head.path == "/v1/access" ? Self.maxAccessBody : Self.maxDecisionBody
+            respond(id, context, .payloadTooLarge, error: "the body is larger than \(limit) bytes")
+            return nil
+        }
+        if let type = stream.head.contentType, !type.lowercased().hasPrefix("application/json") {
+            respond(id, context, .unsupportedMediaType, error: "the body must be application/json, not \(type)")
+            return nil
+        }
+        guard let body = stream.body, body.readableBytes > 0 else {
+            respond(id, context, .badRequest, error: "the body is empty; expected a JSON object")
+            return nil
+        }
+        return Data(body.readableBytesView)
+    }
+
+    private func decide(_ body: Data, enforcer: String, _ id: HTTP2StreamID, _ context: ChannelHandlerContext) {
+        let request: DecisionRequest
+        do {
+            request = try DecisionRequest.parse(body)
+        } catch {
+            return respond(id, context, .badRequest, error: error.message)
+        }
+        respond(id, context, .ok, json: engine.decide(request, enforcer: enforcer))
+    }
+
+    private func access(_ body: Data, enforcer: String, _ id: HTTP2StreamID, _ context: ChannelHandlerContext) {
+        let report: AccessReport
+        do {
+            report = try JSONDecoder().decode(AccessReport.self, from: body)
+        } catch {
+            return respond(id, context, .badRequest, error: "malformed access report: \(Self.describe(error))")
+        }
+        if let problem = report.problem() { return respond(id, context, .badRequest, error: problem) }
+        let records = engine.accessRecords(report, enforcer: enforcer)
+        // Acknowledged only once written: an enforcer may drop what it sent
+        // as soon as it has the 202.
+        inFlight.enter()
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        engine.audit.append(records) { error in
+            loop.execute {
+                let (handler, context) = bound.value
+                if let error {
+                    handler.respond(id, context, .serviceUnavailable, error: "the audit trail cannot be written: \(error)")
+                } else {
+                    handler.respond(id, context, .accepted, json: "{\"accepted\":\(records.count)}")
+                }
+                context.flush()
+                handler.inFlight.leave()
+            }
+        }
+    }
+
+    private func startWatching(_ id: HTTP2StreamID, _ context: ChannelHandlerContext) {
+        let headers: HPACKHeaders = [":status": "200", "content-type": "application/x-ndjson", "cache-control": "no-store"]
+        context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers)))), promise: nil)
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        stopWatching(id)
+        // Subscribed before the current state is read: a change in between
+        // is then sent twice rather than missed.
+        watches[id] = engine.watchers.subscribe { event in
+            loop.execute {
+                let (handler, context) = bound.value
+                guard handler.watches[id] != nil else { return }
+                handler.write(event.jsonLine, id, context)
+                context.flush()
+            }
+        }
+        write(engine.watchState.jsonLine, id, context)
+    }
+
+    private func write(_ line: String, _ id: HTTP2StreamID, _ context: ChannelHandlerContext) {
+        let buffer = context.channel.allocator.buffer(string: line)
+        context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(buffer))))), promise: nil)
+    }
+
+    // MARK: Answers
+
+    private func methodNotAllowed(_ id: HTTP2StreamID, _ context: ChannelHandlerContext, allow: String) {
+        respond(id, context, .methodNotAllowed, json: Self.errorJSON("use \(allow) here"), extra: [("allow", allow)])
+    }
+
+    private func respond(_ id: HTTP2StreamID, _ context: ChannelHandlerContext, _ status: HTTPResponseStatus, error: String) {
+        respond(id, context, status, json: Self.errorJSON(error))
+    }
+
+    /// Writes a whole answer; the flush comes once per read burst
+    /// (`channelReadComplete`), so that many answers share one write.
+    private func respond(
+        _ id: HTTP2StreamID, _ context: ChannelHandlerContext, _ status: HTTPResponseStatus, json: String,
+        extra: [(String, String)] = []
+    ) {
+        let buffer = context.channel.allocator.buffer(string: json)
+        var headers = status == .ok ? Self.okHeaders : [":status": String(status.code), "content-type": "application/json"]
+        headers.add(name: "content-length", value: String(buffer.readableBytes))
+        for (name, value) in extra { headers.add(name: name, value: value) }
+        context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers)))), promise: nil)
+        context.write(
+            wrapOutboundOut(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(buffer), endStream: true)))),
+            promise: nil)
+    }
+
+    private static let okHeaders: HPACKHeaders = [":status": "200", "content-type": "application/json"]
+
+    static func errorJSON(_ message: String) -> String { "{\"error\":\(JSONText.string(message))}" }
+
+    static func describe(_ error: Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, let context):
+            return "missing field '\(path(context.codingPath + [key]))'"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            return "'\(path(context.codingPath))' has the wrong type"
+        case DecodingError.dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "the body is not valid JSON" : "'\(path(context.codingPath))' is invalid"
+        default:
+            return "\(error)"
+        }
+    }
+
+    private static func path(_ keys: [CodingKey]) -> String {
+        keys.map { $0.intValue.map { "[\($0)]" } ?? "." + $0.stringValue }.joined().trimmingCharacters(in: ["."])
+    }
+}
+
+/// Requests accepted but not yet answered, for a graceful drain.
+final class InFlightCounter: Sendable {
+    private let count = NIOLockedValueBox(0)
+    func enter() { count.withLockedValue { $0 += 1 } }
+    func leave() { count.withLockedValue { $0 -= 1 } }
+    var value: Int { count.withLockedValue { $0 } }
+}
