@@ -11,7 +11,8 @@ public enum AuditChain {
     /// The hash that precedes the first record ever written.
     public static let genesis = String(repeating: "0", count: 64)
 
-    public static func hash(_ record: AuditRecord, seq: Int64, previous: String) -> String {
+    /// `labelsJSON` is the labels as stored: a JSON object with sorted keys.
+    public static func hash(_ record: AuditRecord, labelsJSON: String?, seq: Int64, previous: String) -> String {
         // One buffer, hashed once: this runs for every decision.
         var bytes: [UInt8] = []
         bytes.reserveCapacity(512)
@@ -34,7 +35,7 @@ public enum AuditChain {
         field(record.serviceAccount)
         field(record.pod)
         field(record.spiffe)
-        field(record.labels.map { labels in labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\n") })
+        field(labelsJSON)
         field(record.host)
         number(Int64(record.port))
         field(record.verdict)

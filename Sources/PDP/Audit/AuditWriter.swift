@@ -10,7 +10,7 @@ import NIOConcurrencyHelpers
 /// written before `stop()` returns.
 public final class AuditWriter: Sendable {
     private struct State {
-        var pending: [AuditRecord] = []
+        var pending: [PendingAudit] = []
         /// Each waiter with the count of records appended up to its last one.
         var waiters: [(upTo: Int64, callback: @Sendable (Error?) -> Void)] = []
         var appended: Int64 = 0
@@ -49,6 +49,15 @@ public final class AuditWriter: Sendable {
 
     /// Queues records; `then` runs once they are committed (or failed to be).
     public func append(_ records: [AuditRecord], then: (@Sendable (Error?) -> Void)? = nil) {
+        append(records.map { PendingAudit($0) }, then: then)
+    }
+
+    /// A decision's record, with its labels' JSON text from the snapshot.
+    func append(_ record: AuditRecord, labelsJSON: String?) {
+        append([PendingAudit(record, labelsJSON: labelsJSON)], then: nil)
+    }
+
+    func append(_ records: [PendingAudit], then: (@Sendable (Error?) -> Void)?) {
         if records.isEmpty {
             then?(nil)
             return
@@ -68,7 +77,6 @@ public final class AuditWriter: Sendable {
         }
     }
 
-    public func append(_ record: AuditRecord) { append([record]) }
 
     /// Writes what is queued and stops the thread.
     public func stop() {
@@ -87,16 +95,17 @@ public final class AuditWriter: Sendable {
             wakeup.lock(whenValue: 1)
             wakeup.unlock(withValue: 0)
             while true {
-                let (batch, stopping) = state.withLockedValue { state in
-                    let count = min(state.pending.count, maxBatch)
-                    let batch = Array(state.pending.prefix(count))
-                    state.pending.removeFirst(count)
+                // Everything pending is taken at once (a swap, not a copy) and
+                // written in transactions of at most `maxBatch` records.
+                let (taken, stopping) = state.withLockedValue { state in
+                    var taken: [PendingAudit] = []
+                    swap(&taken, &state.pending)
                     // Mark idle while still holding the lock, so that an
                     // append racing with this never goes unnoticed.
-                    if batch.isEmpty, !state.stopping { state.idle = true }
-                    return (batch, state.stopping)
+                    if taken.isEmpty, !state.stopping { state.idle = true }
+                    return (taken, state.stopping)
                 }
-                if batch.isEmpty {
+                if taken.isEmpty {
                     if stopping {
                         finished.lock()
                         finished.unlock(withValue: 1)
@@ -104,12 +113,18 @@ public final class AuditWriter: Sendable {
                     }
                     break
                 }
-                write(batch)
+                var start = 0
+                while start < taken.count {
+                    let end = min(start + maxBatch, taken.count)
+                    write(taken[start..<end], queuedAfter: taken.count - end)
+                    start = end
+                }
             }
         }
     }
 
-    private func write(_ batch: [AuditRecord]) {
+    /// Writes one transaction; `queuedAfter` records taken with it wait behind it.
+    private func write(_ batch: ArraySlice<PendingAudit>, queuedAfter: Int) {
         var attempt = 0
         let firstFailure = ContinuousClock.now
         while true {
@@ -123,7 +138,7 @@ public final class AuditWriter: Sendable {
                     let written = state.written
                     let done = state.waiters.prefix { $0.upTo <= written }.map(\.callback)
                     state.waiters.removeFirst(done.count)
-                    return (done, state.pending.count)
+                    return (done, state.pending.count + queuedAfter)
                 }
                 metrics.auditBacklog.set(to: Double(backlog))
                 done.forEach { $0(nil) }
@@ -139,7 +154,7 @@ public final class AuditWriter: Sendable {
                     let end = state.written + Int64(batch.count)
                     let failed = attempt >= 3 ? state.waiters.prefix { $0.upTo <= end }.map(\.callback) : []
                     state.waiters.removeFirst(failed.count)
-                    return (failed, state.pending.count + batch.count, state.stopping)
+                    return (failed, state.pending.count + batch.count + queuedAfter, state.stopping)
                 }
                 metrics.auditBacklog.set(to: Double(backlog))
                 failed.forEach { $0(error) }

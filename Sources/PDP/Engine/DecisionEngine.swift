@@ -64,33 +64,23 @@ public final class DecisionEngine: Sendable {
     func decide(_ request: DecisionRequest, enforcer: String, now: Int64 = nowMilliseconds()) -> String {
         let started = ContinuousClock.now
         let snapshot = self.snapshot
-        let identity: SourceIdentity?
-        let identityJSON: String
+        let entry: DecisionSnapshot.Entry?
         var sourceIP: String?
         switch request.source {
         case .unknown:
-            identity = nil
-            identityJSON = "null"
+            entry = nil
         case .ip(let ip):
             sourceIP = ip
-            let entry = snapshot.byIP[ip]
-            identity = entry?.identity
-            identityJSON = entry?.json ?? "null"
+            entry = snapshot.byIP[ip]
         case .spiffe(let id):
-            if let entry = snapshot.bySpiffe[id] {
-                identity = entry.identity
-                identityJSON = entry.json
-            } else {
-                // A verified SPIFFE ID that the inventory does not hold still
-                // identifies the source for `spiffe:` selectors.
-                let known = SourceIdentity(spiffe: id)
-                identity = known
-                identityJSON = JSONText.identity(known)
-            }
+            // A verified SPIFFE ID that the inventory does not hold still
+            // identifies the source for `spiffe:` selectors.
+            entry = snapshot.bySpiffe[id] ?? DecisionSnapshot.Entry(SourceIdentity(spiffe: id))
         case .asserted(let asserted):
-            identity = asserted
-            identityJSON = JSONText.identity(asserted)
+            entry = DecisionSnapshot.Entry(asserted)
         }
+        let identity = entry?.identity
+        let identityJSON = entry?.json ?? "null"
         let host = Self.normalize(request.host)
         let decision = snapshot.index.decide(source: identity, host: host, port: request.port)
         let revision = snapshot.revision
@@ -112,7 +102,8 @@ public final class DecisionEngine: Sendable {
                 labels: identity.map(\.labels), host: host, port: request.port, verdict: decision.verdict.rawValue,
                 rule: decision.rule?.location, ruleName: decision.rule?.name, revision: revision,
                 dryRunVerdict: dryRunDiffers ? decision.dryRunVerdict.rawValue : nil,
-                dryRunRule: dryRunDiffers ? decision.dryRunRule?.location : nil))
+                dryRunRule: dryRunDiffers ? decision.dryRunRule?.location : nil),
+            labelsJSON: entry?.labelsJSON)
         (decision.verdict == .allow ? metrics.allowed : metrics.denied).increment()
         metrics.latency.record(ContinuousClock.now - started)
         return out

@@ -11,6 +11,14 @@ public struct DecisionSnapshot: Sendable {
     struct Entry: Sendable {
         let identity: SourceIdentity
         let json: String
+        /// The labels alone, as the audit table stores them.
+        let labelsJSON: String
+
+        init(_ identity: SourceIdentity) {
+            self.identity = identity
+            json = JSONText.identity(identity)
+            labelsJSON = JSONText.labels(identity.labels)
+        }
     }
 
     public let revision: Int64?
@@ -32,7 +40,7 @@ public struct DecisionSnapshot: Sendable {
 
         init(_ workloads: [Workload]) {
             for workload in workloads {
-                let entry = Entry(identity: workload.identity, json: JSONText.identity(workload.identity))
+                let entry = Entry(workload.identity)
                 for ip in workload.ips { if let ip = IPAddressText.normalize(ip) { byIP[ip] = entry } }
                 if let spiffe = workload.spiffe { bySpiffe[spiffe] = entry }
             }

@@ -33,7 +33,7 @@ extension PDPDatabase {
     }
 
     /// Appends records, chained onto `head`, in one transaction; returns the new head.
-    func appendAudit(_ records: [AuditRecord], after head: (seq: Int64, hash: String)) throws -> (seq: Int64, hash: String) {
+    func appendAudit(_ records: ArraySlice<PendingAudit>, after head: (seq: Int64, hash: String)) throws -> (seq: Int64, hash: String) {
         try pool.write { db in
             var seq = head.seq
             var hash = head.hash
@@ -44,10 +44,11 @@ extension PDPDatabase {
                         duration_ms, hash)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
-            for r in records {
+            for pending in records {
+                let r = pending.record
+                let labels = pending.labelsJSON
                 seq += 1
-                hash = AuditChain.hash(r, seq: seq, previous: hash)
-                let labels = r.labels.map(JSONText.labels)
+                hash = AuditChain.hash(r, labelsJSON: labels, seq: seq, previous: hash)
                 try statement.execute(arguments: [
                     seq, r.time, r.kind.rawValue, r.enforcer, r.sourceIP, r.namespace, r.serviceAccount, r.pod, r.spiffe, labels,
                     r.host, r.port, r.verdict, r.rule, r.ruleName, r.revision, r.dryRunVerdict, r.dryRunRule, r.reason, r.originalDestination, r.upstream, r.cached, r.bytesUp, r.bytesDown,
@@ -99,13 +100,14 @@ extension PDPDatabase {
             while let row = try cursor.next() {
                 let record = try Self.auditRecord(row)
                 let seq = record.seq!
+                let labels: String? = row["labels"]
                 first = first ?? seq
                 if seq != expectedSeq {
                     return AuditVerification(
                         valid: false, records: count, firstSeq: first, lastSeq: seq - 1, head: previous, brokenAt: seq,
                         problem: "record \(expectedSeq) is missing")
                 }
-                let hash = AuditChain.hash(record, seq: seq, previous: previous)
+                let hash = AuditChain.hash(record, labelsJSON: labels, seq: seq, previous: previous)
                 if hash != record.hash {
                     return AuditVerification(
                         valid: false, records: count, firstSeq: first, lastSeq: seq - 1, head: previous, brokenAt: seq,
