@@ -81,6 +81,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Keep at most this many audit records (env EGRESS_PDP_AUDIT_MAX_RECORDS; default keep all).")
     var auditMaxRecords: Int?
 
+    @Option(help: "Audit records accepted but not yet written, at most; past it decisions are refused with 503 so that none goes unrecorded (env EGRESS_PDP_AUDIT_MAX_BACKLOG; default 200000, about 80 MB).")
+    var auditMaxBacklog: Int?
+
     @Option(help: "Event loop threads (env EGRESS_PDP_THREADS; default one per core).")
     var threads: Int?
 
@@ -131,6 +134,8 @@ struct Serve: AsyncParsableCommand {
         let maxRecords = try number(auditMaxRecords, "EGRESS_PDP_AUDIT_MAX_RECORDS", default: nil)
         if let maxAge, maxAge < 1 { throw ValidationError("--audit-max-age-days must be 1 or more") }
         if let maxRecords, maxRecords < 1 { throw ValidationError("--audit-max-records must be 1 or more") }
+        let maxBacklog = try number(auditMaxBacklog, "EGRESS_PDP_AUDIT_MAX_BACKLOG", default: 200_000)!
+        if maxBacklog < 1 { throw ValidationError("--audit-max-backlog must be 1 or more") }
         let allow = try number(allowTtl, "EGRESS_PDP_ALLOW_TTL", default: 60)!
         let deny = try number(denyTtl, "EGRESS_PDP_DENY_TTL", default: 5)!
         guard allow >= 0, deny >= 0 else { throw ValidationError("TTLs are zero or more seconds") }
@@ -147,6 +152,7 @@ struct Serve: AsyncParsableCommand {
             publicSuffixList: value(publicSuffixList, "EGRESS_PDP_PUBLIC_SUFFIX_LIST"),
             auditMaxAgeDays: maxAge,
             auditMaxRecords: maxRecords,
+            auditMaxBacklog: maxBacklog,
             newAdminToken: newAdminToken,
             eventLoopThreads: try number(threads, "EGRESS_PDP_THREADS", default: ProcessInfo.processInfo.activeProcessorCount)!)
         do {

@@ -95,3 +95,30 @@ import Testing
         #expect(again.log.contains("wrote a new admin token (--new-admin-token)"))
     }
 }
+
+/// A full audit backlog refuses decisions (503) instead of answering them
+/// unrecorded; every decision answered is in the trail.
+@Suite(.serialized) struct AuditBacklogTests {
+    @Test func aFullBacklogRefusesDecisionsAndLosesNone() throws {
+        let pdp = try PDPProcess(["--audit-max-backlog", "1"])
+        let pep = try pdp.token("pep")
+        let body = pdp.directory.appendingPathComponent("body.json")
+        try #"{"source": {"ip": "198.18.0.1"}, "host": "a.example.com"}"#.write(to: body, atomically: true, encoding: .utf8)
+        let run = try runCommand(
+            "/usr/bin/h2load",
+            ["-n", "3000", "-c", "2", "-m", "32", "-d", body.path, "-H", "authorization: Bearer \(pep)",
+             "-H", "content-type: application/json", pdp.decisionURL + "/v1/decisions"])
+        let line = try #require(run.out.split(separator: "\n").first { $0.contains("status codes:") })
+        // "status codes: N 2xx, N 3xx, N 4xx, N 5xx"
+        func count(_ kind: String) -> Int {
+            let words = line.split(separator: " ").map { $0.trimmingCharacters(in: [","]) }
+            return words.firstIndex(of: kind).flatMap { Int(words[$0 - 1]) } ?? -1
+        }
+        let (ok, unavailable) = (count("2xx"), count("5xx"))
+        #expect(ok + unavailable == 3000, "\(line)")
+        #expect(unavailable > 0, "with room for one record, a burst must be refused in part: \(line)")
+        #expect(try pdp.waitForAudit(records: ok) == ok)
+        let result = try #require(try pdp.admin("GET", "/v1/audit/verify").json)
+        #expect(result["records"] as? Int == ok)
+    }
+}

@@ -1,5 +1,8 @@
 import EgressAPI
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOConcurrencyHelpers
 
@@ -29,8 +32,13 @@ public final class AuditWriter: Sendable {
     private let finished = ConditionLock(value: 0)
     private let head: NIOLockedValueBox<(seq: Int64, hash: String)>
     let maxBatch = 4096
+    /// Records accepted but not yet written, at most. Past it, decisions are
+    /// refused (503) rather than answered unrecorded: the enforcer fails
+    /// closed. About 400 bytes each.
+    let maxBacklog: Int64
 
-    public init(database: PDPDatabase, metrics: PDPMetrics, logger: Logger) throws {
+    public init(database: PDPDatabase, metrics: PDPMetrics, logger: Logger, maxBacklog: Int = 200_000) throws {
+        self.maxBacklog = Int64(maxBacklog)
         self.database = database
         self.metrics = metrics
         self.logger = logger
@@ -42,7 +50,16 @@ public final class AuditWriter: Sendable {
     public var currentHead: (seq: Int64, hash: String) { head.withLockedValue { $0 } }
 
     public func start() {
-        let thread = Thread { [self] in run() }
+        let thread = Thread { [self] in
+            // Below the event loops: under a burst, answering decisions comes
+            // first and the writer catches up after (the backlog metric shows
+            // how far behind it is).
+            #if os(Linux)
+            // (On Linux the nice value is per thread, and 0 is this thread.)
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 5)
+            #endif
+            run()
+        }
         thread.name = "audit-writer"
         thread.start()
     }
@@ -53,21 +70,37 @@ public final class AuditWriter: Sendable {
     }
 
     /// A decision's record, with its labels' JSON text from the snapshot.
-    func append(_ record: AuditRecord, labelsJSON: String?) {
+    /// `false` when the backlog is full and the record was not taken.
+    func append(_ record: AuditRecord, labelsJSON: String?) -> Bool {
         append([PendingAudit(record, labelsJSON: labelsJSON)], then: nil)
     }
 
-    func append(_ records: [PendingAudit], then: (@Sendable (Error?) -> Void)?) {
+    /// Records were refused: the writer is `maxBacklog` records behind.
+    public struct BacklogFull: Error, CustomStringConvertible {
+        public let backlog: Int64
+        public var description: String { "the audit trail is \(backlog) records behind" }
+    }
+
+    @discardableResult
+    func append(_ records: [PendingAudit], then: (@Sendable (Error?) -> Void)?) -> Bool {
         if records.isEmpty {
             then?(nil)
-            return
+            return true
         }
-        let wake = state.withLockedValue { state -> Bool in
+        let (accepted, wake, backlog) = state.withLockedValue { state -> (Bool, Bool, Int64) in
+            // What was appended and is not yet written, whether still pending
+            // or taken by the writer: the memory it holds is bounded.
+            let backlog = state.appended - state.written
+            guard backlog < maxBacklog else { return (false, false, backlog) }
             state.pending += records
             state.appended += Int64(records.count)
             if let then { state.waiters.append((state.appended, then)) }
             defer { state.idle = false }
-            return state.idle
+            return (true, state.idle, backlog)
+        }
+        guard accepted else {
+            then?(BacklogFull(backlog: backlog))
+            return false
         }
         // Only an idle writer needs waking; a busy one takes what is pending
         // when it finishes its batch. (The backlog gauge is set by the writer.)
@@ -75,8 +108,8 @@ public final class AuditWriter: Sendable {
             wakeup.lock()
             wakeup.unlock(withValue: 1)
         }
+        return true
     }
-
 
     /// Writes what is queued and stops the thread.
     public func stop() {

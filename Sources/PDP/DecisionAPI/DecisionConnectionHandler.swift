@@ -260,7 +260,11 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         } catch {
             return respond(id, context, .badRequest, error: error.message)
         }
-        respond(id, context, .ok, json: engine.decide(request, enforcer: enforcer))
+        do {
+            respond(id, context, .ok, json: try engine.decide(request, enforcer: enforcer))
+        } catch {
+            respond(id, context, .serviceUnavailable, error: "\(error); try again")
+        }
     }
 
     private func access(_ body: Data, enforcer: String, _ id: HTTP2StreamID, _ context: ChannelHandlerContext) {

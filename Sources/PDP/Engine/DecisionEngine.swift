@@ -60,8 +60,10 @@ public final class DecisionEngine: Sendable {
     }
 
     /// Decides one request and returns the JSON answer. The audit record is
-    /// queued, not written: the answer does not wait for the disk.
-    func decide(_ request: DecisionRequest, enforcer: String, now: Int64 = nowMilliseconds()) -> String {
+    /// queued, not written: the answer does not wait for the disk. Throws
+    /// `AuditWriter.BacklogFull` when the record cannot even be queued: a
+    /// decision that would go unrecorded is not given.
+    func decide(_ request: DecisionRequest, enforcer: String, now: Int64 = nowMilliseconds()) throws -> String {
         let started = ContinuousClock.now
         let snapshot = self.snapshot
         let entry: DecisionSnapshot.Entry?
@@ -95,7 +97,7 @@ public final class DecisionEngine: Sendable {
         out += ",\"source\":\(identityJSON)}"
 
         let dryRunDiffers = decision.dryRunVerdict != decision.verdict || decision.dryRunRule != decision.rule
-        audit.append(
+        let queued = audit.append(
             AuditRecord(
                 time: now, kind: .decision, enforcer: enforcer, sourceIP: sourceIP, namespace: identity?.namespace,
                 serviceAccount: identity?.serviceAccount, pod: identity?.pod, spiffe: identity?.spiffe,
@@ -104,6 +106,7 @@ public final class DecisionEngine: Sendable {
                 dryRunVerdict: dryRunDiffers ? decision.dryRunVerdict.rawValue : nil,
                 dryRunRule: dryRunDiffers ? decision.dryRunRule?.location : nil),
             labelsJSON: entry?.labelsJSON)
+        guard queued else { throw AuditWriter.BacklogFull(backlog: audit.maxBacklog) }
         (decision.verdict == .allow ? metrics.allowed : metrics.denied).increment()
         metrics.latency.record(ContinuousClock.now - started)
         return out

@@ -18,6 +18,8 @@ public struct PDPConfiguration: Sendable {
     public var publicSuffixList: String?
     public var auditMaxAgeDays: Int?
     public var auditMaxRecords: Int?
+    /// Audit records accepted but not yet written, at most.
+    public var auditMaxBacklog: Int
     /// Write a fresh admin token at start even if tokens exist.
     public var newAdminToken: Bool
     public var eventLoopThreads: Int
@@ -26,7 +28,7 @@ public struct PDPConfiguration: Sendable {
         databasePath: String, decision: DecisionListeners, adminHost: String = "127.0.0.1", adminPort: Int = 15011,
         policiesDirectory: String? = nil, workloadsFile: String? = nil, ttl: DecisionEngine.TTL = .init(allow: 60, deny: 5),
         adminTokenFile: String, publicSuffixList: String? = nil, auditMaxAgeDays: Int? = nil, auditMaxRecords: Int? = nil,
-        newAdminToken: Bool = false, eventLoopThreads: Int = System.coreCount
+        auditMaxBacklog: Int = 200_000, newAdminToken: Bool = false, eventLoopThreads: Int = System.coreCount
     ) {
         self.databasePath = databasePath
         self.decision = decision
@@ -40,6 +42,7 @@ public struct PDPConfiguration: Sendable {
         self.auditMaxAgeDays = auditMaxAgeDays
         self.auditMaxRecords = auditMaxRecords
         self.newAdminToken = newAdminToken
+        self.auditMaxBacklog = auditMaxBacklog
         self.eventLoopThreads = eventLoopThreads
     }
 }

@@ -30,7 +30,7 @@ public final class PDPService: Sendable {
         self.configuration = configuration
         self.logger = logger
         database = try PDPDatabase(path: configuration.databasePath)
-        audit = try AuditWriter(database: database, metrics: metrics, logger: logger)
+        audit = try AuditWriter(database: database, metrics: metrics, logger: logger, maxBacklog: configuration.auditMaxBacklog)
         engine = DecisionEngine(ttl: configuration.ttl, audit: audit, metrics: metrics)
         policies = PolicyManager(
             database: database, engine: engine, linter: Linter(publicSuffixes: try Self.publicSuffixes(configuration, logger)),
