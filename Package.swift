@@ -38,6 +38,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // malloc_trim, which the Glibc module does not export.
+        .target(name: "CMemory"),
         // The admin API's message types, shared by the service and egressctl.
         .target(name: "EgressAPI"),
         // The policy decision point: store, decision API, admin API, audit.
@@ -46,6 +48,7 @@ let package = Package(
             dependencies: [
                 "PolicyLang",
                 "EgressAPI",
+                "CMemory",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import EgressAPI
+import CMemory
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -124,6 +125,7 @@ public final class AuditWriter: Sendable {
     }
 
     private func run() {
+        var writtenSinceTrim = 0
         while true {
             wakeup.lock(whenValue: 1)
             wakeup.unlock(withValue: 0)
@@ -144,8 +146,15 @@ public final class AuditWriter: Sendable {
                         finished.unlock(withValue: 1)
                         return
                     }
+                    // A burst's backlog is gone: give its memory back to the
+                    // system, or the process stays at its high-water mark.
+                    if writtenSinceTrim > 50_000 {
+                        cmemory_release_free_memory()
+                        writtenSinceTrim = 0
+                    }
                     break
                 }
+                writtenSinceTrim += taken.count
                 var start = 0
                 while start < taken.count {
                     let end = min(start + maxBatch, taken.count)
