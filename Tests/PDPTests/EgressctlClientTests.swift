@@ -80,4 +80,29 @@ import Testing
         #expect(run.status == 1)
         #expect(run.err.contains("401: a bearer token is required (give a token with --token-file or EGRESSCTL_TOKEN)"))
     }
+
+    @Test func auditFollowPrintsRecordsAsTheyAreWritten() throws {
+        let pep = try pdp.token("pep", name: "follower")
+        _ = try pdp.decide(#"{"host": "first.example.com"}"#, token: pep)
+        let output = pdp.directory.appendingPathComponent("follow.txt")
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        let follow = Process()
+        follow.executableURL = PDPProcess.binaries.appendingPathComponent("egressctl")
+        follow.arguments = ["audit", "--follow"]
+        follow.environment = environment
+        follow.standardOutput = try FileHandle(forWritingTo: output)
+        try follow.run()
+        defer { follow.terminate() }
+        Thread.sleep(forTimeInterval: 1.5)
+        _ = try pdp.decide(#"{"host": "later.example.com"}"#, token: pep)
+        var text = ""
+        for _ in 0..<50 {
+            text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+            if text.contains("later.example.com") { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        #expect(text.contains("first.example.com"))
+        #expect(text.contains("later.example.com"))
+        #expect(follow.isRunning)
+    }
 }
