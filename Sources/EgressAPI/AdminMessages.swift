@@ -76,10 +76,17 @@ public struct AuditVerification: Codable, Sendable {
     /// The first record whose hash does not match, or that follows a gap.
     public var brokenAt: Int64?
     public var problem: String?
+    /// The last record retention dropped, which the chain starts from. Record
+    /// it outside too: whoever can write the database can move it.
+    public var anchorSeq: Int64?
+    public var anchorHash: String?
 
     public init(
-        valid: Bool, records: Int, firstSeq: Int64?, lastSeq: Int64?, head: String, brokenAt: Int64?, problem: String?
+        valid: Bool, records: Int, firstSeq: Int64?, lastSeq: Int64?, head: String, brokenAt: Int64?, problem: String?,
+        anchorSeq: Int64? = nil, anchorHash: String? = nil
     ) {
+        self.anchorSeq = anchorSeq
+        self.anchorHash = anchorHash
         self.valid = valid
         self.records = records
         self.firstSeq = firstSeq

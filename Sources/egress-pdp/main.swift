@@ -132,7 +132,7 @@ struct Serve: AsyncParsableCommand {
         let admin = try Self.hostPort(value(adminListen, "EGRESS_PDP_ADMIN_LISTEN") ?? "127.0.0.1:15011", "--admin-listen")
         let maxAge = try number(auditMaxAgeDays, "EGRESS_PDP_AUDIT_MAX_AGE_DAYS", default: nil)
         let maxRecords = try number(auditMaxRecords, "EGRESS_PDP_AUDIT_MAX_RECORDS", default: nil)
-        if let maxAge, maxAge < 1 { throw ValidationError("--audit-max-age-days must be 1 or more") }
+        if let maxAge, !(1...36_500).contains(maxAge) { throw ValidationError("--audit-max-age-days must be 1 to 36500") }
         if let maxRecords, maxRecords < 1 { throw ValidationError("--audit-max-records must be 1 or more") }
         let maxBacklog = try number(auditMaxBacklog, "EGRESS_PDP_AUDIT_MAX_BACKLOG", default: 200_000)!
         if maxBacklog < 1 { throw ValidationError("--audit-max-backlog must be 1 or more") }

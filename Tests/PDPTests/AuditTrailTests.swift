@@ -117,6 +117,31 @@ import Testing
         #expect(result["valid"] as? Bool == true, "\(result)")
         #expect(result["records"] as? Int == 10)
         #expect(result["firstSeq"] as? Int == 21)
+        #expect(result["anchorSeq"] as? Int == 20)
+        #expect((result["anchorHash"] as? String)?.count == 64)
+        #expect(again.log.contains("anchorSeq=20"))
         #expect(again.log.contains("audit retention dropped old records"))
+    }
+
+    /// A cell changed to another type, or a kind that is no kind: reported
+    /// as a broken chain, and the service stays up.
+    @Test func unreadableOrForgedCellsBreakTheChainWithoutACrash() throws {
+        let pdp = try PDPProcess()
+        try decisions(pdp, 5)
+        #expect(try pdp.waitForAudit(records: 5) == 5)
+        pdp.stop()
+        try sqlite(pdp.databasePath, "UPDATE audit SET kind = 'forged' WHERE seq = 2")
+        var again = try PDPProcess(directory: pdp.directory)
+        var result = try verification(again)
+        #expect(result["valid"] as? Bool == false)
+        #expect(result["brokenAt"] as? Int == 2)
+        again.stop()
+        try sqlite(pdp.databasePath, "UPDATE audit SET kind = 'decision', port = 'x' WHERE seq = 2")
+        again = try PDPProcess(directory: pdp.directory)
+        result = try verification(again)
+        #expect(result["valid"] as? Bool == false)
+        #expect(result["brokenAt"] as? Int == 2)
+        #expect((result["problem"] as? String)?.contains("cannot be read") == true)
+        #expect(try Curl.run([again.adminURL + "/healthz"]).status == 200)
     }
 }

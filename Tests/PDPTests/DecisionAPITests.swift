@@ -202,4 +202,33 @@ import Testing
         #expect(bad.status == 400)
         #expect((bad.json?["error"] as? String)?.contains("connections[0].sourceIP") == true)
     }
+
+    /// The token is checked on the headers: a caller without one is answered
+    /// at once and none of its body is kept.
+    @Test func anUnauthenticatedBodyIsRefusedBeforeItIsRead() throws {
+        let file = pdp.directory.appendingPathComponent("big.json")
+        try Data(repeating: UInt8(ascii: " "), count: 6 << 20).write(to: file)
+        let started = Date()
+        let answer = try Curl.run([
+            "--http2-prior-knowledge", "-X", "POST", pdp.decisionURL + "/v1/access", "-H", "content-type: application/json",
+            "--data-binary", "@" + file.path,
+        ])
+        #expect(answer.status == 401, "\(answer)")
+        #expect(Date().timeIntervalSince(started) < 5)
+    }
+
+    /// Far more than the connection's 1 MiB window over one connection: the
+    /// handler gives credit back, so nothing stalls.
+    @Test func manyRequestsOnOneConnectionNeverStall() throws {
+        let body = pdp.directory.appendingPathComponent("one.json")
+        try #"{"source": {"ip": "198.18.1.2"}, "host": "api.stripe.com", "port": 443, "padding": null}"#
+            .replacingOccurrences(of: #", "padding": null"#, with: "")
+            .write(to: body, atomically: true, encoding: .utf8)
+        let run = try runCommand(
+            "/usr/bin/h2load",
+            ["-n", "30000", "-c", "1", "-m", "32", "-d", body.path, "-H", "authorization: Bearer \(pep)",
+             "-H", "content-type: application/json", "-H", "x-filler: \(String(repeating: "f", count: 64))",
+             pdp.decisionURL + "/v1/decisions"])
+        #expect(run.out.contains("status codes: 30000 2xx"), "\(run.out)")
+    }
 }

@@ -159,7 +159,12 @@ struct AdminAPI: Sendable {
             try require(.admin, request)
             let id = try decoded(context, "id")
             guard try database.revokeToken(id: id) else { throw AdminError(.notFound, "no live token \(id)") }
-            try tokensChanged()
+            do {
+                try tokensChanged()
+            } catch {
+                authenticator.forget(id: id)
+                throw error
+            }
             return Response(status: .noContent)
         }
         return router

@@ -20,6 +20,10 @@ public final class AuditWriter: Sendable {
         var appended: Int64 = 0
         var written: Int64 = 0
         var stopping = false
+        /// When `stop()` was called: the shutdown deadline runs from here.
+        var stopRequested: ContinuousClock.Instant?
+        /// The shutdown deadline passed with the database still failing.
+        var gaveUp = false
         /// The writer is waiting for records: the next append must wake it.
         var idle = true
     }
@@ -116,6 +120,7 @@ public final class AuditWriter: Sendable {
     public func stop() {
         state.withLockedValue {
             $0.stopping = true
+            $0.stopRequested = ContinuousClock.now
             $0.idle = false
         }
         wakeup.lock()
@@ -156,7 +161,7 @@ public final class AuditWriter: Sendable {
                 }
                 writtenSinceTrim += taken.count
                 var start = 0
-                while start < taken.count {
+                while start < taken.count, !state.withLockedValue({ $0.gaveUp }) {
                     let end = min(start + maxBatch, taken.count)
                     write(taken[start..<end], queuedAfter: taken.count - end)
                     start = end
@@ -168,7 +173,6 @@ public final class AuditWriter: Sendable {
     /// Writes one transaction; `queuedAfter` records taken with it wait behind it.
     private func write(_ batch: ArraySlice<PendingAudit>, queuedAfter: Int) {
         var attempt = 0
-        let firstFailure = ContinuousClock.now
         while true {
             do {
                 let newHead = try database.appendAudit(batch, after: head.withLockedValue { $0 })
@@ -192,19 +196,26 @@ public final class AuditWriter: Sendable {
                 // and send them again; nothing they were told is recorded is lost.
                 attempt += 1
                 logger.error("audit write failed; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
-                let (failed, backlog, stopping) = state.withLockedValue { state in
+                let (failed, backlog, stopRequested) = state.withLockedValue { state in
                     let end = state.written + Int64(batch.count)
                     let failed = attempt >= 3 ? state.waiters.prefix { $0.upTo <= end }.map(\.callback) : []
                     state.waiters.removeFirst(failed.count)
-                    return (failed, state.pending.count + batch.count + queuedAfter, state.stopping)
+                    return (failed, state.pending.count + batch.count + queuedAfter, state.stopRequested)
                 }
                 metrics.auditBacklog.set(to: Double(backlog))
                 failed.forEach { $0(error) }
-                if stopping, ContinuousClock.now - firstFailure > .seconds(10) {
+                // One deadline for the whole shutdown, not one per batch.
+                if let stopRequested, ContinuousClock.now - stopRequested > .seconds(10) {
                     logger.critical(
                         "shutting down with audit records that could not be written",
                         metadata: ["records": "\(backlog)", "error": "\(error)"])
-                    state.withLockedValue { $0.pending.removeAll() }
+                    let waiting = state.withLockedValue { state in
+                        state.gaveUp = true
+                        state.pending.removeAll()
+                        defer { state.waiters.removeAll() }
+                        return state.waiters.map(\.callback)
+                    }
+                    waiting.forEach { $0(error) }
                     return
                 }
                 Thread.sleep(forTimeInterval: min(0.1 * Double(attempt), 2))

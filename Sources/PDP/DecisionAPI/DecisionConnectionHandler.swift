@@ -12,7 +12,9 @@ import NIOHTTP2
 /// of its connection never notice.
 ///
 /// Without NIO's stream multiplexer this handler also gives back inbound
-/// flow-control credit (WINDOW_UPDATE) for the data it consumes.
+/// flow-control credit (WINDOW_UPDATE), following the windows NIO reports.
+/// The token is checked when a request's headers arrive, before any of its
+/// body is kept, and bodies held across all connections share one budget.
 final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTP2Frame
     typealias OutboundOut = HTTP2Frame
@@ -45,20 +47,26 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     /// A request being received.
     private struct Stream {
         var head: RequestHead
+        var enforcer: String
         var body: ByteBuffer?
         var tooLarge = false
-        /// Bytes received on the stream since credit was last given back.
-        var unacknowledged = 0
+        /// The shared body budget was exhausted: the answer will be 503.
+        var overBudget = false
+        /// Bytes of `body` counted against the shared budget.
+        var reserved = 0
     }
 
     private var streams: [HTTP2StreamID: Stream] = [:]
     /// Open watch streams and their subscriptions.
     private var watches: [HTTP2StreamID: UUID] = [:]
-    /// Connection-level bytes received since credit was last given back.
-    private var unacknowledged = 0
+    /// Access reports waiting for the audit writer: answered only if still open.
+    private var pendingAccess: Set<HTTP2StreamID> = []
+    private let budget: BodyBudget
 
     /// The connection window this side keeps open (the protocol starts at 64 KiB).
     static let connectionWindow = 1 << 20
+    /// Each stream's window (SETTINGS_INITIAL_WINDOW_SIZE), reopened as data is consumed.
+    static let streamWindow = 256 * 1024
 
     /// For TLS: names the enforcer by its client certificate, once the
     /// handshake is done (at the first request).
@@ -67,8 +75,10 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
 
     init(
         engine: DecisionEngine, authenticator: EnforcerAuthenticator, connection: EnforcerAuthenticator.Connection,
-        cache: EnforcerAuthenticator.ConnectionCache, inFlight: InFlightCounter, certificateName: ((Channel) -> String?)? = nil
+        cache: EnforcerAuthenticator.ConnectionCache, inFlight: InFlightCounter, budget: BodyBudget,
+        certificateName: ((Channel) -> String?)? = nil
     ) {
+        self.budget = budget
         self.certificateName = certificateName
         self.cache = cache
         self.engine = engine
@@ -102,47 +112,65 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         let id = frame.streamID
         switch frame.payload {
         case .headers(let headers):
-            if streams[id] == nil, watches[id] == nil {
-                streams[id] = Stream(head: RequestHead(headers.headers))
-            }
             // A second HEADERS frame carries trailers; they are ignored.
+            if streams[id] == nil, watches[id] == nil, !pendingAccess.contains(id) {
+                let head = RequestHead(headers.headers)
+                guard let enforcer = authenticate(head, context) else {
+                    respond(
+                        id, context, .unauthorized, json: Self.errorJSON("a bearer token of role 'pep' is required"),
+                        extra: [("www-authenticate", "Bearer")])
+                    // Its body, if any follows, is dropped unread, and the
+                    // stream's window is not reopened: the client stops after
+                    // one window's worth.
+                    return
+                }
+                streams[id] = Stream(head: head, enforcer: enforcer)
+            }
             if headers.endStream { finish(id, context) }
         case .data(let payload):
-            let length = payload.data.readableBytes + (payload.paddingBytes ?? 0)
-            giveBackConnectionCredit(length, context)
             guard var stream = streams[id] else { return }
-            if case .byteBuffer(var chunk) = payload.data, !stream.tooLarge {
+            if case .byteBuffer(var chunk) = payload.data, !stream.tooLarge, !stream.overBudget {
                 let limit = stream.head.path == "/v1/access" ? Self.maxAccessBody : Self.maxDecisionBody
                 if (stream.body?.readableBytes ?? 0) + chunk.readableBytes > limit {
                     stream.tooLarge = true
-                    stream.body = nil
-                } else if stream.body == nil {
-                    stream.body = chunk
+                } else if !budget.reserve(chunk.readableBytes) {
+                    stream.overBudget = true
                 } else {
-                    stream.body!.writeBuffer(&chunk)
+                    stream.reserved += chunk.readableBytes
+                    if stream.body == nil { stream.body = chunk } else { stream.body!.writeBuffer(&chunk) }
+                }
+                if stream.tooLarge || stream.overBudget {
+                    budget.release(stream.reserved)
+                    stream.reserved = 0
+                    stream.body = nil
                 }
             }
-            if payload.endStream {
-                streams[id] = stream
-                finish(id, context)
-            } else {
-                // Large bodies (access reports) need the stream's window
-                // reopened as they arrive.
-                stream.unacknowledged += length
-                if stream.unacknowledged >= 256 * 1024 {
-                    context.write(
-                        wrapOutboundOut(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: stream.unacknowledged))),
-                        promise: nil)
-                    stream.unacknowledged = 0
-                }
-                streams[id] = stream
-            }
+            streams[id] = stream
+            if payload.endStream { finish(id, context) }
         case .rstStream:
-            streams[id] = nil
-            stopWatching(id)
+            forget(id)
         default:
             break
         }
+    }
+
+    /// The enforcer's name, or `nil` when the request carries no valid token.
+    private func authenticate(_ head: RequestHead, _ context: ChannelHandlerContext) -> String? {
+        if let certificateName, !certificateNameResolved {
+            certificateNameResolved = true
+            if let name = certificateName(context.channel) { connection = .trusted(name) }
+        }
+        switch connection {
+        case .trusted(let name): return name
+        case .needsToken: return authenticator.enforcer(authorization: head.authorization, cache: cache)
+        }
+    }
+
+    /// Drops what is known of a stream that was reset or closed.
+    private func forget(_ id: HTTP2StreamID) {
+        if let stream = streams.removeValue(forKey: id) { budget.release(stream.reserved) }
+        pendingAccess.remove(id)
+        stopWatching(id)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -150,33 +178,46 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         context.fireChannelReadComplete()
     }
 
-    private func giveBackConnectionCredit(_ length: Int, _ context: ChannelHandlerContext) {
-        unacknowledged += length
-        if unacknowledged >= Self.connectionWindow / 4 {
-            context.write(
-                wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: unacknowledged))),
-                promise: nil)
-            unacknowledged = 0
-        }
-    }
-
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let closed = event as? StreamClosedEvent {
-            streams[closed.streamID] = nil
-            stopWatching(closed.streamID)
+        switch event {
+        case let closed as StreamClosedEvent:
+            forget(closed.streamID)
+        case let window as NIOHTTP2WindowUpdatedEvent:
+            // Credit is given back from the windows NIO keeps, so that bytes
+            // this handler never sees (padding, frames of reset streams)
+            // cannot leak the window shut.
+            guard let inbound = window.inboundWindowSize else { break }
+            let target: Int
+            if window.streamID == .rootStream {
+                target = Self.connectionWindow
+            } else if streams[window.streamID] != nil {
+                target = Self.streamWindow
+            } else {
+                break
+            }
+            if inbound <= target / 2 {
+                context.writeAndFlush(
+                    wrapOutboundOut(
+                        HTTP2Frame(streamID: window.streamID, payload: .windowUpdate(windowSizeIncrement: target - inbound))),
+                    promise: nil)
+            }
+        default:
+            break
         }
         context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        // A stream error is that stream's business: NIO has already reset it.
-        // Anything else ends the connection.
-        if error is NIOHTTP2Errors.StreamError { return }
+        // HTTP/2 protocol errors have been dealt with by NIO already: a stream
+        // error resets only that stream, a connection error sends GOAWAY.
+        // Closing here would take every other stream down with it.
+        if error is any NIOHTTP2Error { return }
         context.close(promise: nil)
     }
 
     private func finish(_ id: HTTP2StreamID, _ context: ChannelHandlerContext) {
         guard let stream = streams.removeValue(forKey: id) else { return }
+        budget.release(stream.reserved)
         handle(stream, id, context: context)
     }
 
@@ -197,21 +238,9 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
 
     private func handle(_ stream: Stream, _ id: HTTP2StreamID, context: ChannelHandlerContext) {
         let head = stream.head
-        if let certificateName, !certificateNameResolved {
-            certificateNameResolved = true
-            if let name = certificateName(context.channel) { connection = .trusted(name) }
-        }
-        let enforcer: String
-        switch connection {
-        case .trusted(let name):
-            enforcer = name
-        case .needsToken:
-            guard let name = authenticator.enforcer(authorization: head.authorization, cache: cache) else {
-                return respond(
-                    id, context, .unauthorized, json: Self.errorJSON("a bearer token of role 'pep' is required"),
-                    extra: [("www-authenticate", "Bearer")])
-            }
-            enforcer = name
+        let enforcer = stream.enforcer
+        if stream.overBudget {
+            return respond(id, context, .serviceUnavailable, error: "too many request bodies are held at once; try again")
         }
         switch head.path {
         case "/v1/decisions":
@@ -279,18 +308,22 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         // Acknowledged only once written: an enforcer may drop what it sent
         // as soon as it has the 202.
         inFlight.enter()
+        pendingAccess.insert(id)
         let loop = context.eventLoop
         let bound = NIOLoopBound((self, context), eventLoop: loop)
         engine.audit.append(records) { error in
             loop.execute {
                 let (handler, context) = bound.value
+                defer { handler.inFlight.leave() }
+                // The enforcer may have given up (reset the stream) meanwhile:
+                // writing to a closed stream would be a connection error.
+                guard handler.pendingAccess.remove(id) != nil else { return }
                 if let error {
                     handler.respond(id, context, .serviceUnavailable, error: "the audit trail cannot be written: \(error)")
                 } else {
                     handler.respond(id, context, .accepted, json: "{\"accepted\":\(records.count)}")
                 }
                 context.flush()
-                handler.inFlight.leave()
             }
         }
     }
@@ -373,4 +406,27 @@ final class InFlightCounter: Sendable {
     func enter() { count.withLockedValue { $0 += 1 } }
     func leave() { count.withLockedValue { $0 -= 1 } }
     var value: Int { count.withLockedValue { $0 } }
+}
+
+/// Bytes of request bodies held in memory across all connections, at most:
+/// past it a request is answered 503 instead of growing memory without end.
+final class BodyBudget: Sendable {
+    private let held = NIOLockedValueBox(0)
+    let limit: Int
+
+    init(limit: Int = 64 << 20) { self.limit = limit }
+
+    /// Counts `bytes` if they fit.
+    func reserve(_ bytes: Int) -> Bool {
+        held.withLockedValue { held in
+            guard held + bytes <= limit else { return false }
+            held += bytes
+            return true
+        }
+    }
+
+    func release(_ bytes: Int) {
+        guard bytes > 0 else { return }
+        held.withLockedValue { $0 -= bytes }
+    }
 }

@@ -46,6 +46,7 @@ public final class DecisionServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let logger: Logger
     private let inFlight = InFlightCounter()
+    private let budget = BodyBudget()
     private let listeners = NIOLockedValueBox([Channel]())
     private let connections = NIOLockedValueBox([ObjectIdentifier: Channel]())
 
@@ -54,7 +55,7 @@ public final class DecisionServer: Sendable {
     static let settings: [HTTP2Setting] = [
         HTTP2Setting(parameter: .maxConcurrentStreams, value: 1000),
         HTTP2Setting(parameter: .maxHeaderListSize, value: 16 * 1024),
-        HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20),
+        HTTP2Setting(parameter: .initialWindowSize, value: DecisionConnectionHandler.streamWindow),
     ]
 
     init(engine: DecisionEngine, authenticator: EnforcerAuthenticator, group: MultiThreadedEventLoopGroup, logger: Logger) {
@@ -121,6 +122,7 @@ public final class DecisionServer: Sendable {
         let engine = engine
         let authenticator = authenticator
         let inFlight = inFlight
+        let budget = budget
         let connections = connections
         var bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -151,7 +153,7 @@ public final class DecisionServer: Sendable {
                 }
                 try channel.pipeline.syncOperations.addHandler(
                     DecisionConnectionHandler(
-                        engine: engine, authenticator: authenticator, connection: name, cache: cache, inFlight: inFlight,
+                        engine: engine, authenticator: authenticator, connection: name, cache: cache, inFlight: inFlight, budget: budget,
                         certificateName: tls == nil ? nil : { channel in
                             (try? channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self))?.peerCertificate
                                 .map(Self.certificateName)

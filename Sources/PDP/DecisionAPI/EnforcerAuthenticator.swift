@@ -21,8 +21,25 @@ public final class EnforcerAuthenticator: Sendable {
 
     public init() {}
 
-    func reload(_ live: [String: TokenRecord]) {
-        tokens.withLockedValue { $0 = (live, $0.generation + 1) }
+    /// Serializes read-then-install, so that an older list read by one
+    /// change can never be installed after a newer one.
+    private let reloading = NIOLock()
+
+    /// Installs the live tokens as the database has them now.
+    func reload(from database: PDPDatabase) throws {
+        try reloading.withLock {
+            let live = try database.liveTokens()
+            tokens.withLockedValue { $0 = (live, $0.generation + 1) }
+        }
+    }
+
+    /// Stops accepting one token at once, whatever the database says: used
+    /// when a revocation is stored but the reload after it fails.
+    func forget(id: String) {
+        tokens.withLockedValue { state in
+            state.live = state.live.filter { $0.value.id != id }
+            state.generation += 1
+        }
     }
 
     /// A connection's last accepted `authorization` header, so that the

@@ -37,17 +37,20 @@ public final class PDPMetrics: Sendable {
             descriptor: name("access_records", "total", "Connection records reported by enforcers."))
     }
 
+    /// One series carries both the head's sequence number and its hash, so
+    /// that a scrape never pairs a number with another record's hash. The new
+    /// series is made before the old one goes: a scrape sees one or both.
     func setAuditHead(seq: Int64, hash: String) {
-        auditHeadSeq.set(to: Double(seq))
         headInfo.withLockedValue { current in
-            if let current { registry.unregisterGauge(current) }
             let gauge = registry.makeGauge(
                 descriptor: MetricNameDescriptor(
                     namespace: "egress", subsystem: "pdp", metricName: "audit_head", unitName: "info",
-                    helpText: "The audit chain head's hash, for an outside system to anchor."),
-                labels: [("hash", hash)])
+                    helpText: "The audit chain head (its seq and hash), for an outside system to anchor."),
+                labels: [("seq", String(seq)), ("hash", hash)])
             gauge.set(to: 1)
+            if let current { registry.unregisterGauge(current) }
             current = gauge
+            auditHeadSeq.set(to: Double(seq))
         }
     }
 

@@ -61,7 +61,7 @@ public final class PDPService: Sendable {
         let admin = AdminAPI(
             policies: policies, inventory: inventory, database: database, audit: audit, authenticator: authenticator,
             metrics: metrics, ready: { readiness.isReady },
-            tokensChanged: { [authenticator, database] in authenticator.reload(try database.liveTokens()) })
+            tokensChanged: { [authenticator, database] in try authenticator.reload(from: database) })
         let logger = logger
         let app = Application(
             router: admin.router(),
@@ -95,7 +95,7 @@ public final class PDPService: Sendable {
     /// Tokens, the active revision and the inventory, before anything listens.
     func prepare() throws {
         if try database.tokenCount() == 0 || configuration.newAdminToken { try writeBootstrapToken() }
-        authenticator.reload(try database.liveTokens())
+        try authenticator.reload(from: database)
         if let file = configuration.workloadsFile {
             // Loaded now so that the first decision already knows the
             // workloads; the follower then watches for changes.
@@ -211,7 +211,13 @@ struct AuditService: Service {
         let olderThan = configuration.auditMaxAgeDays.map { nowMilliseconds() - Int64($0) * 86_400_000 }
         do {
             let dropped = try database.pruneAudit(keepCount: configuration.auditMaxRecords, olderThan: olderThan)
-            if dropped > 0 { logger.info("audit retention dropped old records", metadata: ["records": "\(dropped)"]) }
+            if dropped > 0, let anchor = try database.auditAnchor() {
+                // The anchor is logged for the same reason as the head: an
+                // outside copy shows whether the start of the chain moved.
+                logger.info(
+                    "audit retention dropped old records",
+                    metadata: ["records": "\(dropped)", "anchorSeq": "\(anchor.seq)", "anchorHash": "\(anchor.hash)"])
+            }
         } catch {
             logger.error("audit retention failed", metadata: ["error": "\(error)"])
         }

@@ -90,28 +90,35 @@ extension PDPDatabase {
         try pool.read { db in
             var previous = AuditChain.genesis
             var expectedSeq: Int64 = 1
-            if let anchor = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_anchor WHERE id = 1") {
-                previous = anchor["hash"]
-                expectedSeq = anchor["seq"] + 1
+            var anchor: (seq: Int64, hash: String)?
+            if let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_anchor WHERE id = 1") {
+                anchor = (try row.decode(Int64.self, forColumn: "seq"), try row.decode(String.self, forColumn: "hash"))
+                previous = anchor!.hash
+                expectedSeq = anchor!.seq + 1
             }
             var count = 0
             var first: Int64?
+            func broken(at seq: Int64, _ problem: String) -> AuditVerification {
+                AuditVerification(
+                    valid: false, records: count, firstSeq: first, lastSeq: count > 0 ? expectedSeq - 1 : nil, head: previous,
+                    brokenAt: seq, problem: problem, anchorSeq: anchor?.seq, anchorHash: anchor?.hash)
+            }
             let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit ORDER BY seq")
             while let row = try cursor.next() {
-                let record = try Self.auditRecord(row)
-                let seq = record.seq!
-                let labels: String? = row["labels"]
-                first = first ?? seq
-                if seq != expectedSeq {
-                    return AuditVerification(
-                        valid: false, records: count, firstSeq: first, lastSeq: seq - 1, head: previous, brokenAt: seq,
-                        problem: "record \(expectedSeq) is missing")
+                let seq = (try? row.decode(Int64.self, forColumn: "seq")) ?? expectedSeq
+                let record: AuditRecord
+                let labels: String?
+                do {
+                    record = try Self.auditRecord(row)
+                    labels = try row.decode(String?.self, forColumn: "labels")
+                } catch {
+                    return broken(at: seq, "record \(seq) cannot be read (\(error)): it was changed")
                 }
+                first = first ?? seq
+                if seq != expectedSeq { return broken(at: seq, "record \(expectedSeq) is missing") }
                 let hash = AuditChain.hash(record, labelsJSON: labels, seq: seq, previous: previous)
                 if hash != record.hash {
-                    return AuditVerification(
-                        valid: false, records: count, firstSeq: first, lastSeq: seq - 1, head: previous, brokenAt: seq,
-                        problem: "record \(seq) does not match its hash: it or an earlier record was changed")
+                    return broken(at: seq, "record \(seq) does not match its hash: it or an earlier record was changed")
                 }
                 previous = hash
                 expectedSeq = seq + 1
@@ -119,7 +126,16 @@ extension PDPDatabase {
             }
             return AuditVerification(
                 valid: true, records: count, firstSeq: first, lastSeq: count > 0 ? expectedSeq - 1 : nil, head: previous,
-                brokenAt: nil, problem: nil)
+                brokenAt: nil, problem: nil, anchorSeq: anchor?.seq, anchorHash: anchor?.hash)
+        }
+    }
+
+    /// The record retention dropped last, which the chain now starts from.
+    func auditAnchor() throws -> (seq: Int64, hash: String)? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_anchor WHERE id = 1").map {
+                (try $0.decode(Int64.self, forColumn: "seq"), try $0.decode(String.self, forColumn: "hash"))
+            }
         }
     }
 
@@ -153,19 +169,30 @@ extension PDPDatabase {
         }
     }
 
+    /// A record from its row. Every cell is decoded with its type checked: a
+    /// cell someone changed to another type is an error, never a crash.
     static func auditRecord(_ row: Row) throws -> AuditRecord {
-        let labels: [String: String]? = try (row["labels"] as String?).map {
+        func value<T: DatabaseValueConvertible>(_ column: String) throws -> T { try row.decode(T.self, forColumn: column) }
+        let kindText: String = try value("kind")
+        guard let kind = AuditRecord.Kind(rawValue: kindText) else {
+            throw StoreError.invalid("record kind '\(kindText)' is not decision or access")
+        }
+        let labels: [String: String]? = try (value("labels") as String?).map {
             try JSONDecoder().decode([String: String].self, from: Data($0.utf8))
         }
+        let cached: Int64? = try value("cached")
         var record = AuditRecord(
-            time: row["time"], kind: AuditRecord.Kind(rawValue: row["kind"]) ?? .decision, enforcer: row["enforcer"],
-            sourceIP: row["source_ip"], namespace: row["namespace"], serviceAccount: row["service_account"], pod: row["pod"],
-            spiffe: row["spiffe"], labels: labels, host: row["host"], port: row["port"], verdict: row["verdict"],
-            rule: row["rule"], ruleName: row["rule_name"], revision: row["revision"], dryRunVerdict: row["dry_run_verdict"],
-            dryRunRule: row["dry_run_rule"], reason: row["reason"],
-            originalDestination: row["original_destination"], upstream: row["upstream"], cached: row["cached"], bytesUp: row["bytes_up"], bytesDown: row["bytes_down"], durationMs: row["duration_ms"])
-        record.seq = row["seq"]
-        record.hash = row["hash"]
+            time: try value("time"), kind: kind, enforcer: try value("enforcer"), sourceIP: try value("source_ip"),
+            namespace: try value("namespace"), serviceAccount: try value("service_account"), pod: try value("pod"),
+            spiffe: try value("spiffe"), labels: labels, host: try value("host"), port: try value("port"),
+            verdict: try value("verdict"), rule: try value("rule"), ruleName: try value("rule_name"),
+            revision: try value("revision"), dryRunVerdict: try value("dry_run_verdict"),
+            dryRunRule: try value("dry_run_rule"), reason: try value("reason"),
+            originalDestination: try value("original_destination"), upstream: try value("upstream"),
+            cached: cached.map { $0 != 0 }, bytesUp: try value("bytes_up"), bytesDown: try value("bytes_down"),
+            durationMs: try value("duration_ms"))
+        record.seq = try value("seq")
+        record.hash = try value("hash")
         return record
     }
 }
