@@ -196,7 +196,8 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
                 break
             }
             if inbound <= target / 2 {
-                context.writeAndFlush(
+                // Flushed with the answers at the end of the read burst.
+                context.write(
                     wrapOutboundOut(
                         HTTP2Frame(streamID: window.streamID, payload: .windowUpdate(windowSizeIncrement: target - inbound))),
                     promise: nil)
