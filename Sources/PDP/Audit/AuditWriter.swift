@@ -74,10 +74,10 @@ public final class AuditWriter: Sendable {
         append(records.map { PendingAudit($0) }, then: then)
     }
 
-    /// A decision's record, with its labels' JSON text from the snapshot.
-    /// `false` when the backlog is full and the record was not taken.
-    func append(_ record: AuditRecord, labelsJSON: String?) -> Bool {
-        append([PendingAudit(record, labelsJSON: labelsJSON)], then: nil)
+    /// A decision for the trail. `false` when the backlog is full and it
+    /// was not taken.
+    func append(_ event: DecisionEvent) -> Bool {
+        append([PendingAudit(event)], then: nil)
     }
 
     /// Records were refused: the writer is `maxBacklog` records behind.

@@ -96,16 +96,10 @@ public final class DecisionEngine: Sendable {
         out += ",\"ttl\":\(decision.verdict == .allow ? ttl.allow : ttl.deny)"
         out += ",\"source\":\(identityJSON)}"
 
-        let dryRunDiffers = decision.dryRunVerdict != decision.verdict || decision.dryRunRule != decision.rule
         let queued = audit.append(
-            AuditRecord(
-                time: now, kind: .decision, enforcer: enforcer, sourceIP: sourceIP, namespace: identity?.namespace,
-                serviceAccount: identity?.serviceAccount, pod: identity?.pod, spiffe: identity?.spiffe,
-                labels: identity.map(\.labels), host: host, port: request.port, verdict: decision.verdict.rawValue,
-                rule: decision.rule?.location, ruleName: decision.rule?.name, revision: revision,
-                dryRunVerdict: dryRunDiffers ? decision.dryRunVerdict.rawValue : nil,
-                dryRunRule: dryRunDiffers ? decision.dryRunRule?.location : nil),
-            labelsJSON: entry?.labelsJSON)
+            DecisionEvent(
+                time: now, enforcer: enforcer, sourceIP: sourceIP, source: entry, host: host, port: request.port,
+                decision: decision, revision: revision))
         guard queued else { throw AuditWriter.BacklogFull(backlog: audit.maxBacklog) }
         (decision.verdict == .allow ? metrics.allowed : metrics.denied).increment()
         metrics.latency.record(ContinuousClock.now - started)

@@ -7,8 +7,9 @@ import PolicyLang
 /// builds a new snapshot and swaps it in, so a decision never sees half of one.
 public struct DecisionSnapshot: Sendable {
     /// A workload as decisions see it: its identity, and that identity as a
-    /// JSON object, encoded once here rather than on every answer.
-    struct Entry: Sendable {
+    /// JSON object, encoded once here rather than on every answer. A class,
+    /// so that a decision and its audit event share it by one reference.
+    final class Entry: Sendable {
         let identity: SourceIdentity
         let json: String
         /// The labels alone, as the audit table stores them.

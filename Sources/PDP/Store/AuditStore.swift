@@ -45,8 +45,7 @@ extension PDPDatabase {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             for pending in records {
-                let r = pending.record
-                let labels = pending.labelsJSON
+                let (r, labels) = pending.expanded()
                 seq += 1
                 hash = AuditChain.hash(r, labelsJSON: labels, seq: seq, previous: hash)
                 try statement.execute(arguments: [
