@@ -81,7 +81,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Keep at most this many audit records (env EGRESS_PDP_AUDIT_MAX_RECORDS; default keep all).")
     var auditMaxRecords: Int?
 
-    @Option(help: "Audit records accepted but not yet written, at most; past it decisions are refused with 503 so that none goes unrecorded (env EGRESS_PDP_AUDIT_MAX_BACKLOG; default 200000, about 80 MB).")
+    @Option(help: "Audit records accepted but not yet written, at most; past it decisions are refused with 503 so that none goes unrecorded (env EGRESS_PDP_AUDIT_MAX_BACKLOG; default 100000, about 20 MB).")
     var auditMaxBacklog: Int?
 
     @Option(help: "Event loop threads (env EGRESS_PDP_THREADS; default one per core).")
@@ -134,7 +134,7 @@ struct Serve: AsyncParsableCommand {
         let maxRecords = try number(auditMaxRecords, "EGRESS_PDP_AUDIT_MAX_RECORDS", default: nil)
         if let maxAge, !(1...36_500).contains(maxAge) { throw ValidationError("--audit-max-age-days must be 1 to 36500") }
         if let maxRecords, maxRecords < 1 { throw ValidationError("--audit-max-records must be 1 or more") }
-        let maxBacklog = try number(auditMaxBacklog, "EGRESS_PDP_AUDIT_MAX_BACKLOG", default: 200_000)!
+        let maxBacklog = try number(auditMaxBacklog, "EGRESS_PDP_AUDIT_MAX_BACKLOG", default: 100_000)!
         if maxBacklog < 1 { throw ValidationError("--audit-max-backlog must be 1 or more") }
         let allow = try number(allowTtl, "EGRESS_PDP_ALLOW_TTL", default: 60)!
         let deny = try number(denyTtl, "EGRESS_PDP_DENY_TTL", default: 5)!

@@ -1,9 +1,6 @@
 import EgressAPI
 import CMemory
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import NIOConcurrencyHelpers
 
@@ -39,10 +36,10 @@ public final class AuditWriter: Sendable {
     let maxBatch = 4096
     /// Records accepted but not yet written, at most. Past it, decisions are
     /// refused (503) rather than answered unrecorded: the enforcer fails
-    /// closed. About 400 bytes each.
+    /// closed. About a hundred bytes each for decisions.
     let maxBacklog: Int64
 
-    public init(database: PDPDatabase, metrics: PDPMetrics, logger: Logger, maxBacklog: Int = 200_000) throws {
+    public init(database: PDPDatabase, metrics: PDPMetrics, logger: Logger, maxBacklog: Int = 100_000) throws {
         self.maxBacklog = Int64(maxBacklog)
         self.database = database
         self.metrics = metrics
@@ -55,16 +52,10 @@ public final class AuditWriter: Sendable {
     public var currentHead: (seq: Int64, hash: String) { head.withLockedValue { $0 } }
 
     public func start() {
-        let thread = Thread { [self] in
-            // Below the event loops: under a burst, answering decisions comes
-            // first and the writer catches up after (the backlog metric shows
-            // how far behind it is).
-            #if os(Linux)
-            // (On Linux the nice value is per thread, and 0 is this thread.)
-            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 5)
-            #endif
-            run()
-        }
+        // At the same priority as the event loops: run below them (tried at
+        // nice 5), the writer fell behind under load until the backlog bound
+        // refused decisions, and the queue's memory grew to its bound.
+        let thread = Thread { [self] in run() }
         thread.name = "audit-writer"
         thread.start()
     }
@@ -140,6 +131,9 @@ public final class AuditWriter: Sendable {
                 let (taken, stopping) = state.withLockedValue { state in
                     var taken: [PendingAudit] = []
                     swap(&taken, &state.pending)
+                    // Room for as many again, so that a burst does not grow
+                    // the queue by doubling (and fragment memory) each time.
+                    state.pending.reserveCapacity(min(taken.count, 65_536))
                     // Mark idle while still holding the lock, so that an
                     // append racing with this never goes unnoticed.
                     if taken.isEmpty, !state.stopping { state.idle = true }

@@ -99,7 +99,7 @@ public final class DecisionEngine: Sendable {
         let queued = audit.append(
             DecisionEvent(
                 time: now, enforcer: enforcer, sourceIP: sourceIP, source: entry, host: host, port: request.port,
-                decision: decision, revision: revision))
+                decision: decision, rules: snapshot.ruleText, revision: revision))
         guard queued else { throw AuditWriter.BacklogFull(backlog: audit.maxBacklog) }
         (decision.verdict == .allow ? metrics.allowed : metrics.denied).increment()
         metrics.latency.record(ContinuousClock.now - started)

@@ -30,6 +30,8 @@ public struct DecisionSnapshot: Sendable {
     /// Per rule of `index`: its `file:line` and its name, as JSON values.
     let ruleLocations: [String]
     let ruleNames: [String]
+    /// The same as plain text, for audit records.
+    let ruleText: RuleText
 
     static let empty = DecisionSnapshot(
         revision: nil, index: PolicyIndex.denyAll, inventoryGeneration: 0, byIP: [:], bySpiffe: [:])
@@ -56,6 +58,19 @@ public struct DecisionSnapshot: Sendable {
         self.bySpiffe = bySpiffe
         ruleLocations = index.rules.map { JSONText.string($0.location) }
         ruleNames = index.rules.map { $0.name.map(JSONText.string) ?? "null" }
+        ruleText = RuleText(index.rules)
+    }
+}
+
+/// Each rule's `file:line` and name, made once per revision: an audit record
+/// names its rule by index instead of formatting the location each time.
+final class RuleText: Sendable {
+    let locations: [String]
+    let names: [String?]
+
+    init(_ rules: [RuleReference]) {
+        locations = rules.map(\.location)
+        names = rules.map(\.name)
     }
 }
 

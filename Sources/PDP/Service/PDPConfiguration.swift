@@ -28,7 +28,7 @@ public struct PDPConfiguration: Sendable {
         databasePath: String, decision: DecisionListeners, adminHost: String = "127.0.0.1", adminPort: Int = 15011,
         policiesDirectory: String? = nil, workloadsFile: String? = nil, ttl: DecisionEngine.TTL = .init(allow: 60, deny: 5),
         adminTokenFile: String, publicSuffixList: String? = nil, auditMaxAgeDays: Int? = nil, auditMaxRecords: Int? = nil,
-        auditMaxBacklog: Int = 200_000, newAdminToken: Bool = false, eventLoopThreads: Int = System.coreCount
+        auditMaxBacklog: Int = 100_000, newAdminToken: Bool = false, eventLoopThreads: Int = System.coreCount
     ) {
         self.databasePath = databasePath
         self.decision = decision
