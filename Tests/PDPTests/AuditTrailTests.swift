@@ -22,6 +22,16 @@ import Testing
         try #require(try pdp.admin("GET", "/v1/audit/verify").json)
     }
 
+    /// Changes the (stopped) service's database behind its back, starts it
+    /// again on it and returns what verification says.
+    func verification(after sql: String, on pdp: PDPProcess) throws -> [String: Any] {
+        try sqlite(pdp.databasePath, sql)
+        let again = try PDPProcess(directory: pdp.directory)
+        // Still running after answering, and it stops cleanly: no crash.
+        defer { #expect(again.stop() == 0) }
+        return try verification(again)
+    }
+
     @Test func editingOrDeletingARecordIsDetected() throws {
         let pdp = try PDPProcess()
         try decisions(pdp, 10)
@@ -32,25 +42,18 @@ import Testing
         pdp.stop()
 
         // Someone with the file rewrites one record's host...
-        try sqlite(pdp.databasePath, "UPDATE audit SET host = 'innocent.example.com' WHERE seq = 4")
-        var again = try PDPProcess(directory: pdp.directory)
-        var result = try verification(again)
+        var result = try verification(after: "UPDATE audit SET host = 'innocent.example.com' WHERE seq = 4", on: pdp)
         #expect(result["valid"] as? Bool == false)
         #expect(result["brokenAt"] as? Int == 4)
-        again.stop()
 
         // ...or deletes one.
-        try sqlite(pdp.databasePath, "DELETE FROM audit WHERE seq = 7")
-        again = try PDPProcess(directory: pdp.directory)
-        result = try verification(again)
+        result = try verification(after: "DELETE FROM audit WHERE seq = 7", on: pdp)
         #expect(result["valid"] as? Bool == false)
         #expect(result["brokenAt"] as? Int == 4)
-        again.stop()
-        try sqlite(pdp.databasePath, "UPDATE audit SET host = 'h3.example.com' WHERE seq = 4")
-        again = try PDPProcess(directory: pdp.directory)
-        result = try verification(again)
+        result = try verification(after: "UPDATE audit SET host = 'h3.example.com' WHERE seq = 4", on: pdp)
         #expect(result["brokenAt"] as? Int == 8)
         #expect((result["problem"] as? String)?.contains("record 7 is missing") == true)
+        let again = try PDPProcess(directory: pdp.directory)
 
         // egressctl says so too, and fails.
         let ctl = try runCommand(
@@ -130,18 +133,13 @@ import Testing
         try decisions(pdp, 5)
         #expect(try pdp.waitForAudit(records: 5) == 5)
         pdp.stop()
-        try sqlite(pdp.databasePath, "UPDATE audit SET kind = 'forged' WHERE seq = 2")
-        var again = try PDPProcess(directory: pdp.directory)
-        var result = try verification(again)
+        var result = try verification(after: "UPDATE audit SET kind = 'forged' WHERE seq = 2", on: pdp)
         #expect(result["valid"] as? Bool == false)
         #expect(result["brokenAt"] as? Int == 2)
-        again.stop()
-        try sqlite(pdp.databasePath, "UPDATE audit SET kind = 'decision', port = 'x' WHERE seq = 2")
-        again = try PDPProcess(directory: pdp.directory)
-        result = try verification(again)
+        result = try verification(after: "UPDATE audit SET kind = 'decision', port = 'x' WHERE seq = 2", on: pdp)
         #expect(result["valid"] as? Bool == false)
         #expect(result["brokenAt"] as? Int == 2)
         #expect((result["problem"] as? String)?.contains("cannot be read") == true)
-        #expect(try Curl.run([again.adminURL + "/healthz"]).status == 200)
+
     }
 }

@@ -153,23 +153,11 @@ enum Curl {
     }
 
     static func run(_ arguments: [String], timeout: Int = 20) throws -> Answer {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        process.arguments = ["-sS", "--max-time", String(timeout), "-w", "\n%{http_code}"] + arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        var text = String(decoding: data, as: UTF8.self)
-        guard let newline = text.lastIndex(of: "\n") else { throw PDPProcess.Failure("curl printed nothing") }
-        let status = Int(text[text.index(after: newline)...]) ?? 0
-        text = String(text[..<newline])
-        if status == 0 && !errors.isEmpty { return Answer(status: 0, body: String(decoding: errors, as: UTF8.self)) }
-        return Answer(status: status, body: text)
+        let run = try runCommand("/usr/bin/curl", ["-sS", "--max-time", String(timeout), "-w", "\n%{http_code}"] + arguments)
+        guard let newline = run.out.lastIndex(of: "\n") else { throw PDPProcess.Failure("curl printed nothing") }
+        let status = Int(run.out[run.out.index(after: newline)...]) ?? 0
+        if status == 0 && !run.err.isEmpty { return Answer(status: 0, body: run.err) }
+        return Answer(status: status, body: String(run.out[..<newline]))
     }
 }
 
