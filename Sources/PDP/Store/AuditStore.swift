@@ -48,11 +48,34 @@ extension PDPDatabase {
                 let (r, labels) = pending.expanded()
                 seq += 1
                 hash = AuditChain.hash(r, labelsJSON: labels, seq: seq, previous: hash)
-                try statement.execute(arguments: [
-                    seq, r.time, r.kind.rawValue, r.enforcer, r.sourceIP, r.namespace, r.serviceAccount, r.pod, r.spiffe, labels,
-                    r.host, r.port, r.verdict, r.rule, r.ruleName, r.revision, r.dryRunVerdict, r.dryRunRule, r.reason, r.originalDestination, r.upstream, r.cached, r.bytesUp, r.bytesDown,
-                    r.durationMs, hash,
-                ])
+                var row = AuditRowBinder(statement)
+                row.integer(seq)
+                row.integer(r.time)
+                row.text(r.kind.rawValue)
+                row.text(r.enforcer)
+                row.text(r.sourceIP)
+                row.text(r.namespace)
+                row.text(r.serviceAccount)
+                row.text(r.pod)
+                row.text(r.spiffe)
+                row.text(labels)
+                row.text(r.host)
+                row.integer(Int64(r.port))
+                row.text(r.verdict)
+                row.text(r.rule)
+                row.text(r.ruleName)
+                row.integer(r.revision)
+                row.text(r.dryRunVerdict)
+                row.text(r.dryRunRule)
+                row.text(r.reason)
+                row.text(r.originalDestination)
+                row.text(r.upstream)
+                row.integer(r.cached.map { $0 ? 1 : 0 })
+                row.integer(r.bytesUp)
+                row.integer(r.bytesDown)
+                row.integer(r.durationMs)
+                row.text(hash)
+                try row.insert(db)
             }
             return (seq, hash)
         }
