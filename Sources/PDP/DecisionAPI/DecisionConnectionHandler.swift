@@ -27,12 +27,23 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         var authorization: String?
         var contentType: String?
 
+        /// One pass over the headers (HTTP/2 names are lower-case).
         init(_ headers: HPACKHeaders) {
-            method = headers.first(name: ":method") ?? ""
-            let uri = headers.first(name: ":path") ?? ""
-            path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
-            authorization = headers.first(name: "authorization")
-            contentType = headers.first(name: "content-type")
+            var method = "", uri = "", authorization: String?, contentType: String?
+            for (name, value, _) in headers {
+                switch name {
+                case ":method": method = value
+                case ":path": uri = value
+                case "authorization": authorization = authorization ?? value
+                case "content-type": contentType = contentType ?? value
+                default: break
+                }
+            }
+            self.method = method
+            if let query = uri.firstIndex(of: "?") { uri = String(uri[..<query]) }
+            path = uri
+            self.authorization = authorization
+            self.contentType = contentType
         }
     }
 
@@ -370,8 +381,15 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         extra: [(String, String)] = []
     ) {
         let buffer = context.channel.allocator.buffer(string: json)
-        var headers = status == .ok ? Self.okHeaders : [":status": String(status.code), "content-type": "application/json"]
-        headers.add(name: "content-length", value: String(buffer.readableBytes))
+        // A decision has no content-length: HTTP/2 ends the body with
+        // END_STREAM, and the header would cost an encoding and a check on
+        // every answer. Refusals keep it: with it, a client still uploading
+        // a body (curl) sees the answer is whole and stops.
+        var headers = Self.okHeaders
+        if status != .ok {
+            headers = [":status": String(status.code), "content-type": "application/json"]
+            headers.add(name: "content-length", value: String(buffer.readableBytes))
+        }
         for (name, value) in extra { headers.add(name: name, value: value) }
         context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers)))), promise: nil)
         context.write(
