@@ -302,7 +302,9 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
             return respond(id, context, .badRequest, error: error.message)
         }
         do {
-            respond(id, context, .ok, json: try engine.decide(request, enforcer: enforcer))
+            var answer = context.channel.allocator.buffer(capacity: 320)
+            try engine.decide(request, enforcer: enforcer, into: &answer)
+            respond(id, context, .ok, body: answer)
         } catch {
             respond(id, context, .serviceUnavailable, error: "\(error); try again")
         }
@@ -380,7 +382,13 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         _ id: HTTP2StreamID, _ context: ChannelHandlerContext, _ status: HTTPResponseStatus, json: String,
         extra: [(String, String)] = []
     ) {
-        let buffer = context.channel.allocator.buffer(string: json)
+        respond(id, context, status, body: context.channel.allocator.buffer(string: json), extra: extra)
+    }
+
+    private func respond(
+        _ id: HTTP2StreamID, _ context: ChannelHandlerContext, _ status: HTTPResponseStatus, body buffer: ByteBuffer,
+        extra: [(String, String)] = []
+    ) {
         // A decision has no content-length: HTTP/2 ends the body with
         // END_STREAM, and the header would cost an encoding and a check on
         // every answer. Refusals keep it: with it, a client still uploading

@@ -1,6 +1,7 @@
 import EgressAPI
 import Foundation
 import NIOConcurrencyHelpers
+import NIOCore
 import PolicyLang
 
 /// Answers decisions from the current snapshot, records each in the audit
@@ -59,11 +60,12 @@ public final class DecisionEngine: Sendable {
         watchers.publish(WatchEvent(event: .inventory, revision: next.revision, inventoryGeneration: generation))
     }
 
-    /// Decides one request and returns the JSON answer. The audit record is
-    /// queued, not written: the answer does not wait for the disk. Throws
+    /// Decides one request and writes the JSON answer into `out`, piece by
+    /// piece, without building a string first. The audit record is queued,
+    /// not written: the answer does not wait for the disk. Throws
     /// `AuditWriter.BacklogFull` when the record cannot even be queued: a
     /// decision that would go unrecorded is not given.
-    func decide(_ request: DecisionRequest, enforcer: String, now: Int64 = nowMilliseconds()) throws -> String {
+    func decide(_ request: DecisionRequest, enforcer: String, now: Int64 = nowMilliseconds(), into out: inout ByteBuffer) throws {
         let started = ContinuousClock.now
         let snapshot = self.snapshot
         let entry: DecisionSnapshot.Entry?
@@ -86,15 +88,20 @@ public final class DecisionEngine: Sendable {
         let host = Self.normalize(request.host)
         let decision = snapshot.index.decide(source: identity, host: host, port: request.port)
         let revision = snapshot.revision
-        var out = "{\"verdict\":\"\(decision.verdict.rawValue)\",\"rule\":"
-        out += decision.rule.map { snapshot.ruleLocations[$0.index] } ?? "null"
-        out += ",\"name\":"
-        out += decision.rule.map { snapshot.ruleNames[$0.index] } ?? "null"
-        out += ",\"dryRunVerdict\":\"\(decision.dryRunVerdict.rawValue)\",\"dryRunRule\":"
-        out += decision.dryRunRule.map { snapshot.ruleLocations[$0.index] } ?? "null"
-        out += ",\"revision\":\(revision.map(String.init) ?? "null")"
-        out += ",\"ttl\":\(decision.verdict == .allow ? ttl.allow : ttl.deny)"
-        out += ",\"source\":\(identityJSON)}"
+        out.writeStaticString(decision.verdict == .allow ? "{\"verdict\":\"allow\",\"rule\":" : "{\"verdict\":\"deny\",\"rule\":")
+        out.writeString(decision.rule.map { snapshot.ruleLocations[$0.index] } ?? "null")
+        out.writeStaticString(",\"name\":")
+        out.writeString(decision.rule.map { snapshot.ruleNames[$0.index] } ?? "null")
+        out.writeStaticString(
+            decision.dryRunVerdict == .allow ? ",\"dryRunVerdict\":\"allow\",\"dryRunRule\":" : ",\"dryRunVerdict\":\"deny\",\"dryRunRule\":")
+        out.writeString(decision.dryRunRule.map { snapshot.ruleLocations[$0.index] } ?? "null")
+        out.writeStaticString(",\"revision\":")
+        out.writeString(revision.map(String.init) ?? "null")
+        out.writeStaticString(",\"ttl\":")
+        out.writeString(String(decision.verdict == .allow ? ttl.allow : ttl.deny))
+        out.writeStaticString(",\"source\":")
+        out.writeString(identityJSON)
+        out.writeStaticString("}")
 
         let queued = audit.append(
             DecisionEvent(
@@ -103,7 +110,6 @@ public final class DecisionEngine: Sendable {
         guard queued else { throw AuditWriter.BacklogFull(backlog: audit.maxBacklog) }
         (decision.verdict == .allow ? metrics.allowed : metrics.denied).increment()
         metrics.latency.record(ContinuousClock.now - started)
-        return out
     }
 
     /// Host names compare in lower case without a trailing dot, as patterns do.

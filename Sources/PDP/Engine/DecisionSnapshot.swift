@@ -5,7 +5,8 @@ import PolicyLang
 /// Everything a decision reads, immutable: the compiled policy of the active
 /// revision and the inventory, indexed by address and SPIFFE ID. A change
 /// builds a new snapshot and swaps it in, so a decision never sees half of one.
-public struct DecisionSnapshot: Sendable {
+/// A class: a decision takes it with one reference, not a copy of every field.
+public final class DecisionSnapshot: Sendable {
     /// A workload as decisions see it: its identity, and that identity as a
     /// JSON object, encoded once here rather than on every answer. A class,
     /// so that a decision and its audit event share it by one reference.
