@@ -232,3 +232,27 @@ import Testing
         #expect(run.out.contains("status codes: 30000 2xx"), "\(run.out)")
     }
 }
+
+/// A stream-level HTTP/2 protocol error, sent as raw frames with the h2
+/// package (curl and h2load cannot send a body that contradicts its own
+/// content-length): only that stream is reset; the other request on the
+/// connection is answered and the connection stays open.
+@Suite struct StreamErrorTests {
+    @Test func aProtocolErrorOnOneStreamResetsOnlyThatStream() throws {
+        let python = PDPProcess.repository.appendingPathComponent(".build/venv-test/bin/python")
+        guard FileManager.default.isExecutableFile(atPath: python.path) else {
+            Issue.record("no \(python.path): run scripts/python-tools (scripts/test does) to install the Python test tools")
+            return
+        }
+        let pdp = try PDPProcess()
+        let pep = try pdp.token("pep")
+        let script = PDPProcess.repository.appendingPathComponent("Tests/Support/stream_error.py").path
+        let run = try runCommand(python.path, [script, String(pdp.decisionPort), pep])
+        #expect(run.status == 0, "\(run.err)")
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(run.out.utf8)) as? [String: Any], "\(run.out)\(run.err)")
+        #expect(result["1"] as? String == "reset", "\(result)")
+        #expect(result["3"] as? String == "200", "\(result)")
+        #expect((result["body3"] as? String)?.contains(#""verdict":"deny""#) == true, "\(result)")
+        #expect(result["goaway"] as? Bool == false, "\(result)")
+    }
+}
