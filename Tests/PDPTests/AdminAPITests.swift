@@ -173,6 +173,11 @@ import Testing
         #expect(try pdp.admin("GET", "/v1/revisions", token: "egr_nope").status == 401)
         #expect(try Curl.run([pdp.adminURL + "/v1/revisions"]).status == 401)
         #expect(try pdp.admin("POST", "/v1/tokens", body: #"{"name": "x", "role": "root"}"#).status == 400)
+        // Names are limited to 100 code points, as the OpenAPI document says:
+        // 100 "e" with a combining accent are 100 characters but 200 code points.
+        let accented = String(repeating: "e\u{301}", count: 100)
+        #expect(try pdp.admin("POST", "/v1/tokens", body: #"{"name": "\#(accented)", "role": "viewer"}"#).status == 400)
+        #expect(try pdp.admin("POST", "/v1/tokens", body: #"{"name": "\#(String(repeating: "n", count: 100))", "role": "viewer"}"#).status == 201)
     }
 
     @Test func metricsAndTheOpenAPIDocumentAreServed() throws {

@@ -150,7 +150,10 @@ struct AdminAPI: Sendable {
         v1.post("tokens") { request, _ in
             try require(.admin, request)
             let body = try await AdminJSON.decode(TokenRequest.self, from: request)
-            guard !body.name.isEmpty, body.name.count <= 100 else { throw AdminError(.badRequest, "'name' must be 1-100 characters") }
+            guard !body.name.isEmpty, body.name.unicodeScalars.count <= 100 else {
+                // Counted in code points, as the OpenAPI document's maxLength counts them.
+                throw AdminError(.badRequest, "'name' must be 1-100 characters")
+            }
             let (record, secret) = try database.createToken(name: body.name, role: body.role)
             try tokensChanged()
             return try AdminJSON.response(CreatedToken(id: record.id, name: record.name, role: record.role, token: secret), status: .created)
