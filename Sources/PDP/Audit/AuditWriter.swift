@@ -68,7 +68,8 @@ public final class AuditWriter: Sendable {
     /// A decision for the trail. `false` when the backlog is full and it
     /// was not taken.
     func append(_ event: DecisionEvent) -> Bool {
-        append([PendingAudit(event)], then: nil)
+        // CollectionOfOne: no array to allocate for every decision.
+        append(CollectionOfOne(PendingAudit(event)), then: nil)
     }
 
     /// Records were refused: the writer is `maxBacklog` records behind.
@@ -78,7 +79,7 @@ public final class AuditWriter: Sendable {
     }
 
     @discardableResult
-    func append(_ records: [PendingAudit], then: (@Sendable (Error?) -> Void)?) -> Bool {
+    func append(_ records: some Collection<PendingAudit>, then: (@Sendable (Error?) -> Void)?) -> Bool {
         if records.isEmpty {
             then?(nil)
             return true
@@ -88,7 +89,7 @@ public final class AuditWriter: Sendable {
             // or taken by the writer: the memory it holds is bounded.
             let backlog = state.appended - state.written
             guard backlog < maxBacklog else { return (false, false, backlog) }
-            state.pending += records
+            state.pending.append(contentsOf: records)
             state.appended += Int64(records.count)
             if let then { state.waiters.append((state.appended, then)) }
             defer { state.idle = false }

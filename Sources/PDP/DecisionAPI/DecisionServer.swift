@@ -104,9 +104,6 @@ public final class DecisionServer: Sendable {
         }
     }
 
-    /// The port a TCP listener got (useful with port 0).
-    public var boundPorts: [Int] { listeners.withLockedValue { $0.compactMap { $0.localAddress?.port } } }
-
     static func tlsContext(_ tls: DecisionListeners.TLS) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(tls.certificate).map { .certificate($0) },
@@ -146,14 +143,11 @@ public final class DecisionServer: Sendable {
                 // DecisionConnectionHandler).
                 let http2 = NIOHTTP2Handler(mode: .server, initialSettings: Self.settings)
                 try channel.pipeline.syncOperations.addHandler(http2)
-                var name = connection
-                if tls != nil {
-                    // Named once the handshake has shown the certificate.
-                    name = .trusted("tls-client")
-                }
+                // Over TLS the handler renames the enforcer by its certificate
+                // at the first request, once the handshake is done.
                 try channel.pipeline.syncOperations.addHandler(
                     DecisionConnectionHandler(
-                        engine: engine, authenticator: authenticator, connection: name, cache: cache, inFlight: inFlight, budget: budget,
+                        engine: engine, authenticator: authenticator, connection: connection, cache: cache, inFlight: inFlight, budget: budget,
                         certificateName: tls == nil ? nil : { channel in
                             (try? channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self))?.peerCertificate
                                 .map(Self.certificateName)

@@ -42,6 +42,4 @@ public final class WatchHub: Sendable {
     func publish(_ event: WatchEvent) {
         for callback in subscribers.withLockedValue({ Array($0.values) }) { callback(event) }
     }
-
-    var count: Int { subscribers.withLockedValue { $0.count } }
 }

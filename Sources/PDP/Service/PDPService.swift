@@ -105,7 +105,13 @@ public final class PDPService: Sendable {
         }
         try inventory.load()
         var seed: [Revision.File]?
-        if let directory = configuration.policiesDirectory { seed = try Self.readPolicies(directory) }
+        if let directory = configuration.policiesDirectory {
+            do {
+                seed = try PolicyDirectory.files(in: directory)
+            } catch {
+                throw StoreError.io("--policies: \(error)")
+            }
+        }
         try policies.loadActive(seed: seed, seedOrigin: configuration.policiesDirectory ?? "")
         let snapshot = engine.snapshot
         logger.info(
@@ -135,23 +141,6 @@ public final class PDPService: Sendable {
         logger.notice(
             configuration.newAdminToken ? "wrote a new admin token (--new-admin-token)" : "first start: wrote an admin token",
             metadata: ["file": "\(path)"])
-    }
-
-    /// The `.egress` files directly inside `directory`, named by file name.
-    static func readPolicies(_ directory: String) throws -> [Revision.File] {
-        let names: [String]
-        do {
-            names = try FileManager.default.contentsOfDirectory(atPath: directory)
-        } catch {
-            throw StoreError.io("cannot read the policy directory \(directory)")
-        }
-        let files = try names.filter { $0.hasSuffix(".egress") }.sorted().map { name -> Revision.File in
-            let path = (directory as NSString).appendingPathComponent(name)
-            guard let data = FileManager.default.contents(atPath: path) else { throw StoreError.io("cannot read \(path)") }
-            return Revision.File(path: name, content: String(decoding: data, as: UTF8.self))
-        }
-        if files.isEmpty { throw StoreError.io("no .egress files in \(directory)") }
-        return files
     }
 }
 

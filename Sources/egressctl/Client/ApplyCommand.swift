@@ -28,7 +28,12 @@ struct ApplyCommand: AsyncParsableCommand {
     func run() async throws {
         let client = try connection.client()
         try await reportingClientErrors {
-            let files = try Self.read(directory)
+            let files: [Revision.File]
+            do {
+                files = try PolicyDirectory.files(in: directory)
+            } catch let error as PolicyDirectory.ReadError {
+                throw PolicyFiles.ReadError(path: error.path, reason: error.reason)
+            }
             let set = PolicySet(files: files.map { SourceFile(path: $0.path, text: $0.content) })
             let diagnostics = Linter(publicSuffixes: try publicSuffixes.load()).lint(set)
             StandardStreams.err(diagnostics.map(DiagnosticRenderer.text).joined())
@@ -43,23 +48,6 @@ struct ApplyCommand: AsyncParsableCommand {
             StandardStreams.out(
                 "revision \(created.revision) stored\(created.active ? " and active" : "; activate it with: egressctl activate \(created.revision)")\(tests)\n")
         }
-    }
-
-    /// The `.egress` files directly inside `directory`, named by file name as
-    /// the service stores them.
-    static func read(_ directory: String) throws -> [Revision.File] {
-        let names: [String]
-        do {
-            names = try FileManager.default.contentsOfDirectory(atPath: directory)
-        } catch {
-            throw PolicyFiles.ReadError(path: directory, reason: "no such directory")
-        }
-        let files = try names.filter { $0.hasSuffix(".egress") }.sorted().map { name in
-            let file = try PolicyFiles.read((directory as NSString).appendingPathComponent(name))
-            return Revision.File(path: name, content: String(decoding: file.bytes, as: UTF8.self))
-        }
-        if files.isEmpty { throw PolicyFiles.ReadError(path: directory, reason: "no .egress files found") }
-        return files
     }
 }
 
