@@ -1,3 +1,4 @@
+import EgressAPI
 import Dispatch
 import Foundation
 import PolicyLang
@@ -47,29 +48,16 @@ struct BatchEvaluator: Sendable {
             // Cases test the expected type before NSNull: asking whether a
             // Swift dictionary or string `is NSNull` bridges it to an object
             // first, which cost more than parsing the line.
-            switch object["port"] {
-            case let number as NSNumber where Self.isInteger(number):
-                // Range-checked as a double first: intValue wraps numbers
-                // beyond Int64, and 18446744073709551615 must not read as -1.
-                guard (1...65535).contains(number.doubleValue) else {
-                    throw Invalid(message: "port \(number.stringValue) is outside 1-65535")
-                }
-                port = number.intValue
-            case nil, is NSNull: port = 443
-            default: throw Invalid(message: "'port' must be an integer")
+            do {
+                port = try JSONPort.read(object["port"])
+            } catch {
+                throw Invalid(message: error.message)
             }
             switch object["source"] {
             case let fields as [String: Any]: source = try Self.identity(fields)
             case nil, is NSNull: source = nil
             default: throw Invalid(message: "'source' must be an object")
             }
-        }
-
-        /// JSON numbers and booleans both arrive as NSNumber; its type code
-        /// tells a whole number ("q", "l", "i", ...) from a bool ("c") or a
-        /// fraction ("d", "f").
-        private static func isInteger(_ number: NSNumber) -> Bool {
-            !["c", "d", "f"].contains(String(cString: number.objCType))
         }
 
         private static func identity(_ fields: [String: Any]) throws(Invalid) -> SourceIdentity {

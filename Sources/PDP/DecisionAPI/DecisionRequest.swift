@@ -1,3 +1,4 @@
+import EgressAPI
 import Foundation
 import PolicyLang
 
@@ -34,15 +35,11 @@ struct DecisionRequest: Sendable {
         guard let hostValue = object["host"] else { throw Invalid(message: "missing field 'host'") }
         guard let host = hostValue as? String, !host.isEmpty else { throw Invalid(message: "'host' must be a non-empty string") }
         guard host.utf8.count <= 255 else { throw Invalid(message: "'host' is longer than a DNS name can be") }
-        var port = 443
-        switch object["port"] {
-        case let number as NSNumber where isInteger(number):
-            guard (1...65535).contains(number.doubleValue) else {
-                throw Invalid(message: "'port' \(number.stringValue) is outside 1-65535")
-            }
-            port = number.intValue
-        case nil, is NSNull: break
-        default: throw Invalid(message: "'port' must be an integer")
+        let port: Int
+        do {
+            port = try JSONPort.read(object["port"])
+        } catch {
+            throw Invalid(message: error.message)
         }
         let source: Source
         switch object["source"] {
@@ -95,11 +92,5 @@ struct DecisionRequest: Sendable {
             namespace: try string("namespace"), serviceAccount: try string("serviceAccount"), pod: try string("pod"),
             spiffe: spiffe, labels: labels)
         return identity.isEmpty ? .unknown : .asserted(identity)
-    }
-
-    /// Whether an NSNumber holds an integer: not a fraction, and not a
-    /// boolean (`c`), which JSONSerialization also hands over as a number.
-    private static func isInteger(_ number: NSNumber) -> Bool {
-        !["c", "d", "f"].contains(String(cString: number.objCType))
     }
 }
