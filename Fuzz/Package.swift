@@ -11,7 +11,12 @@ let package = Package(
             name: "PolicyFuzz",
             dependencies: [.product(name: "PolicyLang", package: "egress")],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
-        )
+        ),
+        .executableTarget(
+            name: "ClientHelloFuzz",
+            dependencies: [.product(name: "ClientHello", package: "egress")],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
