@@ -9,7 +9,10 @@ let package = Package(
         .library(name: "EgressAPI", targets: ["EgressAPI"]),
         .library(name: "PDP", targets: ["PDP"]),
         .executable(name: "egressctl", targets: ["egressctl"]),
+        .library(name: "ClientHello", targets: ["ClientHello"]),
+        .library(name: "PEP", targets: ["PEP"]),
         .executable(name: "egress-pdp", targets: ["egress-pdp"]),
+        .executable(name: "egress-pep", targets: ["egress-pep"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -75,9 +78,38 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The TLS ClientHello reader: finds the SNI in bytes from a socket.
+        // Standard library only, like PolicyLang, so that it fuzzes alone.
+        .target(name: "ClientHello"),
+        // The policy enforcement point: PDP client, verdict cache, proxy.
+        .target(
+            name: "PEP",
+            dependencies: [
+                "ClientHello",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        .executableTarget(
+            name: "egress-pep",
+            dependencies: [
+                "PEP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "ClientHelloTests", dependencies: ["ClientHello"], resources: [.copy("Captures")]),
         .testTarget(name: "PolicyLangTests", dependencies: ["PolicyLang"], resources: [.copy("Golden")]),
         .testTarget(name: "EgressctlTests", dependencies: ["egressctl", "PolicyLang"]),
-        .testTarget(name: "PDPTests", dependencies: ["egress-pdp", "egressctl"]),
+        .testTarget(name: "PDPTests", dependencies: ["egress-pdp", "egressctl", "egress-pep", "PEP"]),
+        .testTarget(name: "PEPTests", dependencies: ["PEP"]),
     ],
     swiftLanguageModes: [.v6]
 )

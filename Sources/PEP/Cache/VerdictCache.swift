@@ -1,0 +1,108 @@
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Verdicts by (source, host, port), each kept for the TTL the decision
+/// service gave it. Concurrent misses for one key make one request. When the
+/// service cannot be asked, the cache fails closed, or, if `staleMaxAge` is
+/// set, answers with a verdict that expired at most that long ago.
+/// `invalidateAll()` (on a watch event) forgets every verdict: a new revision
+/// or inventory may change any of them.
+public final class VerdictCache: Sendable {
+    public enum Origin: String, Sendable {
+        /// Fresh from the cache.
+        case hit
+        /// Asked of the decision service (or joined a request already asked).
+        case miss
+        /// Expired, served because the decision service could not be asked.
+        case stale
+    }
+
+    struct Entry: Sendable {
+        let verdict: Verdict
+        let expires: NIODeadline
+    }
+
+    private struct State {
+        var entries: LRUDictionary<VerdictKey, Entry>
+        var inflight: [VerdictKey: Task<Verdict, Error>] = [:]
+        /// Grows with every invalidation: an answer asked before one is not stored.
+        var epoch = 0
+    }
+
+    public typealias Fetch = @Sendable (VerdictKey) async throws -> Verdict
+
+    private let state: NIOLockedValueBox<State>
+    private let fetch: Fetch
+    private let staleMaxAge: TimeAmount
+    private let metrics: PEPMetrics?
+
+    public init(capacity: Int, staleMaxAge: TimeAmount = .zero, metrics: PEPMetrics? = nil, fetch: @escaping Fetch) {
+        state = NIOLockedValueBox(State(entries: LRUDictionary(capacity: capacity)))
+        self.fetch = fetch
+        self.staleMaxAge = staleMaxAge
+        self.metrics = metrics
+    }
+
+    public var count: Int { state.withLockedValue { $0.entries.count } }
+
+    /// The verdict for `key` and where it came from. Throws when the service
+    /// could not be asked and no usable stale verdict is held.
+    public func verdict(for key: VerdictKey) async throws -> (Verdict, Origin) {
+        let now = NIODeadline.now()
+        enum Lookup {
+            case hit(Verdict)
+            case ask(Task<Verdict, Error>, epoch: Int)
+        }
+        let lookup: Lookup = state.withLockedValue { state in
+            if let entry = state.entries.get(key), entry.expires > now { return .hit(entry.verdict) }
+            if let task = state.inflight[key] { return .ask(task, epoch: state.epoch) }
+            let task = Task { [fetch] in try await fetch(key) }
+            state.inflight[key] = task
+            return .ask(task, epoch: state.epoch)
+        }
+        switch lookup {
+        case .hit(let verdict):
+            metrics?.cacheHits.increment()
+            return (verdict, .hit)
+        case .ask(let task, let epoch):
+            do {
+                let verdict = try await task.value
+                let evicted = state.withLockedValue { state -> Bool in
+                    if state.inflight[key] == task { state.inflight[key] = nil }
+                    guard state.epoch == epoch, verdict.ttl > 0 else { return false }
+                    let entry = Entry(verdict: verdict, expires: .now() + .seconds(Int64(verdict.ttl)))
+                    return state.entries.set(key, entry) != nil
+                }
+                if evicted { metrics?.cacheEvictions.increment() }
+                metrics?.cacheMisses.increment()
+                return (verdict, .miss)
+            } catch {
+                let stale = state.withLockedValue { state -> Verdict? in
+                    if state.inflight[key] == task { state.inflight[key] = nil }
+                    guard staleMaxAge > .zero, let entry = state.entries.peek(key) else { return nil }
+                    return NIODeadline.now() - entry.expires <= staleMaxAge ? entry.verdict : nil
+                }
+                if let stale {
+                    metrics?.cacheStale.increment()
+                    return (stale, .stale)
+                }
+                metrics?.cacheMisses.increment()
+                throw error
+            }
+        }
+    }
+
+    /// Forgets every verdict, and keeps answers already being asked from
+    /// being stored when they arrive.
+    public func invalidateAll() {
+        let dropped = state.withLockedValue { state in
+            defer {
+                state.entries.removeAll()
+                state.epoch += 1
+            }
+            return state.entries.count
+        }
+        metrics?.cacheInvalidations.increment()
+        metrics?.cacheDropped.increment(by: Int64(dropped))
+    }
+}

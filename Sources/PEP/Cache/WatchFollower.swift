@@ -1,0 +1,115 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import ServiceLifecycle
+
+/// Follows the decision service's `GET /v1/watch` and empties the verdict
+/// cache on every revision or inventory change, so that a policy change
+/// reaches the next connection instead of waiting out cached TTLs. After a
+/// reconnect, the `hello` tells whether anything changed while the stream
+/// was down; if so (or if that cannot be known), the cache is emptied too.
+public final class WatchFollower: Service, Sendable {
+    private struct Seen: Equatable {
+        var revision: Int64?
+        var inventoryGeneration: Int64?
+    }
+
+    private let pdp: PDPClient
+    private let cache: VerdictCache
+    private let logger: Logger
+    private let metrics: PEPMetrics?
+    private let seen = NIOLockedValueBox<Seen?>(nil)
+    /// Whether the stream is up: readiness reports it.
+    private let connected = NIOLockedValueBox(false)
+
+    public init(pdp: PDPClient, cache: VerdictCache, metrics: PEPMetrics?, logger: Logger) {
+        self.pdp = pdp
+        self.cache = cache
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    public var isFollowing: Bool { connected.withLockedValue { $0 } }
+
+    public func run() async throws {
+        // Stops with the service: cancelled, the stream's read ends.
+        await cancelWhenGracefulShutdown { await self.follow() }
+    }
+
+    private func follow() async {
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                let lines = LineSplitter()
+                let status = try await pdp.follow(path: "/v1/watch") { [self] chunk in
+                    connected.withLockedValue { $0 = true }
+                    for line in lines.split(chunk) { handle(line) }
+                }
+                if status != 200 { logger.error("the decision service refused the watch stream", metadata: ["status": "\(status)"]) }
+            } catch {
+                if !Task.isCancelled {
+                    logger.warning(
+                        "the watch stream failed; verdicts are kept only for their TTL until it is back",
+                        metadata: ["error": "\(error)"])
+                }
+            }
+            // A stream that delivered events was healthy: start the backoff over.
+            let wasConnected = connected.withLockedValue { connected in
+                defer { connected = false }
+                return connected
+            }
+            failures = wasConnected ? 0 : failures + 1
+            try? await Task.sleep(for: .milliseconds(min(5_000, 100 << min(failures, 6))))
+        }
+    }
+
+    private func handle(_ line: String) {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+            let event = object["event"] as? String
+        else {
+            logger.warning("an unreadable watch event", metadata: ["line": "\(line.prefix(200))"])
+            return
+        }
+        let now = Seen(
+            revision: (object["revision"] as? NSNumber)?.int64Value,
+            inventoryGeneration: (object["inventoryGeneration"] as? NSNumber)?.int64Value)
+        let previous = seen.withLockedValue { seen in
+            defer { seen = now }
+            return seen
+        }
+        metrics?.watchEvents.increment()
+        switch event {
+        case "hello":
+            // The first hello after a start finds the cache empty; a later one
+            // (a reconnect) may follow changes this enforcer never heard of.
+            if let previous, previous != now {
+                logger.info("the policy or inventory changed while the watch was down; verdict cache emptied")
+                cache.invalidateAll()
+            }
+        default:
+            logger.info("verdict cache emptied", metadata: ["event": "\(event)", "revision": "\(now.revision.map(String.init) ?? "none")"])
+            cache.invalidateAll()
+        }
+    }
+}
+
+/// Splits a byte stream into lines across chunk boundaries.
+final class LineSplitter: Sendable {
+    private let partial = NIOLockedValueBox<[UInt8]>([])
+
+    func split(_ chunk: ByteBuffer) -> [String] {
+        partial.withLockedValue { partial in
+            var lines: [String] = []
+            for byte in chunk.readableBytesView {
+                if byte == UInt8(ascii: "\n") {
+                    if !partial.isEmpty { lines.append(String(decoding: partial, as: UTF8.self)) }
+                    partial.removeAll(keepingCapacity: true)
+                } else if partial.count < 1 << 16 {
+                    partial.append(byte)
+                }
+            }
+            return lines
+        }
+    }
+}

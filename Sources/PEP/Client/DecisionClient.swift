@@ -1,0 +1,37 @@
+import Foundation
+import NIOCore
+
+/// Asks the decision service for verdicts (`POST /v1/decisions`) over the
+/// shared connection.
+public struct DecisionClient: Sendable {
+    public let pdp: PDPClient
+
+    public init(pdp: PDPClient) {
+        self.pdp = pdp
+    }
+
+    /// The service answered, but not with a decision (a 4xx or 5xx).
+    public struct Refused: Error, CustomStringConvertible {
+        public let status: Int
+        public let message: String
+        public var description: String { "the decision service answered \(status): \(message)" }
+    }
+
+    public func decide(_ key: VerdictKey) async throws -> Verdict {
+        let request: [String: Any] = ["source": ["ip": key.sourceIP], "host": key.host, "port": key.port]
+        let body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: request))
+        let response = try await pdp.send(method: "POST", path: "/v1/decisions", body: body)
+        let object = try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
+        guard response.status == 200 else {
+            throw Refused(status: response.status, message: object?["error"] as? String ?? "no error message")
+        }
+        guard let object, let verdict = object["verdict"] as? String, let ttl = object["ttl"] as? Int,
+            verdict == "allow" || verdict == "deny"
+        else {
+            throw Refused(status: response.status, message: "the answer is not a decision: \(String(buffer: response.body).prefix(200))")
+        }
+        return Verdict(
+            allow: verdict == "allow", rule: object["rule"] as? String, name: object["name"] as? String,
+            revision: (object["revision"] as? NSNumber)?.int64Value, ttl: max(0, ttl))
+    }
+}

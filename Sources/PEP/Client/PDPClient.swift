@@ -1,0 +1,242 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+import NIOPosix
+import NIOSSL
+
+/// The enforcer's one HTTP/2 connection to the decision service. Every
+/// request is a stream on it; when it drops, the next request reconnects.
+/// Failed connects back off (0.1 s doubling to 5 s): while backing off,
+/// requests fail at once rather than queue, so the proxy fails closed (or
+/// serves a stale verdict) without waiting.
+public final class PDPClient: Sendable {
+    public struct Response: Sendable {
+        public let status: Int
+        public let body: ByteBuffer
+    }
+
+    /// The service could not be asked: not connected, or the request failed on the way.
+    public struct Unavailable: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    struct Connection: Sendable {
+        let channel: Channel
+        let multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<Void>
+    }
+
+    private struct State {
+        var connection: Connection?
+        var connecting: EventLoopFuture<Connection>?
+        var failures = 0
+        var retryAt = NIODeadline.distantPast
+        var lastError = "not connected yet"
+    }
+
+    public let endpoint: PDPEndpoint
+    private let token: String?
+    private let tls: NIOSSLContext?
+    private let group: EventLoopGroup
+    private let logger: Logger
+    private let requestTimeout: TimeAmount
+    private let state = NIOLockedValueBox(State())
+
+    public init(
+        endpoint: PDPEndpoint, token: String?, tls: NIOSSLContext?, group: EventLoopGroup, logger: Logger,
+        requestTimeout: TimeAmount = .seconds(2)
+    ) {
+        self.endpoint = endpoint
+        self.token = token
+        self.tls = tls
+        self.group = group
+        self.logger = logger
+        self.requestTimeout = requestTimeout
+    }
+
+    /// Sends one request and collects the whole answer.
+    public func send(method: String, path: String, body: ByteBuffer?) async throws -> Response {
+        let connection = try await connection()
+        let stream: NIOAsyncChannel<HTTP2Frame.FramePayload, HTTP2Frame.FramePayload>
+        do {
+            stream = try await connection.multiplexer.openStream { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<HTTP2Frame.FramePayload, HTTP2Frame.FramePayload>(wrappingChannelSynchronously: channel)
+                }
+            }
+        } catch {
+            throw Unavailable(description: "cannot open a stream to \(endpoint): \(error)")
+        }
+        // A stream that takes too long is closed, which ends the read below.
+        let timeout = stream.channel.eventLoop.scheduleTask(in: requestTimeout) { [channel = stream.channel] in
+            channel.close(promise: nil)
+        }
+        defer { timeout.cancel() }
+        do {
+            return try await stream.executeThenClose { inbound, outbound in
+                try await outbound.write(.headers(.init(headers: headers(method: method, path: path), endStream: body == nil)))
+                if let body {
+                    try await outbound.write(.data(.init(data: .byteBuffer(body), endStream: true)))
+                }
+                var status = 0
+                var collected = ByteBuffer()
+                for try await payload in inbound {
+                    switch payload {
+                    case .headers(let h):
+                        if let s = h.headers.first(name: ":status").flatMap({ Int($0) }) { status = s }
+                        if h.endStream { return Response(status: status, body: collected) }
+                    case .data(let d):
+                        if case .byteBuffer(var bytes) = d.data { collected.writeBuffer(&bytes) }
+                        if d.endStream { return Response(status: status, body: collected) }
+                    case .rstStream(let code):
+                        throw Unavailable(description: "\(path): the stream was reset (\(code))")
+                    default:
+                        continue
+                    }
+                }
+                throw Unavailable(description: "\(path): the stream ended without an answer (timeout or disconnect)")
+            }
+        } catch let error as Unavailable {
+            throw error
+        } catch {
+            throw Unavailable(description: "\(path): \(error)")
+        }
+    }
+
+    /// Opens a long-lived GET stream and hands each chunk of its body to
+    /// `chunk` until the stream ends; throws when it cannot be opened or fails.
+    public func follow(path: String, chunk: @Sendable (ByteBuffer) async -> Void) async throws -> Int {
+        let connection = try await connection()
+        let stream = try await connection.multiplexer.openStream { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try NIOAsyncChannel<HTTP2Frame.FramePayload, HTTP2Frame.FramePayload>(wrappingChannelSynchronously: channel)
+            }
+        }
+        return try await stream.executeThenClose { inbound, outbound in
+            try await outbound.write(.headers(.init(headers: headers(method: "GET", path: path), endStream: true)))
+            var status = 0
+            for try await payload in inbound {
+                switch payload {
+                case .headers(let h):
+                    if let s = h.headers.first(name: ":status").flatMap({ Int($0) }) { status = s }
+                    if h.endStream { return status }
+                case .data(let d):
+                    if case .byteBuffer(let bytes) = d.data, status == 200 { await chunk(bytes) }
+                    if d.endStream { return status }
+                default:
+                    continue
+                }
+            }
+            return status
+        }
+    }
+
+    private func headers(method: String, path: String) -> HPACKHeaders {
+        var headers: HPACKHeaders = [
+            ":method": method, ":path": path, ":scheme": endpoint.scheme, ":authority": endpoint.authority,
+        ]
+        if method != "GET" { headers.add(name: "content-type", value: "application/json") }
+        if let token { headers.add(name: "authorization", value: "Bearer \(token)") }
+        return headers
+    }
+
+    /// The open connection, or a new one (one connect at a time, however
+    /// many requests are waiting for it).
+    private func connection() async throws -> Connection {
+        enum Next {
+            case ready(Connection)
+            case wait(EventLoopFuture<Connection>, started: Bool)
+        }
+        let next: Next = try state.withLockedValue { state in
+            if let connection = state.connection, connection.channel.isActive { return .ready(connection) }
+            if let connecting = state.connecting { return .wait(connecting, started: false) }
+            guard NIODeadline.now() >= state.retryAt else { throw Unavailable(description: state.lastError) }
+            let future = connect()
+            state.connecting = future
+            return .wait(future, started: true)
+        }
+        switch next {
+        case .ready(let connection):
+            return connection
+        case .wait(let future, let started):
+            if started { watch(future) }
+            do {
+                return try await future.get()
+            } catch {
+                throw Unavailable(description: "cannot reach the decision service at \(endpoint): \(error)")
+            }
+        }
+    }
+
+    private func watch(_ future: EventLoopFuture<Connection>) {
+        future.whenComplete { [self] result in
+            switch result {
+            case .success(let connection):
+                state.withLockedValue { state in
+                    state.connection = connection
+                    state.connecting = nil
+                    state.failures = 0
+                }
+                logger.info("connected to the decision service", metadata: ["pdp": "\(endpoint)"])
+                connection.channel.closeFuture.whenComplete { [self] _ in
+                    state.withLockedValue { state in
+                        if state.connection?.channel === connection.channel { state.connection = nil }
+                    }
+                    logger.warning("the connection to the decision service closed", metadata: ["pdp": "\(endpoint)"])
+                }
+            case .failure(let error):
+                let delay = state.withLockedValue { state -> TimeAmount in
+                    state.connecting = nil
+                    let delay = TimeAmount.milliseconds(min(5_000, 100 << min(state.failures, 6)))
+                    state.failures += 1
+                    state.retryAt = .now() + delay
+                    state.lastError = "cannot reach the decision service at \(endpoint) (retrying): \(error)"
+                    return delay
+                }
+                logger.warning(
+                    "cannot reach the decision service",
+                    metadata: ["pdp": "\(endpoint)", "error": "\(error)", "retry_in_ms": "\(delay.nanoseconds / 1_000_000)"])
+            }
+        }
+    }
+
+    private func connect() -> EventLoopFuture<Connection> {
+        let tls = self.tls
+        let endpoint = self.endpoint
+        let bootstrap = ClientBootstrap(group: group)
+            .connectTimeout(.seconds(2))
+            .channelOption(.socketOption(.so_keepalive), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let tls, case .h2(let host, _) = endpoint {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tls, serverHostname: host.first?.isNumber == true || host.contains(":") ? nil : host))
+                    }
+                }
+            }
+        let connected: EventLoopFuture<Channel>
+        switch endpoint {
+        case .h2c(let host, let port), .h2(let host, let port):
+            connected = bootstrap.connect(host: host, port: port)
+        case .unix(let path):
+            connected = bootstrap.connect(unixDomainSocketPath: path)
+        }
+        return connected.flatMap { channel in
+            channel.configureAsyncHTTP2Pipeline(mode: .client) { stream in
+                // The service never opens streams; refuse any it might.
+                stream.close()
+            }
+            .map { Connection(channel: channel, multiplexer: $0) }
+        }
+    }
+
+    /// Closes the connection (at shutdown).
+    public func close() async {
+        let connection = state.withLockedValue { state in
+            defer { state.connection = nil }
+            return state.connection
+        }
+        try? await connection?.channel.close()
+    }
+}

@@ -1,0 +1,130 @@
+import NIOCore
+import NIOHTTP1
+
+/// Explicit mode: reads one `CONNECT host:port` request. A host the policy
+/// denies is answered 403 at once; otherwise 200, and the tunnel's first
+/// bytes go to a `HelloPeekHandler` that requires the SNI to be that host,
+/// so a workload cannot CONNECT to an allowed name and then speak to another.
+final class ConnectRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private var target: (host: String, port: Int)?
+    private var answered = false
+    private let ledger: ConnectionLedger
+    private let gate: EgressGate
+    private let makePeek: (String) -> HelloPeekHandler
+    private let decoderName: String
+    private let encoderName: String
+
+    init(
+        ledger: ConnectionLedger, gate: EgressGate, decoderName: String, encoderName: String,
+        makePeek: @escaping (String) -> HelloPeekHandler
+    ) {
+        self.ledger = ledger
+        self.gate = gate
+        self.decoderName = decoderName
+        self.encoderName = encoderName
+        self.makePeek = makePeek
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !answered else { return }
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            guard head.method == .CONNECT else {
+                return fail(context, .methodNotAllowed, "this proxy only tunnels TLS: use CONNECT host:443\n")
+            }
+            guard let target = Self.parse(head.uri) else {
+                return fail(context, .badRequest, "CONNECT needs host:port, got '\(head.uri.prefix(100))'\n")
+            }
+            self.target = target
+            ledger.host = target.host
+            ledger.port = target.port
+        case .body:
+            break
+        case .end:
+            guard let target else { return fail(context, .badRequest, "no CONNECT request\n") }
+            answered = true
+            context.channel.setOption(.autoRead, value: false).whenComplete { _ in }
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let (cache, key) = (gate.cache, VerdictKey(sourceIP: ledger.sourceIP, host: target.host, port: target.port))
+            context.eventLoop.makeFutureWithTask { () -> Result<(Verdict, VerdictCache.Origin), Error> in
+                do { return .success(try await cache.verdict(for: key)) } catch { return .failure(error) }
+            }.whenSuccess { result in
+                let (handler, context) = bound.value
+                handler.decided(context: context, target: target, result: result)
+            }
+        }
+    }
+
+    private func decided(context: ChannelHandlerContext, target: (host: String, port: Int), result: Result<(Verdict, VerdictCache.Origin), Error>) {
+        switch result {
+        case .failure:
+            ledger.denial = .pdpUnavailable
+            return respond(context, .serviceUnavailable, "the egress policy cannot be checked now; refused\n", close: true)
+        case .success(let (verdict, origin)):
+            ledger.verdict = verdict
+            ledger.origin = origin
+            guard verdict.allow else {
+                ledger.denial = .policy
+                let rule = verdict.rule.map { " by \($0)" } ?? " (no rule allows it)"
+                return respond(context, .forbidden, "egress to \(target.host):\(target.port) is denied\(rule)\n", close: true)
+            }
+        }
+        respond(context, .ok, nil, close: false)
+        // The tunnel starts: what follows the request is the workload's TLS.
+        do {
+            let sync = context.pipeline.syncOperations
+            try sync.addHandler(makePeek(target.host), position: .after(self))
+            sync.removeHandler(name: encoderName, promise: nil)
+            sync.removeHandler(name: decoderName, promise: nil)
+            sync.removeHandler(context: context, promise: nil)
+            context.channel.setOption(.autoRead, value: true).whenComplete { _ in }
+        } catch {
+            context.close(promise: nil)
+        }
+    }
+
+    private func fail(_ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ message: String) {
+        answered = true
+        ledger.denial = .badConnect
+        respond(context, status, message, close: true)
+    }
+
+    private func respond(_ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ message: String?, close: Bool) {
+        var headers = HTTPHeaders()
+        if let message {
+            headers.add(name: "content-type", value: "text/plain; charset=utf-8")
+            headers.add(name: "content-length", value: String(message.utf8.count))
+        }
+        if close { headers.add(name: "connection", value: "close") }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        if let message { context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: message)))), promise: nil) }
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if close {
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            done.whenComplete { _ in bound.value.close(promise: nil) }
+        }
+    }
+
+    /// `host:port`, `[v6]:port`; the host lower-cased without a trailing dot.
+    static func parse(_ uri: String) -> (host: String, port: Int)? {
+        guard let colon = uri.lastIndex(of: ":"), let port = Int(uri[uri.index(after: colon)...]), (1...65535).contains(port) else {
+            return nil
+        }
+        var host = String(uri[..<colon]).lowercased()
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host.hasSuffix(".") { host.removeLast() }
+        guard !host.isEmpty, host.utf8.count <= 253 else { return nil }
+        return (host, port)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if !answered {
+            fail(context, .badRequest, "the CONNECT request could not be read\n")
+        } else {
+            context.close(promise: nil)
+        }
+    }
+}

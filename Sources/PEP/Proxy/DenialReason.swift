@@ -1,0 +1,32 @@
+/// Why a connection was refused, as recorded in the audit trail (`reason`)
+/// and counted in metrics. docs/pep.md explains each.
+public enum DenialReason: String, CaseIterable, Sendable {
+    /// The policy denies this source this host.
+    case policy
+    /// A TLS ClientHello without a server name.
+    case noSNI = "no-sni"
+    /// The first bytes were not TLS.
+    case notTLS = "not-tls"
+    /// A ClientHello that breaks the TLS rules (or is larger than 64 KiB).
+    case malformed
+    /// No complete ClientHello within the time limit.
+    case helloTimeout = "hello-timeout"
+    /// Encrypted ClientHello refused by `--refuse-ech`.
+    case echRefused = "ech-refused"
+    /// The CONNECT host differs from the SNI that followed.
+    case connectMismatch = "connect-mismatch"
+    /// A CONNECT request that could not be read, or another method.
+    case badConnect = "bad-connect"
+    /// The name does not resolve.
+    case unresolvable
+    /// The name resolves into an internal range (cluster, gateway, private).
+    case inward
+    /// The decision service could not be asked and no stale verdict was allowed.
+    case pdpUnavailable = "pdp-unavailable"
+    /// Allowed, but no address of the name accepted the connection in time.
+    case upstreamFailed = "upstream-failed"
+    /// Over `--max-connections`.
+    case capacity
+    /// The workload closed the connection before its ClientHello was complete.
+    case abandoned
+}

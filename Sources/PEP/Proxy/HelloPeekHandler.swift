@@ -1,0 +1,132 @@
+import ClientHello
+import NIOCore
+
+/// The first handler of every workload connection (after CONNECT, in explicit
+/// mode): holds the bytes until the ClientHello is complete, has the gate
+/// decide, then either joins the connection to its upstream (replaying every
+/// held byte) or refuses it. Nothing is sent upstream before the verdict,
+/// and on deny no upstream connection is ever opened.
+final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private enum State {
+        case reading
+        case deciding
+        case done
+    }
+
+    private var state = State.reading
+    private var reader = ClientHelloReader()
+    private var held: ByteBuffer?
+    private var helloTimer: Scheduled<Void>?
+    private let ledger: ConnectionLedger
+    private let gate: EgressGate
+    private let expectedHost: String?
+    private let helloTimeout: TimeAmount
+    private let idleTimeout: TimeAmount
+
+    init(ledger: ConnectionLedger, gate: EgressGate, expectedHost: String?, helloTimeout: TimeAmount, idleTimeout: TimeAmount) {
+        self.ledger = ledger
+        self.gate = gate
+        self.expectedHost = expectedHost
+        self.helloTimeout = helloTimeout
+        self.idleTimeout = idleTimeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        helloTimer = context.eventLoop.scheduleTask(in: helloTimeout) {
+            let (handler, context) = bound.value
+            guard case .reading = handler.state else { return }
+            handler.state = .done
+            handler.ledger.denial = .helloTimeout
+            context.close(promise: nil)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        helloTimer?.cancel()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .reading = state else { return }
+        var bytes = unwrapInboundIn(data)
+        let result = bytes.withUnsafeReadableBytes { reader.feed($0) }
+        if held == nil { held = bytes } else { held!.writeBuffer(&bytes) }
+        guard let result else { return }
+        helloTimer?.cancel()
+        state = .deciding
+        // Nothing more is read until the verdict: the hello and anything
+        // after it wait in `held`, and the kernel's buffer pushes back.
+        context.channel.setOption(.autoRead, value: false).whenComplete { _ in }
+        let gate = self.gate
+        let (sourceIP, port, expectedHost) = (ledger.sourceIP, ledger.port, self.expectedHost)
+        let eventLoop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: eventLoop)
+        eventLoop.makeFutureWithTask {
+            await gate.admit(result, sourceIP: sourceIP, port: port, expectedHost: expectedHost, eventLoop: eventLoop)
+        }.whenSuccess { outcome in
+            let (handler, context) = bound.value
+            handler.proceed(context: context, outcome: outcome, hello: result)
+        }
+    }
+
+    private func proceed(context: ChannelHandlerContext, outcome: EgressGate.Outcome, hello: ClientHelloResult) {
+        state = .done
+        ledger.host = outcome.host
+        ledger.ech = outcome.ech
+        ledger.verdict = outcome.verdict
+        ledger.origin = outcome.origin
+        ledger.upstream = outcome.upstreamAddress
+        guard context.channel.isActive else {
+            // The workload left while we decided.
+            outcome.upstream?.close(promise: nil)
+            ledger.denial = outcome.denial
+            return
+        }
+        guard let upstream = outcome.upstream, outcome.denial == nil else {
+            ledger.denial = outcome.denial ?? .policy
+            refuse(context: context, hello: hello)
+            return
+        }
+        do {
+            let (down, up) = GlueHandler.matchedPair(ledger: ledger)
+            try upstream.pipeline.syncOperations.addHandler(up)
+            try context.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idleTimeout), position: .last)
+            try context.pipeline.syncOperations.addHandler(down, position: .last)
+        } catch {
+            ledger.denial = .upstreamFailed
+            upstream.close(promise: nil)
+            context.close(promise: nil)
+            return
+        }
+        if let held, held.readableBytes > 0 {
+            upstream.writeAndFlush(held, promise: nil)
+        }
+        held = nil
+        upstream.setOption(.autoRead, value: true).whenComplete { _ in }
+        context.channel.setOption(.autoRead, value: true).whenComplete { _ in }
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+
+    /// A TLS client gets a fatal `access_denied` alert, so that it reports a
+    /// refusal rather than a network error; anything else is just closed.
+    private func refuse(context: ChannelHandlerContext, hello: ClientHelloResult) {
+        held = nil
+        switch hello {
+        case .sni, .noSNI:
+            let alert: [UInt8] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 49]
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: alert))).whenComplete { _ in
+                bound.value.close(promise: nil)
+            }
+        case .notTLS, .malformed:
+            context.close(promise: nil)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+
+/// The listeners: transparent (the target of iptables `REDIRECT`) and
+/// explicit (HTTP CONNECT). Counts open connections against the cap and, on
+/// shutdown, stops accepting and lets open connections finish until the
+/// grace period ends, then closes what is left.
+public final class ProxyServer: Service, Sendable {
+    public struct Settings: Sendable {
+        public var transparent: SocketAddress?
+        public var connect: SocketAddress?
+        public var maxConnections: Int
+        public var helloTimeout: TimeAmount
+        public var idleTimeout: TimeAmount
+        public var shutdownGrace: TimeAmount
+
+        public init(
+            transparent: SocketAddress?, connect: SocketAddress?, maxConnections: Int, helloTimeout: TimeAmount,
+            idleTimeout: TimeAmount, shutdownGrace: TimeAmount
+        ) {
+            self.transparent = transparent
+            self.connect = connect
+            self.maxConnections = maxConnections
+            self.helloTimeout = helloTimeout
+            self.idleTimeout = idleTimeout
+            self.shutdownGrace = shutdownGrace
+        }
+    }
+
+    private let settings: Settings
+    private let gate: EgressGate
+    private let reporter: AccessReporter
+    private let group: EventLoopGroup
+    private let metrics: PEPMetrics?
+    private let logger: Logger
+    private let open = NIOLockedValueBox<[ObjectIdentifier: Channel]>([:])
+    private let bound = NIOLockedValueBox<[SocketAddress]>([])
+
+    public init(settings: Settings, gate: EgressGate, reporter: AccessReporter, group: EventLoopGroup, metrics: PEPMetrics?, logger: Logger) {
+        self.settings = settings
+        self.gate = gate
+        self.reporter = reporter
+        self.group = group
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// The addresses the listeners are bound to (port 0 resolved).
+    public var boundAddresses: [SocketAddress] { bound.withLockedValue { $0 } }
+
+    public var openConnections: Int { open.withLockedValue { $0.count } }
+
+    public func run() async throws {
+        var servers: [Channel] = []
+        if let address = settings.transparent {
+            let server = try await bootstrap(explicit: false).bind(to: address).get()
+            servers.append(server)
+            logger.notice("listening (transparent)", metadata: ["address": "\(server.localAddress.map(ConnectionLedger.text) ?? "?")"])
+        }
+        if let address = settings.connect {
+            let server = try await bootstrap(explicit: true).bind(to: address).get()
+            servers.append(server)
+            logger.notice("listening (CONNECT)", metadata: ["address": "\(server.localAddress.map(ConnectionLedger.text) ?? "?")"])
+        }
+        bound.withLockedValue { $0 = servers.compactMap(\.localAddress) }
+        try? await gracefulShutdown()
+        for server in servers { try? await server.close() }
+        let remaining = openConnections
+        logger.notice("stopped accepting; waiting for open connections", metadata: ["open": "\(remaining)"])
+        let deadline = ContinuousClock.now + .nanoseconds(settings.shutdownGrace.nanoseconds)
+        while openConnections > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        let left = open.withLockedValue { Array($0.values) }
+        if !left.isEmpty {
+            logger.warning("closing connections still open at the end of the grace period", metadata: ["open": "\(left.count)"])
+            for channel in left { channel.close(promise: nil) }
+            while openConnections > 0 { try? await Task.sleep(for: .milliseconds(10)) }
+        }
+    }
+
+    private func bootstrap(explicit: Bool) -> ServerBootstrap {
+        ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [self] channel in
+                accept(channel, explicit: explicit)
+            }
+    }
+
+    private func accept(_ channel: Channel, explicit: Bool) -> EventLoopFuture<Void> {
+        let sourceIP = channel.remoteAddress?.ipAddress ?? "0.0.0.0"
+        let wallMs = Int64(Date().timeIntervalSince1970 * 1000)
+        let destination: EventLoopFuture<SocketAddress?> =
+            explicit ? channel.eventLoop.makeSucceededFuture(nil) : OriginalDestination.of(channel)
+        return destination.flatMapThrowing { [self] original in
+            let ledger = ConnectionLedger(
+                sourceIP: sourceIP, originalDestination: original ?? (explicit ? nil : channel.localAddress),
+                port: (original ?? channel.localAddress)?.port ?? 443, wallClockMs: wallMs)
+            let admitted = open.withLockedValue { open -> Bool in
+                guard open.count < settings.maxConnections else { return false }
+                open[ObjectIdentifier(channel)] = channel
+                return true
+            }
+            guard admitted else {
+                ledger.denial = .capacity
+                finish(ledger)
+                channel.close(promise: nil)
+                return
+            }
+            metrics?.connectionsOpen.increment()
+            channel.closeFuture.whenComplete { [self] _ in
+                open.withLockedValue { $0[ObjectIdentifier(channel)] = nil }
+                metrics?.connectionsOpen.decrement()
+                finish(ledger)
+            }
+            let sync = channel.pipeline.syncOperations
+            let makePeek = { [gate, settings] (expected: String?) in
+                HelloPeekHandler(
+                    ledger: ledger, gate: gate, expectedHost: expected, helloTimeout: settings.helloTimeout,
+                    idleTimeout: settings.idleTimeout)
+            }
+            if explicit {
+                let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
+                try sync.addHandler(decoder, name: "connect-decoder")
+                try sync.addHandler(HTTPResponseEncoder(), name: "connect-encoder")
+                try sync.addHandler(
+                    ConnectRequestHandler(
+                        ledger: ledger, gate: gate, decoderName: "connect-decoder", encoderName: "connect-encoder",
+                        makePeek: { makePeek($0) }))
+            } else {
+                try sync.addHandler(makePeek(nil))
+            }
+        }
+    }
+
+    private func finish(_ ledger: ConnectionLedger) {
+        guard let record = ledger.takeRecord() else { return }
+        metrics?.connectionHandled(denied: record.allowed ? nil : (ledger.denial ?? .policy))
+        reporter.record(record)
+        if !record.allowed {
+            logger.info(
+                "refused",
+                metadata: [
+                    "source": "\(record.sourceIP)", "host": "\(record.host)", "port": "\(record.port)",
+                    "reason": "\(record.reason ?? "policy")", "rule": "\(record.rule ?? "-")",
+                ])
+        }
+    }
+}

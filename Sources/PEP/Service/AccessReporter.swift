@@ -1,0 +1,169 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import ServiceLifecycle
+
+/// One connection the enforcer handled, as `POST /v1/access` takes it.
+public struct AccessRecord: Sendable {
+    public var time: Int64
+    public var sourceIP: String
+    public var host: String
+    public var port: Int
+    public var allowed: Bool
+    public var rule: String?
+    public var ruleName: String?
+    public var revision: Int64?
+    public var reason: String?
+    public var originalDestination: String?
+    public var upstream: String?
+    public var cached: Bool?
+    public var bytesUp: Int64 = 0
+    public var bytesDown: Int64 = 0
+    public var durationMs: Int64 = 0
+
+    public init(
+        time: Int64, sourceIP: String, host: String, port: Int, allowed: Bool, rule: String? = nil, ruleName: String? = nil,
+        revision: Int64? = nil, reason: String? = nil, originalDestination: String? = nil, upstream: String? = nil,
+        cached: Bool? = nil, bytesUp: Int64 = 0, bytesDown: Int64 = 0, durationMs: Int64 = 0
+    ) {
+        self.time = time
+        self.sourceIP = sourceIP
+        self.host = host
+        self.port = port
+        self.allowed = allowed
+        self.rule = rule
+        self.ruleName = ruleName
+        self.revision = revision
+        self.reason = reason
+        self.originalDestination = originalDestination
+        self.upstream = upstream
+        self.cached = cached
+        self.bytesUp = bytesUp
+        self.bytesDown = bytesDown
+        self.durationMs = durationMs
+    }
+
+    var json: [String: Any] {
+        var object: [String: Any] = [
+            "time": time, "sourceIP": sourceIP, "host": host, "port": port, "verdict": allowed ? "allow" : "deny",
+            "bytesUp": bytesUp, "bytesDown": bytesDown, "durationMs": durationMs,
+        ]
+        if let rule { object["rule"] = rule }
+        if let ruleName { object["ruleName"] = ruleName }
+        if let revision { object["revision"] = revision }
+        if let reason { object["reason"] = reason }
+        if let originalDestination { object["originalDestination"] = originalDestination }
+        if let upstream { object["upstream"] = upstream }
+        if let cached { object["cached"] = cached }
+        return object
+    }
+}
+
+/// Reports every handled connection to the decision service in batches. The
+/// buffer is bounded: when the service is away long enough to fill it, new
+/// records are dropped, counted in `egress_pep_access_records_dropped_total`
+/// and logged with their count, never silently. A batch is forgotten only once
+/// the service answered 202 (it commits before answering).
+public final class AccessReporter: Service, Sendable {
+    private struct State {
+        var buffer: [AccessRecord] = []
+        var droppedSinceLog = 0
+    }
+
+    private let pdp: PDPClient
+    private let metrics: PEPMetrics?
+    private let logger: Logger
+    private let capacity: Int
+    private let batchSize = 5_000
+    private let interval: Duration
+    private let state = NIOLockedValueBox(State())
+
+    public init(pdp: PDPClient, metrics: PEPMetrics?, logger: Logger, capacity: Int = 100_000, interval: Duration = .milliseconds(250)) {
+        self.pdp = pdp
+        self.metrics = metrics
+        self.logger = logger
+        self.capacity = capacity
+        self.interval = interval
+    }
+
+    public func record(_ record: AccessRecord) {
+        let kept = state.withLockedValue { state -> Bool in
+            guard state.buffer.count < capacity else {
+                state.droppedSinceLog += 1
+                return false
+            }
+            state.buffer.append(record)
+            return true
+        }
+        if kept { metrics?.accessBacklog.increment() } else { metrics?.accessDropped.increment() }
+    }
+
+    public var backlog: Int { state.withLockedValue { $0.buffer.count } }
+
+    public func run() async throws {
+        // Runs until shutdown, then sends what is left (for up to 5 seconds).
+        await cancelWhenGracefulShutdown { await self.flushPeriodically() }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while backlog > 0, ContinuousClock.now < deadline {
+            if !(await flush()) { try? await Task.sleep(for: .milliseconds(200)) }
+        }
+        if backlog > 0 {
+            logger.error("shutting down with connection records not reported", metadata: ["records": "\(backlog)"])
+        }
+    }
+
+    private func flushPeriodically() async {
+        var failures = 0
+        while !Task.isCancelled {
+            // Backs off while the service does not take reports.
+            try? await Task.sleep(for: interval * (failures == 0 ? 1 : min(20, 1 << failures)))
+            failures = await flush() ? 0 : failures + 1
+        }
+    }
+
+    /// Sends everything buffered, a batch at a time. False if a batch failed.
+    @discardableResult
+    public func flush() async -> Bool {
+        let dropped = state.withLockedValue { state in
+            defer { state.droppedSinceLog = 0 }
+            return state.droppedSinceLog
+        }
+        if dropped > 0 {
+            logger.error(
+                "the connection report buffer was full; records were dropped (the decision service is not taking reports)",
+                metadata: ["dropped": "\(dropped)", "capacity": "\(capacity)"])
+        }
+        while true {
+            let batch = state.withLockedValue { Array($0.buffer.prefix(batchSize)) }
+            if batch.isEmpty { return true }
+            do {
+                let body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: ["connections": batch.map(\.json)]))
+                let response = try await pdp.send(method: "POST", path: "/v1/access", body: body)
+                if response.status == 400 {
+                    // The service will never take this batch: keeping it would
+                    // block every later report. Dropped, counted and logged.
+                    logger.error(
+                        "the decision service rejected a connection report; dropping it",
+                        metadata: ["answer": "\(String(buffer: response.body).prefix(300))", "records": "\(batch.count)"])
+                    state.withLockedValue { $0.buffer.removeFirst(batch.count) }
+                    metrics?.accessDropped.increment(by: Int64(batch.count))
+                    metrics?.accessBacklog.decrement(by: Double(batch.count))
+                    continue
+                }
+                guard response.status == 202 else {
+                    logger.warning(
+                        "the decision service did not take a connection report; keeping it",
+                        metadata: ["status": "\(response.status)", "answer": "\(String(buffer: response.body).prefix(300))"])
+                    return false
+                }
+            } catch {
+                logger.warning("cannot report connections; keeping them", metadata: ["error": "\(error)", "records": "\(batch.count)"])
+                return false
+            }
+            state.withLockedValue { $0.buffer.removeFirst(batch.count) }
+            metrics?.accessSent.increment(by: Int64(batch.count))
+            metrics?.accessBacklog.decrement(by: Double(batch.count))
+        }
+    }
+}

@@ -1,0 +1,30 @@
+import NIOCore
+
+/// Everything `egress-pep serve` was told, checked.
+public struct PEPConfiguration: Sendable {
+    public var transparent: SocketAddress?
+    public var connect: SocketAddress?
+    public var adminHost = "127.0.0.1"
+    public var adminPort = 15003
+    public var pdp: PDPEndpoint = .h2c(host: "127.0.0.1", port: 15010)
+    public var pdpToken: String?
+    /// For `h2://`: CA bundle, client certificate and key (PEM files).
+    public var pdpCA: String?
+    public var pdpCert: String?
+    public var pdpKey: String?
+    public var internalRanges: [AddressRange] = AddressRange.defaultInternal
+    /// Add the host's own interface addresses to the internal ranges.
+    public var includeOwnAddresses = true
+    public var refuseECH = false
+    public var cacheSize = 100_000
+    public var staleMaxAge: TimeAmount = .zero
+    public var helloTimeout: TimeAmount = .seconds(10)
+    public var connectTimeout: TimeAmount = .seconds(5)
+    public var idleTimeout: TimeAmount = .seconds(300)
+    public var maxConnections = 10_000
+    public var shutdownGrace: TimeAmount = .seconds(30)
+    public var reportBuffer = 100_000
+    public var eventLoopThreads = System.coreCount
+
+    public init() {}
+}

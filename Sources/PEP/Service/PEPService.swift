@@ -1,0 +1,109 @@
+import Hummingbird
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import NIOSSL
+import ServiceLifecycle
+
+/// The whole enforcer: the connection to the decision service, the verdict
+/// cache and its watch, the proxy listeners, the connection reporter and the
+/// admin listener (`/metrics`, `/healthz`, `/readyz`), stopped in order on
+/// SIGTERM or SIGINT: admin, then the proxy with its grace period, then the
+/// watch, then the reporter, which sends what is left.
+public final class PEPService: Sendable {
+    public let configuration: PEPConfiguration
+    public let metrics = PEPMetrics()
+    let logger: Logger
+    let group: MultiThreadedEventLoopGroup
+    let pool: NIOThreadPool
+
+    public init(configuration: PEPConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
+        pool = NIOThreadPool(numberOfThreads: 4)
+    }
+
+    public func run() async throws {
+        pool.start()
+        let tls = try makeTLSContext()
+        let pdp = PDPClient(endpoint: configuration.pdp, token: configuration.pdpToken, tls: tls, group: group, logger: logger)
+        let decisions = DecisionClient(pdp: pdp)
+        let cache = VerdictCache(capacity: configuration.cacheSize, staleMaxAge: configuration.staleMaxAge, metrics: metrics) { key in
+            try await decisions.decide(key)
+        }
+        var ranges = configuration.internalRanges
+        if configuration.includeOwnAddresses {
+            // The gateway's own addresses: a name pointing at them would lead inward.
+            for device in (try? System.enumerateDevices()) ?? [] {
+                if let address = device.address, let bytes = AddressRange.bytes(of: address) {
+                    let own = AddressRange(bytes: bytes, prefix: bytes.count * 8)
+                    if !ranges.contains(own) { ranges.append(own) }
+                }
+            }
+        }
+        logger.info("internal ranges (refused as upstreams)", metadata: ["ranges": "\(ranges.map(\.description).joined(separator: ", "))"])
+        let gate = EgressGate(
+            cache: cache, resolver: NameResolver(pool: pool),
+            settings: .init(internalRanges: ranges, refuseECH: configuration.refuseECH, connectTimeout: configuration.connectTimeout),
+            metrics: metrics, logger: logger)
+        let reporter = AccessReporter(pdp: pdp, metrics: metrics, logger: logger, capacity: configuration.reportBuffer)
+        let watch = WatchFollower(pdp: pdp, cache: cache, metrics: metrics, logger: logger)
+        let proxy = ProxyServer(
+            settings: .init(
+                transparent: configuration.transparent, connect: configuration.connect,
+                maxConnections: configuration.maxConnections, helloTimeout: configuration.helloTimeout,
+                idleTimeout: configuration.idleTimeout, shutdownGrace: configuration.shutdownGrace),
+            gate: gate, reporter: reporter, group: group, metrics: metrics, logger: logger)
+
+        let router = Router(context: BasicRequestContext.self)
+        let metrics = self.metrics
+        router.get("healthz") { _, _ in "ok\n" }
+        router.get("readyz") { _, _ -> Response in
+            // Ready once the listeners are bound and the watch stream is up:
+            // before that, cached verdicts could outlive a policy change.
+            let ready = !proxy.boundAddresses.isEmpty && watch.isFollowing
+            return Response(
+                status: ready ? .ok : .serviceUnavailable,
+                body: .init(byteBuffer: ByteBuffer(string: ready ? "ready\n" : "starting\n")))
+        }
+        router.get("metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
+        }
+        let logger = self.logger
+        let admin = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.adminHost, port: configuration.adminPort), serverName: nil),
+            onServerRunning: { channel in
+                logger.notice("admin listening", metadata: ["address": "http://\(channel.localAddress.map(ConnectionLedger.text) ?? "?")"])
+            },
+            eventLoopGroupProvider: .shared(group), logger: logger)
+
+        let services: [any Service] = [reporter, watch, proxy, admin]
+        let serviceGroup = ServiceGroup(
+            configuration: .init(
+                services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await serviceGroup.run()
+        await pdp.close()
+        try await group.shutdownGracefully()
+        try await pool.shutdownGracefully()
+        logger.notice("stopped")
+    }
+
+    private func makeTLSContext() throws -> NIOSSLContext? {
+        guard case .h2 = configuration.pdp else { return nil }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.applicationProtocols = ["h2"]
+        if let ca = configuration.pdpCA {
+            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca))
+        }
+        if let cert = configuration.pdpCert, let key = configuration.pdpKey {
+            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+        }
+        return try NIOSSLContext(configuration: tls)
+    }
+}

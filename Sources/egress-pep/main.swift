@@ -1,0 +1,216 @@
+import ArgumentParser
+import Foundation
+import Logging
+import NIOCore
+import PEP
+
+/// `egress-pep`: the egress enforcer.
+@main
+struct EgressPEP: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "egress-pep",
+        abstract: "The egress enforcer: a transparent TLS (SNI) proxy that asks egress-pdp.",
+        subcommands: [Serve.self],
+        defaultSubcommand: Serve.self)
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Enforce the decision service's verdicts on workload connections.",
+        discussion: """
+            Every option can also be set with the environment variable named in its help;
+            a command-line option wins over the variable.
+
+            Transparent mode: iptables REDIRECTs workloads' outgoing TCP (port 443) to
+            --listen. For each connection egress-pep reads the TLS ClientHello, asks the
+            decision service about (source address, SNI, original port), and on allow
+            resolves the SNI itself and connects there, never to the address the workload
+            chose. Explicit mode: workloads with HTTPS_PROXY use --connect-listen.
+            docs/pep.md has the iptables rules and what each refusal reason means.
+
+            Fails closed: with the decision service unreachable, connections are refused
+            (unless --stale-max-age allows recently expired verdicts).
+
+            SIGTERM or SIGINT: stop accepting, let open connections finish for up to
+            --shutdown-grace seconds, report every connection, exit 0.
+            """)
+
+    @Option(help: "Transparent listener (the REDIRECT target), HOST:PORT or 'none' (env EGRESS_PEP_LISTEN; default 0.0.0.0:15001).")
+    var listen: String?
+
+    @Option(help: "Explicit HTTP CONNECT proxy listener, HOST:PORT or 'none' (env EGRESS_PEP_CONNECT_LISTEN; default none).")
+    var connectListen: String?
+
+    @Option(help: "Admin listener for /metrics, /healthz and /readyz, HOST:PORT (env EGRESS_PEP_ADMIN_LISTEN; default 127.0.0.1:15003).")
+    var adminListen: String?
+
+    @Option(help: "The decision service: h2c://HOST:PORT, h2://HOST:PORT (TLS) or unix:///PATH (env EGRESS_PEP_PDP; default h2c://127.0.0.1:15010).")
+    var pdp: String?
+
+    @Option(help: "File holding a bearer token of role pep (env EGRESS_PEP_PDP_TOKEN_FILE; not needed on a Unix socket or with a client certificate).")
+    var pdpTokenFile: String?
+
+    @Option(help: "For h2://: CA bundle that the decision service's certificate chains to, PEM (env EGRESS_PEP_PDP_CA).")
+    var pdpCa: String?
+
+    @Option(help: "For h2://: this enforcer's client certificate, PEM (env EGRESS_PEP_PDP_CERT).")
+    var pdpCert: String?
+
+    @Option(help: "For h2://: the client certificate's private key, PEM (env EGRESS_PEP_PDP_KEY).")
+    var pdpKey: String?
+
+    @Option(
+        name: .customLong("internal-cidr"),
+        help: "An internal range no upstream may be in, such as the pod or service range; repeat for more (env EGRESS_PEP_INTERNAL_CIDRS, comma-separated). Added to loopback, link-local, RFC 1918, IPv6 unique local and the host's own addresses.")
+    var internalCidrs: [String] = []
+
+    @Flag(help: "Do not refuse upstreams in loopback, link-local and private ranges by default (env EGRESS_PEP_NO_DEFAULT_INTERNAL=1). The host's own addresses and --internal-cidr stay refused.")
+    var noDefaultInternal = false
+
+    @Flag(help: "Refuse every ClientHello with an encrypted_client_hello extension, including browsers' decoys (env EGRESS_PEP_REFUSE_ECH=1).")
+    var refuseEch = false
+
+    @Option(help: "Verdicts cached at most (env EGRESS_PEP_CACHE_SIZE; default 100000).")
+    var cacheSize: Int?
+
+    @Option(help: "Seconds past its TTL a verdict may still be used while the decision service is unreachable; 0 fails closed at once (env EGRESS_PEP_STALE_MAX_AGE; default 0).")
+    var staleMaxAge: Int?
+
+    @Option(help: "Seconds a workload has to send its complete ClientHello (env EGRESS_PEP_HELLO_TIMEOUT; default 10).")
+    var helloTimeout: Int?
+
+    @Option(help: "Seconds to connect upstream, per address (env EGRESS_PEP_CONNECT_TIMEOUT; default 5).")
+    var connectTimeout: Int?
+
+    @Option(help: "Seconds a spliced connection may carry nothing either way before it is closed (env EGRESS_PEP_IDLE_TIMEOUT; default 300).")
+    var idleTimeout: Int?
+
+    @Option(help: "Workload connections open at once, at most; more are refused (env EGRESS_PEP_MAX_CONNECTIONS; default 10000).")
+    var maxConnections: Int?
+
+    @Option(help: "Seconds open connections may finish after SIGTERM (env EGRESS_PEP_SHUTDOWN_GRACE; default 30).")
+    var shutdownGrace: Int?
+
+    @Option(help: "Connection records held for reporting at most; past it they are dropped and counted (env EGRESS_PEP_REPORT_BUFFER; default 100000).")
+    var reportBuffer: Int?
+
+    @Option(help: "Event loop threads (env EGRESS_PEP_THREADS; default the number of cores).")
+    var threads: Int?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical (env EGRESS_PEP_LOG_LEVEL; default info).")
+    var logLevel: String?
+
+    struct BadOption: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    func run() async throws {
+        let env = ProcessInfo.processInfo.environment
+        func value(_ option: String?, _ name: String) -> String? { option ?? env[name].flatMap { $0.isEmpty ? nil : $0 } }
+        func number(_ option: Int?, _ name: String, default fallback: Int, minimum: Int) throws -> Int {
+            var result = fallback
+            if let option {
+                result = option
+            } else if let text = env[name], !text.isEmpty {
+                guard let n = Int(text) else { throw BadOption(description: "\(name) must be a whole number, not '\(text)'") }
+                result = n
+            }
+            guard result >= minimum else {
+                let flag = "--" + name.dropFirst("EGRESS_PEP_".count).lowercased().replacingOccurrences(of: "_", with: "-")
+                throw BadOption(description: "\(flag) must be \(minimum) or more, not \(result)")
+            }
+            return result
+        }
+        func flag(_ option: Bool, _ name: String) -> Bool { option || ["1", "true", "yes"].contains(env[name]?.lowercased() ?? "") }
+
+        do {
+            var c = PEPConfiguration()
+            c.transparent = try address(value(listen, "EGRESS_PEP_LISTEN") ?? "0.0.0.0:15001", "--listen")
+            c.connect = try address(value(connectListen, "EGRESS_PEP_CONNECT_LISTEN") ?? "none", "--connect-listen")
+            guard c.transparent != nil || c.connect != nil else {
+                throw BadOption(description: "--listen and --connect-listen are both 'none': there is nothing to enforce")
+            }
+            guard let admin = try address(value(adminListen, "EGRESS_PEP_ADMIN_LISTEN") ?? "127.0.0.1:15003", "--admin-listen"),
+                let adminIP = admin.ipAddress, let adminPort = admin.port
+            else { throw BadOption(description: "--admin-listen cannot be 'none'") }
+            (c.adminHost, c.adminPort) = (adminIP, adminPort)
+            do {
+                c.pdp = try PDPEndpoint(parsing: value(pdp, "EGRESS_PEP_PDP") ?? "h2c://127.0.0.1:15010")
+            } catch let error as PDPEndpoint.ParseError {
+                throw BadOption(description: error.description)
+            }
+            if let file = value(pdpTokenFile, "EGRESS_PEP_PDP_TOKEN_FILE") {
+                guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                    throw BadOption(description: "--pdp-token-file: cannot read \(file)")
+                }
+                c.pdpToken = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                guard c.pdpToken?.isEmpty == false else { throw BadOption(description: "--pdp-token-file: \(file) is empty") }
+            }
+            c.pdpCA = value(pdpCa, "EGRESS_PEP_PDP_CA")
+            c.pdpCert = value(pdpCert, "EGRESS_PEP_PDP_CERT")
+            c.pdpKey = value(pdpKey, "EGRESS_PEP_PDP_KEY")
+            if (c.pdpCert == nil) != (c.pdpKey == nil) {
+                throw BadOption(description: "--pdp-cert and --pdp-key go together")
+            }
+            var cidrs = internalCidrs
+            if cidrs.isEmpty, let text = env["EGRESS_PEP_INTERNAL_CIDRS"] {
+                cidrs = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            }
+            c.internalRanges = flag(noDefaultInternal, "EGRESS_PEP_NO_DEFAULT_INTERNAL") ? [] : AddressRange.defaultInternal
+            for text in cidrs {
+                do { c.internalRanges.append(try AddressRange(parsing: text)) } catch let error as AddressRange.ParseError {
+                    throw BadOption(description: "--internal-cidr: \(error.description)")
+                }
+            }
+            c.refuseECH = flag(refuseEch, "EGRESS_PEP_REFUSE_ECH")
+            c.cacheSize = try number(cacheSize, "EGRESS_PEP_CACHE_SIZE", default: 100_000, minimum: 1)
+            c.staleMaxAge = .seconds(Int64(try number(staleMaxAge, "EGRESS_PEP_STALE_MAX_AGE", default: 0, minimum: 0)))
+            c.helloTimeout = .seconds(Int64(try number(helloTimeout, "EGRESS_PEP_HELLO_TIMEOUT", default: 10, minimum: 1)))
+            c.connectTimeout = .seconds(Int64(try number(connectTimeout, "EGRESS_PEP_CONNECT_TIMEOUT", default: 5, minimum: 1)))
+            c.idleTimeout = .seconds(Int64(try number(idleTimeout, "EGRESS_PEP_IDLE_TIMEOUT", default: 300, minimum: 1)))
+            c.maxConnections = try number(maxConnections, "EGRESS_PEP_MAX_CONNECTIONS", default: 10_000, minimum: 1)
+            c.shutdownGrace = .seconds(Int64(try number(shutdownGrace, "EGRESS_PEP_SHUTDOWN_GRACE", default: 30, minimum: 0)))
+            c.reportBuffer = try number(reportBuffer, "EGRESS_PEP_REPORT_BUFFER", default: 100_000, minimum: 1)
+            c.eventLoopThreads = try number(threads, "EGRESS_PEP_THREADS", default: System.coreCount, minimum: 1)
+            let levelText = value(logLevel, "EGRESS_PEP_LOG_LEVEL") ?? "info"
+            guard let level = Logger.Level(rawValue: levelText) else {
+                throw BadOption(description: "--log-level must be one of trace, debug, info, notice, warning, error, critical; not '\(levelText)'")
+            }
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+            let logger = Logger(label: "egress-pep")
+            if c.pdpToken == nil, case .h2c = c.pdp {
+                logger.warning("no --pdp-token-file: the decision service will refuse this enforcer on its TCP listener")
+            }
+            try await PEPService(configuration: c, logger: logger).run()
+        } catch let error as BadOption {
+            FileHandle.standardError.write(Data("egress-pep: \(error.description)\n".utf8))
+            throw ExitCode(64)
+        }
+    }
+
+    /// HOST:PORT or [V6]:PORT as a socket address; nil for 'none'.
+    func address(_ text: String, _ option: String) throws -> SocketAddress? {
+        if text == "none" { return nil }
+        var host = Substring(text)
+        var port = Substring("")
+        if host.hasPrefix("["), let close = host.firstIndex(of: "]") {
+            port = host[host.index(after: close)...].dropFirst()
+            host = host[host.index(after: host.startIndex)..<close]
+        } else if let colon = host.lastIndex(of: ":") {
+            port = host[host.index(after: colon)...]
+            host = host[..<colon]
+        }
+        guard let p = Int(port), (0...65535).contains(p) else {
+            throw BadOption(description: "\(option) '\(text)' needs HOST:PORT with a port 0-65535, or 'none'")
+        }
+        do {
+            return try SocketAddress(ipAddress: String(host), port: p)
+        } catch {
+            throw BadOption(description: "\(option) '\(text)': '\(host)' is not an IP address (names are not resolved here)")
+        }
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PEP
+import Testing
+
+/// The enforcer's side of the decision API against the real egress-pdp: the
+/// client's decisions, the verdict cache following the watch stream, the
+/// connection reports landing in the audit trail, and reconnecting after the
+/// service restarts.
+@Suite(.serialized) struct PEPClientTests {
+    let pdp: PDPProcess
+    let token: String
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    let logger = Logger(label: "pep-client-test")
+
+    init() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pdp-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let workloads = directory.appendingPathComponent("workloads.yaml")
+        try """
+            - namespace: shop
+              pod: checkout-1
+              serviceAccount: checkout
+              labels: {app: checkout}
+              ips: [198.18.1.2]
+            """.write(to: workloads, atomically: true, encoding: .utf8)
+        pdp = try PDPProcess(
+            ["--policies", PDPProcess.repository.appendingPathComponent("policies").path, "--workloads", workloads.path],
+            directory: directory, removesDirectory: true)
+        token = try pdp.token("pep", name: "pep-client-test")
+    }
+
+    func client(token: String? = nil, port: Int? = nil) -> PDPClient {
+        PDPClient(
+            endpoint: .h2c(host: "127.0.0.1", port: port ?? pdp.decisionPort), token: token ?? self.token, tls: nil,
+            group: group, logger: logger)
+    }
+
+    @Test func decisionsComeBackAsVerdicts() async throws {
+        let decisions = DecisionClient(pdp: client())
+        let allow = try await decisions.decide(VerdictKey(sourceIP: "198.18.1.2", host: "api.stripe.com", port: 443))
+        #expect(allow == Verdict(allow: true, rule: "10-apps.egress:11", name: "checkout-stripe", revision: 1, ttl: 60))
+        let deny = try await decisions.decide(VerdictKey(sourceIP: "198.18.9.9", host: "pastebin.com", port: 443))
+        #expect(!deny.allow)
+        #expect(deny.rule == "00-cluster.egress:11")
+        #expect(deny.ttl == 5)
+        // Many at once share the one connection.
+        let verdicts = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for i in 0..<200 {
+                group.addTask { try await decisions.decide(VerdictKey(sourceIP: "198.18.1.2", host: "h\(i).example", port: 443)).allow }
+            }
+            return try await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(verdicts.count == 200)
+    }
+
+    @Test func aWrongTokenIsRefusedNotTreatedAsADecision() async throws {
+        let decisions = DecisionClient(pdp: client(token: "not-a-token"))
+        do {
+            _ = try await decisions.decide(VerdictKey(sourceIP: "198.18.1.2", host: "api.stripe.com", port: 443))
+            Issue.record("a decision with a bad token")
+        } catch let error as DecisionClient.Refused {
+            #expect(error.status == 401)
+        }
+    }
+
+    @Test func nothingListeningIsUnavailableAtOnceAndBacksOff() async throws {
+        // A port nothing listens on: bind one, note it, close it.
+        let probe = try await ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
+        let port = probe.localAddress!.port!
+        try await probe.close()
+        let pdpClient = client(port: port)
+        await #expect(throws: PDPClient.Unavailable.self) { try await pdpClient.send(method: "GET", path: "/v1/watch", body: nil) }
+        // While backing off, a request fails without trying to connect.
+        let started = ContinuousClock.now
+        await #expect(throws: PDPClient.Unavailable.self) { try await pdpClient.send(method: "GET", path: "/v1/watch", body: nil) }
+        #expect(ContinuousClock.now - started < .milliseconds(50))
+    }
+
+    @Test func aPolicyChangeEmptiesTheCacheThroughTheWatch() async throws {
+        let pdpClient = client()
+        let decisions = DecisionClient(pdp: pdpClient)
+        let metrics = PEPMetrics()
+        let cache = VerdictCache(capacity: 100, metrics: metrics) { try await decisions.decide($0) }
+        let watch = WatchFollower(pdp: pdpClient, cache: cache, metrics: metrics, logger: logger)
+        let follower = Task { try await watch.run() }
+        defer { follower.cancel() }
+        let key = VerdictKey(sourceIP: "198.18.1.2", host: "api.stripe.com", port: 443)
+        #expect(try await cache.verdict(for: key).1 == .miss)
+        #expect(try await cache.verdict(for: key).1 == .hit)
+        try await waitUntil { watch.isFollowing }
+
+        // A new revision (the same files, activated again) reaches the cache
+        // within a round trip: the next lookup asks the service.
+        #expect(try pdp.admin("POST", "/v1/revisions/1/activate").status == 200)
+        try await waitUntil { cache.count == 0 }
+        #expect(try await cache.verdict(for: key).1 == .miss)
+
+        // So does an inventory change: the workload's address moves.
+        #expect(try await cache.verdict(for: key).1 == .hit)
+        let put = try pdp.admin(
+            "PUT", "/v1/workloads/shop/checkout-1",
+            body: #"{"serviceAccount": "checkout", "labels": {"app": "checkout"}, "ips": ["198.18.1.3"]}"#)
+        #expect(put.status == 200, "\(put)")
+        try await waitUntil { cache.count == 0 }
+        let (moved, origin) = try await cache.verdict(for: key)
+        #expect(origin == .miss)
+        #expect(!moved.allow, "198.18.1.2 no longer belongs to the checkout workload")
+        #expect(metrics.render().contains(#"egress_pep_verdict_cache_total{result="hit"} 2"#))
+    }
+
+    @Test func connectionReportsLandInTheAuditTrail() async throws {
+        let reporter = AccessReporter(pdp: client(), metrics: nil, logger: logger)
+        var record = AccessRecord(
+            time: 1_795_737_200_000, sourceIP: "198.18.1.2", host: "api.stripe.com", port: 443, allowed: true,
+            rule: "10-apps.egress:11", ruleName: "checkout-stripe", revision: 1, reason: nil,
+            originalDestination: "198.51.100.7:443", upstream: "198.18.3.10:443", cached: true)
+        record.bytesUp = 1830
+        record.bytesDown = 5121
+        record.durationMs = 212
+        reporter.record(record)
+        reporter.record(AccessRecord(time: 1_795_737_200_001, sourceIP: "198.18.1.2", host: "", port: 443, allowed: false, reason: "no-sni"))
+        #expect(await reporter.flush())
+        #expect(reporter.backlog == 0)
+        let audit = try pdp.admin("GET", "/v1/audit?sourceIP=198.18.1.2&limit=100")
+        let records = try #require(audit.json?["records"] as? [[String: Any]], "\(audit)").filter { $0["kind"] as? String == "access" }
+        let allowed = try #require(records.first { $0["host"] as? String == "api.stripe.com" })
+        #expect(allowed["upstream"] as? String == "198.18.3.10:443")
+        #expect(allowed["originalDestination"] as? String == "198.51.100.7:443")
+        #expect(allowed["bytesDown"] as? Int == 5121)
+        #expect(allowed["cached"] as? Bool == true)
+        #expect(allowed["namespace"] as? String == "shop", "the service resolves the source itself")
+        let refused = try #require(records.first { $0["reason"] as? String == "no-sni" })
+        #expect(refused["verdict"] as? String == "deny")
+    }
+
+    @Test func reportsWaitWhileTheServiceIsAwayAndOverflowIsCounted() async throws {
+        let probe = try await ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
+        let port = probe.localAddress!.port!
+        try await probe.close()
+        let metrics = PEPMetrics()
+        let reporter = AccessReporter(pdp: client(port: port), metrics: metrics, logger: logger, capacity: 3)
+        for i in 0..<5 {
+            reporter.record(AccessRecord(time: Int64(i), sourceIP: "198.18.1.2", host: "h\(i)", port: 443, allowed: true))
+        }
+        #expect(await reporter.flush() == false)
+        #expect(reporter.backlog == 3, "kept, not dropped, while the service is away")
+        let text = metrics.render()
+        #expect(text.contains("egress_pep_access_records_dropped_total 2"), "\(text)")
+        #expect(text.contains("egress_pep_access_backlog 3"))
+    }
+
+    func waitUntil(timeout: Duration = .seconds(5), _ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !condition() {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("timed out waiting")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}

@@ -1,0 +1,132 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import Testing
+
+@testable import PEP
+
+/// The cache on its own, with the fetch given as a plain function (the
+/// decision service itself is exercised in PDPTests/PEPClientTests).
+@Suite struct VerdictCacheTests {
+    let key = VerdictKey(sourceIP: "198.18.1.2", host: "api.example.com", port: 443)
+
+    final class Fetches: Sendable {
+        let count = NIOLockedValueBox(0)
+        let failing = NIOLockedValueBox(false)
+        let ttl: Int
+        let delay: Duration
+        init(ttl: Int = 60, delay: Duration = .zero) {
+            self.ttl = ttl
+            self.delay = delay
+        }
+        func fetch(_ key: VerdictKey) async throws -> Verdict {
+            let n = count.withLockedValue { n in
+                n += 1
+                return n
+            }
+            if delay > .zero { try await Task.sleep(for: delay) }
+            if failing.withLockedValue({ $0 }) { throw PDPClient.Unavailable(description: "down") }
+            return Verdict(allow: key.host.hasPrefix("api"), rule: "r.egress:\(n)", name: nil, revision: 1, ttl: ttl)
+        }
+    }
+
+    @Test func aHitDoesNotAskAgain() async throws {
+        let fetches = Fetches()
+        let cache = VerdictCache(capacity: 10, fetch: fetches.fetch)
+        let (first, o1) = try await cache.verdict(for: key)
+        let (second, o2) = try await cache.verdict(for: key)
+        #expect(o1 == .miss && o2 == .hit)
+        #expect(first == second && first.allow)
+        #expect(fetches.count.withLockedValue { $0 } == 1)
+        // Another port is another key.
+        _ = try await cache.verdict(for: VerdictKey(sourceIP: key.sourceIP, host: key.host, port: 8443))
+        #expect(fetches.count.withLockedValue { $0 } == 2)
+    }
+
+    @Test func concurrentMissesMakeOneRequest() async throws {
+        let fetches = Fetches(delay: .milliseconds(200))
+        let cache = VerdictCache(capacity: 10, fetch: fetches.fetch)
+        let origins = try await withThrowingTaskGroup(of: VerdictCache.Origin.self) { group in
+            for _ in 0..<100 { group.addTask { try await cache.verdict(for: key).1 } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(origins.count == 100)
+        #expect(origins.allSatisfy { $0 == .miss })
+        #expect(fetches.count.withLockedValue { $0 } == 1)
+    }
+
+    @Test func aVerdictExpiresAfterItsTTL() async throws {
+        let fetches = Fetches(ttl: 1)
+        let cache = VerdictCache(capacity: 10, fetch: fetches.fetch)
+        _ = try await cache.verdict(for: key)
+        #expect(try await cache.verdict(for: key).1 == .hit)
+        try await Task.sleep(for: .milliseconds(1100))
+        #expect(try await cache.verdict(for: key).1 == .miss)
+        #expect(fetches.count.withLockedValue { $0 } == 2)
+    }
+
+    @Test func aZeroTTLIsNeverCached() async throws {
+        let fetches = Fetches(ttl: 0)
+        let cache = VerdictCache(capacity: 10, fetch: fetches.fetch)
+        _ = try await cache.verdict(for: key)
+        _ = try await cache.verdict(for: key)
+        #expect(fetches.count.withLockedValue { $0 } == 2)
+        #expect(cache.count == 0)
+    }
+
+    @Test func boundedWithLeastRecentlyUsedEviction() async throws {
+        let fetches = Fetches()
+        let cache = VerdictCache(capacity: 3, fetch: fetches.fetch)
+        func k(_ host: String) -> VerdictKey { VerdictKey(sourceIP: "198.18.1.2", host: host, port: 443) }
+        for host in ["a", "b", "c"] { _ = try await cache.verdict(for: k(host)) }
+        _ = try await cache.verdict(for: k("a"))  // a is recent now
+        _ = try await cache.verdict(for: k("d"))  // evicts b
+        #expect(cache.count == 3)
+        #expect(try await cache.verdict(for: k("a")).1 == .hit)
+        #expect(try await cache.verdict(for: k("b")).1 == .miss)
+    }
+
+    @Test func invalidationDropsEverythingAndAnswersInFlight() async throws {
+        let fetches = Fetches(delay: .milliseconds(300))
+        let cache = VerdictCache(capacity: 10, fetch: fetches.fetch)
+        _ = try await cache.verdict(for: key)
+        #expect(cache.count == 1)
+        cache.invalidateAll()
+        #expect(cache.count == 0)
+        // A request asked before an invalidation answers its caller but is not kept.
+        async let answer = cache.verdict(for: key)
+        try await Task.sleep(for: .milliseconds(100))
+        cache.invalidateAll()
+        #expect(try await answer.1 == .miss)
+        #expect(cache.count == 0)
+        #expect(try await cache.verdict(for: key).1 == .miss)
+        #expect(cache.count == 1)
+    }
+
+    @Test func failsClosedWithoutStaleAllowance() async throws {
+        let fetches = Fetches(ttl: 1)
+        let cache = VerdictCache(capacity: 10, fetch: fetches.fetch)
+        _ = try await cache.verdict(for: key)
+        fetches.failing.withLockedValue { $0 = true }
+        try await Task.sleep(for: .milliseconds(1100))
+        await #expect(throws: PDPClient.Unavailable.self) { try await cache.verdict(for: key) }
+    }
+
+    @Test func servesStaleVerdictsUpToTheMaximumAge() async throws {
+        let fetches = Fetches(ttl: 1)
+        let cache = VerdictCache(capacity: 10, staleMaxAge: .seconds(1), fetch: fetches.fetch)
+        let (fresh, _) = try await cache.verdict(for: key)
+        fetches.failing.withLockedValue { $0 = true }
+        try await Task.sleep(for: .milliseconds(1200))
+        let (stale, origin) = try await cache.verdict(for: key)
+        #expect(origin == .stale)
+        #expect(stale == fresh)
+        try await Task.sleep(for: .milliseconds(1000))
+        await #expect(throws: PDPClient.Unavailable.self) { try await cache.verdict(for: key) }
+        // An invalidated verdict is never served stale.
+        fetches.failing.withLockedValue { $0 = false }
+        _ = try await cache.verdict(for: key)
+        cache.invalidateAll()
+        fetches.failing.withLockedValue { $0 = true }
+        await #expect(throws: PDPClient.Unavailable.self) { try await cache.verdict(for: key) }
+    }
+}
