@@ -72,14 +72,17 @@ final class ConnectRequestHandler: ChannelInboundHandler, RemovableChannelHandle
                 return respond(context, .forbidden, "egress to \(target.host):\(target.port) is denied\(rule)\n", close: true)
             }
         }
-        respond(context, .ok, nil, close: false)
         // The tunnel starts: what follows the request is the workload's TLS.
+        // The 200 goes out raw: the HTTP encoder would frame it as a body.
         do {
             let sync = context.pipeline.syncOperations
-            try sync.addHandler(makePeek(target.host), position: .after(self))
             sync.removeHandler(name: encoderName, promise: nil)
-            sync.removeHandler(name: decoderName, promise: nil)
+            context.writeAndFlush(NIOAny(ByteBuffer(string: "HTTP/1.1 200 Connection Established\r\n\r\n")), promise: nil)
+            try sync.addHandler(makePeek(target.host), position: .after(self))
+            // This handler goes before the decoder, which hands any bytes it
+            // read past the request to the peek handler.
             sync.removeHandler(context: context, promise: nil)
+            sync.removeHandler(name: decoderName, promise: nil)
             context.channel.setOption(.autoRead, value: true).whenComplete { _ in }
         } catch {
             context.close(promise: nil)
