@@ -82,6 +82,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds to connect upstream, per address (env EGRESS_PEP_CONNECT_TIMEOUT; default 5).")
     var connectTimeout: Int?
 
+    @Option(help: "Seconds a name's resolved addresses are reused; 0 resolves for every connection (env EGRESS_PEP_DNS_CACHE_TTL; default 10).")
+    var dnsCacheTtl: Int?
+
     @Option(help: "Seconds a spliced connection may carry nothing either way before it is closed (env EGRESS_PEP_IDLE_TIMEOUT; default 300).")
     var idleTimeout: Int?
 
@@ -167,6 +170,7 @@ struct Serve: AsyncParsableCommand {
             c.staleMaxAge = .seconds(Int64(try number(staleMaxAge, "EGRESS_PEP_STALE_MAX_AGE", default: 0, minimum: 0)))
             c.helloTimeout = .seconds(Int64(try number(helloTimeout, "EGRESS_PEP_HELLO_TIMEOUT", default: 10, minimum: 1)))
             c.connectTimeout = .seconds(Int64(try number(connectTimeout, "EGRESS_PEP_CONNECT_TIMEOUT", default: 5, minimum: 1)))
+            c.dnsCacheTTL = .seconds(Int64(try number(dnsCacheTtl, "EGRESS_PEP_DNS_CACHE_TTL", default: 10, minimum: 0)))
             c.idleTimeout = .seconds(Int64(try number(idleTimeout, "EGRESS_PEP_IDLE_TIMEOUT", default: 300, minimum: 1)))
             c.maxConnections = try number(maxConnections, "EGRESS_PEP_MAX_CONNECTIONS", default: 10_000, minimum: 1)
             c.shutdownGrace = .seconds(Int64(try number(shutdownGrace, "EGRESS_PEP_SHUTDOWN_GRACE", default: 30, minimum: 0)))

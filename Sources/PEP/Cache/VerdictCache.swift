@@ -45,6 +45,18 @@ public final class VerdictCache: Sendable {
 
     public var count: Int { state.withLockedValue { $0.entries.count } }
 
+    /// A fresh cached verdict, without waiting: the connection's fast path,
+    /// which stays on its event loop. Nil when the service must be asked.
+    public func cachedVerdict(for key: VerdictKey) -> Verdict? {
+        let now = NIODeadline.now()
+        let verdict = state.withLockedValue { state -> Verdict? in
+            guard let entry = state.entries.get(key), entry.expires > now else { return nil }
+            return entry.verdict
+        }
+        if verdict != nil { metrics?.cacheHits.increment() }
+        return verdict
+    }
+
     /// The verdict for `key` and where it came from. Throws when the service
     /// could not be asked and no usable stale verdict is held.
     public func verdict(for key: VerdictKey) async throws -> (Verdict, Origin) {

@@ -20,15 +20,17 @@ public final class EgressGate: Sendable {
         }
     }
 
-    /// What the gate decided, for the ledger and the proxy.
+    /// What the gate decided, for the ledger and the proxy: a denial, or the
+    /// addresses to try.
     struct Outcome: Sendable {
         var host = ""
         var ech = false
         var verdict: Verdict?
         var origin: VerdictCache.Origin?
         var denial: DenialReason?
-        var upstream: Channel?
-        var upstreamAddress: SocketAddress?
+        var addresses: [SocketAddress] = []
+        /// Set on `inward`: the internal address the name led to.
+        var inwardAddress: SocketAddress?
     }
 
     let cache: VerdictCache
@@ -45,34 +47,30 @@ public final class EgressGate: Sendable {
         self.logger = logger
     }
 
-    /// `expectedHost`: the CONNECT host the SNI must equal (explicit mode).
-    func admit(
-        _ hello: ClientHelloResult, sourceIP: String, port: Int, expectedHost: String?, eventLoop: EventLoop
-    ) async -> Outcome {
+    /// The outcome without waiting, when the hello alone decides or both the
+    /// verdict and the name's addresses are cached: the common case for a
+    /// busy workload, decided on the connection's event loop. Nil otherwise.
+    func admitNow(_ hello: ClientHelloResult, sourceIP: String, port: Int, expectedHost: String?) -> Outcome? {
         var outcome = Outcome()
-        switch hello {
-        case .notTLS:
-            outcome.denial = .notTLS
-            return outcome
-        case .malformed:
-            outcome.denial = .malformed
-            return outcome
-        case .noSNI(let ech):
-            outcome.ech = ech
-            outcome.denial = .noSNI
-            return outcome
-        case .sni(let host, let ech):
-            outcome.host = host
-            outcome.ech = ech
-        }
-        if outcome.ech && settings.refuseECH {
-            outcome.denial = .echRefused
+        if screen(hello, expectedHost: expectedHost, into: &outcome) { return outcome }
+        guard let addresses = resolver.cached(outcome.host, port: port),
+            let verdict = cache.cachedVerdict(for: VerdictKey(sourceIP: sourceIP, host: outcome.host, port: port))
+        else { return nil }
+        outcome.verdict = verdict
+        outcome.origin = .hit
+        metrics?.decisionLatency.recordNanoseconds(0)
+        guard verdict.allow else {
+            outcome.denial = .policy
             return outcome
         }
-        if let expectedHost, expectedHost != outcome.host {
-            outcome.denial = .connectMismatch
-            return outcome
-        }
+        check(addresses, into: &outcome)
+        return outcome
+    }
+
+    /// `expectedHost`: the CONNECT host the SNI must equal (explicit mode).
+    func admit(_ hello: ClientHelloResult, sourceIP: String, port: Int, expectedHost: String?) async -> Outcome {
+        var outcome = Outcome()
+        if screen(hello, expectedHost: expectedHost, into: &outcome) { return outcome }
         let started = ContinuousClock.now
         do {
             let (verdict, origin) = try await cache.verdict(for: VerdictKey(sourceIP: sourceIP, host: outcome.host, port: port))
@@ -88,34 +86,64 @@ public final class EgressGate: Sendable {
             outcome.denial = .policy
             return outcome
         }
-        let addresses: [SocketAddress]
         do {
-            addresses = try await resolver.resolve(outcome.host, port: port)
+            check(try await resolver.resolve(outcome.host, port: port), into: &outcome)
         } catch {
             outcome.denial = .unresolvable
-            return outcome
         }
-        if let inward = addresses.first(where: { address in settings.internalRanges.contains { $0.contains(address) } }) {
-            logger.warning("a name resolves inward; refused", metadata: ["host": "\(outcome.host)", "address": "\(inward)"])
-            outcome.upstreamAddress = inward
-            outcome.denial = .inward
-            return outcome
-        }
-        for address in addresses {
-            do {
-                outcome.upstream = try await ClientBootstrap(group: eventLoop)
-                    .connectTimeout(settings.connectTimeout)
-                    .channelOption(.autoRead, value: false)
-                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                    .connect(to: address).get()
-                outcome.upstreamAddress = address
-                return outcome
-            } catch {
-                logger.info("upstream connect failed", metadata: ["host": "\(outcome.host)", "address": "\(address)", "error": "\(error)"])
+        return outcome
+    }
+
+    /// What the ClientHello alone decides. True when it refuses.
+    private func screen(_ hello: ClientHelloResult, expectedHost: String?, into outcome: inout Outcome) -> Bool {
+        switch hello {
+        case .notTLS:
+            outcome.denial = .notTLS
+        case .malformed:
+            outcome.denial = .malformed
+        case .noSNI(let ech):
+            outcome.ech = ech
+            outcome.denial = .noSNI
+        case .sni(let host, let ech):
+            outcome.host = host
+            outcome.ech = ech
+            if ech && settings.refuseECH {
+                outcome.denial = .echRefused
+            } else if let expectedHost, expectedHost != host {
+                outcome.denial = .connectMismatch
             }
         }
-        outcome.denial = .upstreamFailed
-        return outcome
+        return outcome.denial != nil
+    }
+
+    /// Refuses the name if any of its addresses is internal: one such record
+    /// is enough for a name to lead inward.
+    private func check(_ addresses: [SocketAddress], into outcome: inout Outcome) {
+        if let inward = addresses.first(where: { address in settings.internalRanges.contains { $0.contains(address) } }) {
+            logger.warning("a name resolves inward; refused", metadata: ["host": "\(outcome.host)", "address": "\(inward)"])
+            outcome.inwardAddress = inward
+            outcome.denial = .inward
+        } else {
+            outcome.addresses = addresses
+        }
+    }
+
+    /// Connects to the first of `addresses` that accepts, in order, on the
+    /// workload connection's own event loop (so that splicing never hops).
+    func connect(to addresses: ArraySlice<SocketAddress>, host: String, on eventLoop: EventLoop) -> EventLoopFuture<(Channel, SocketAddress)> {
+        guard let address = addresses.first else {
+            return eventLoop.makeFailedFuture(ChannelError.connectTimeout(settings.connectTimeout))
+        }
+        return ClientBootstrap(group: eventLoop)
+            .connectTimeout(settings.connectTimeout)
+            .channelOption(.autoRead, value: false)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connect(to: address)
+            .map { ($0, address) }
+            .flatMapError { [self] error in
+                logger.info("upstream connect failed", metadata: ["host": "\(host)", "address": "\(address)", "error": "\(error)"])
+                return connect(to: addresses.dropFirst(), host: host, on: eventLoop)
+            }
     }
 }
 

@@ -60,12 +60,15 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler {
         // Nothing more is read until the verdict: the hello and anything
         // after it wait in `held`, and the kernel's buffer pushes back.
         context.channel.setOption(.autoRead, value: false).whenComplete { _ in }
-        let gate = self.gate
-        let (sourceIP, port, expectedHost) = (ledger.sourceIP, ledger.port, self.expectedHost)
-        let eventLoop = context.eventLoop
-        let bound = NIOLoopBound((self, context), eventLoop: eventLoop)
-        eventLoop.makeFutureWithTask {
-            await gate.admit(result, sourceIP: sourceIP, port: port, expectedHost: expectedHost, eventLoop: eventLoop)
+        let (sourceIP, port) = (ledger.sourceIP, ledger.port)
+        if let outcome = gate.admitNow(result, sourceIP: sourceIP, port: port, expectedHost: expectedHost) {
+            proceed(context: context, outcome: outcome, hello: result)
+            return
+        }
+        let (gate, expectedHost) = (self.gate, self.expectedHost)
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.makeFutureWithTask {
+            await gate.admit(result, sourceIP: sourceIP, port: port, expectedHost: expectedHost)
         }.whenSuccess { outcome in
             let (handler, context) = bound.value
             handler.proceed(context: context, outcome: outcome, hello: result)
@@ -73,21 +76,41 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func proceed(context: ChannelHandlerContext, outcome: EgressGate.Outcome, hello: ClientHelloResult) {
-        state = .done
         ledger.host = outcome.host
         ledger.ech = outcome.ech
         ledger.verdict = outcome.verdict
         ledger.origin = outcome.origin
-        ledger.upstream = outcome.upstreamAddress
+        ledger.upstream = outcome.inwardAddress
         guard context.channel.isActive else {
-            // The workload left while we decided.
-            outcome.upstream?.close(promise: nil)
+            // The workload left while we decided: nothing is opened for it.
+            state = .done
             ledger.denial = outcome.denial
             return
         }
-        guard let upstream = outcome.upstream, outcome.denial == nil else {
-            ledger.denial = outcome.denial ?? .policy
+        if let denial = outcome.denial {
+            state = .done
+            ledger.denial = denial
             refuse(context: context, hello: hello)
+            return
+        }
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        gate.connect(to: outcome.addresses[...], host: outcome.host, on: context.eventLoop).whenComplete { result in
+            let (handler, context) = bound.value
+            handler.state = .done
+            switch result {
+            case .success(let (upstream, address)):
+                handler.ledger.upstream = address
+                handler.splice(context: context, upstream: upstream)
+            case .failure:
+                handler.ledger.denial = .upstreamFailed
+                handler.refuse(context: context, hello: hello)
+            }
+        }
+    }
+
+    private func splice(context: ChannelHandlerContext, upstream: Channel) {
+        guard context.channel.isActive else {
+            upstream.close(promise: nil)
             return
         }
         do {

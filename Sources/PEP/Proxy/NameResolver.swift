@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
@@ -12,11 +13,43 @@ import NIOPosix
 /// `/etc/resolv.conf` and `/etc/hosts` of the enforcer's own network
 /// namespace, never anything the workload chose), on a thread pool so that
 /// a slow DNS server never blocks an event loop.
-public struct NameResolver: Sendable {
+///
+/// Answers are kept for `cacheTTL` (getaddrinfo does not tell DNS TTLs), so
+/// that a busy name costs one lookup per period, not one per connection.
+public final class NameResolver: Sendable {
     let pool: NIOThreadPool
+    let cacheTTL: TimeAmount
+    private let cache = NIOLockedValueBox(LRUDictionary<String, (addresses: [SocketAddress], expires: NIODeadline)>(capacity: 10_000))
 
-    public init(pool: NIOThreadPool) {
+    public init(pool: NIOThreadPool, cacheTTL: TimeAmount = .seconds(10)) {
         self.pool = pool
+        self.cacheTTL = cacheTTL
+    }
+
+    /// The name's addresses if a lookup within `cacheTTL` found them.
+    public func cached(_ host: String, port: Int) -> [SocketAddress]? {
+        guard cacheTTL > .zero else { return nil }
+        let now = NIODeadline.now()
+        return cache.withLockedValue { cache in
+            guard let entry = cache.get(host), entry.expires > now else { return nil }
+            return entry.addresses.map { Self.withPort($0, port) }
+        }
+    }
+
+    public func resolve(_ host: String, port: Int) async throws -> [SocketAddress] {
+        if let cached = cached(host, port: port) { return cached }
+        let addresses = try await lookup(host, port: port)
+        if cacheTTL > .zero {
+            let expires = NIODeadline.now() + cacheTTL
+            _ = cache.withLockedValue { $0.set(host, (addresses, expires)) }
+        }
+        return addresses
+    }
+
+    private static func withPort(_ address: SocketAddress, _ port: Int) -> SocketAddress {
+        var address = address
+        address.port = port
+        return address
     }
 
     public struct Failure: Error, CustomStringConvertible {
@@ -24,7 +57,7 @@ public struct NameResolver: Sendable {
     }
 
     /// The name's addresses, IPv4 first (in the resolver's order within each family).
-    public func resolve(_ host: String, port: Int) async throws -> [SocketAddress] {
+    private func lookup(_ host: String, port: Int) async throws -> [SocketAddress] {
         try await pool.runIfActive {
             var hints = addrinfo()
             hints.ai_socktype = Int32(SOCK_STREAM.rawValue)

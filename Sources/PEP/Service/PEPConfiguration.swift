@@ -20,6 +20,8 @@ public struct PEPConfiguration: Sendable {
     public var staleMaxAge: TimeAmount = .zero
     public var helloTimeout: TimeAmount = .seconds(10)
     public var connectTimeout: TimeAmount = .seconds(5)
+    /// How long a name's addresses are reused (0: resolve every connection).
+    public var dnsCacheTTL: TimeAmount = .seconds(10)
     public var idleTimeout: TimeAmount = .seconds(300)
     public var maxConnections = 10_000
     public var shutdownGrace: TimeAmount = .seconds(30)
