@@ -152,6 +152,52 @@ import Testing
         #expect(text.contains("egress_pep_access_backlog 3"))
     }
 
+    @Test func theClientSpeaksTLSWithACertificateAndTheUnixSocket() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pdp-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let ca = try ListenerTests.TestCA(directory)
+        let other = try PDPProcess(
+            ["--policies", PDPProcess.repository.appendingPathComponent("policies").path,
+             "--tls-listen", "127.0.0.1:0", "--tls-cert", ca.path("server.pem"), "--tls-key", ca.path("server.key"),
+             "--tls-client-ca", ca.path("ca.pem")],
+            directory: directory, removesDirectory: true, unixSocket: true)
+        let key = VerdictKey(sourceIP: "198.18.9.9", host: "service1.foo.com", port: 443)
+
+        let tls = try PDPClient.tlsContext(ca: ca.path("ca.pem"), certificate: ca.path("client.pem"), key: ca.path("client.key"))
+        let overTLS = PDPClient(endpoint: .h2(host: "127.0.0.1", port: other.tlsPort), token: nil, tls: tls, group: group, logger: logger)
+        #expect(try await DecisionClient(pdp: overTLS).decide(key).allow)
+
+        // Without a client certificate the service gives no answer at all.
+        let anonymous = try PDPClient.tlsContext(ca: ca.path("ca.pem"), certificate: nil, key: nil)
+        let refused = PDPClient(endpoint: .h2(host: "127.0.0.1", port: other.tlsPort), token: nil, tls: anonymous, group: group, logger: logger)
+        await #expect(throws: (any Error).self) { try await DecisionClient(pdp: refused).decide(key) }
+
+        let socket = try #require(other.unixSocket)
+        let overSocket = PDPClient(endpoint: .unix(path: socket), token: nil, tls: nil, group: group, logger: logger)
+        #expect(try await DecisionClient(pdp: overSocket).decide(key).allow)
+    }
+
+    @Test func itReconnectsWhenTheServiceComesBack() async throws {
+        let pdpClient = client()
+        let decisions = DecisionClient(pdp: pdpClient)
+        let key = VerdictKey(sourceIP: "198.18.1.2", host: "api.stripe.com", port: 443)
+        #expect(try await decisions.decide(key).allow)
+        #expect(pdp.stop() == 0)
+        await #expect(throws: (any Error).self) { try await decisions.decide(key) }
+        let again = try PDPProcess(
+            ["--listen", "127.0.0.1:\(pdp.decisionPort)", "--workloads", pdp.directory.appendingPathComponent("workloads.yaml").path],
+            directory: pdp.directory)
+        defer { _ = again.stop() }
+        // The backoff is at most a few hundred milliseconds after one failure.
+        let deadline = ContinuousClock.now + .seconds(5)
+        var answered = false
+        while !answered, ContinuousClock.now < deadline {
+            answered = (try? await decisions.decide(key))?.allow == true
+            if !answered { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(answered, "the client never reconnected")
+    }
+
     func waitUntil(timeout: Duration = .seconds(5), _ condition: () -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
         while !condition() {

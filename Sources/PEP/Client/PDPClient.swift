@@ -231,6 +231,21 @@ public final class PDPClient: Sendable {
         }
     }
 
+    /// TLS for an `h2://` endpoint: ALPN h2, the service's CA (the system's
+    /// roots when nil) and this enforcer's client certificate, all PEM files.
+    public static func tlsContext(ca: String?, certificate: String?, key: String?) throws -> NIOSSLContext {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.applicationProtocols = ["h2"]
+        if let ca {
+            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca))
+        }
+        if let certificate, let key {
+            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+        }
+        return try NIOSSLContext(configuration: tls)
+    }
+
     /// Closes the connection (at shutdown).
     public func close() async {
         let connection = state.withLockedValue { state in

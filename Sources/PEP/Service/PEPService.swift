@@ -95,15 +95,6 @@ public final class PEPService: Sendable {
 
     private func makeTLSContext() throws -> NIOSSLContext? {
         guard case .h2 = configuration.pdp else { return nil }
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.applicationProtocols = ["h2"]
-        if let ca = configuration.pdpCA {
-            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca))
-        }
-        if let cert = configuration.pdpCert, let key = configuration.pdpKey {
-            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) }
-            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
-        }
-        return try NIOSSLContext(configuration: tls)
+        return try PDPClient.tlsContext(ca: configuration.pdpCA, certificate: configuration.pdpCert, key: configuration.pdpKey)
     }
 }
