@@ -11,17 +11,16 @@ enum OriginalDestination {
     /// `SO_ORIGINAL_DST` and `IP6T_SO_ORIGINAL_DST` (linux/netfilter_ipv4.h, netfilter_ipv6/ip6_tables.h).
     private static let option = NIOBSDSocket.Option(rawValue: 80)
 
+    /// Nil when the socket has no NAT entry (it was not redirected).
     static func of(_ channel: Channel) -> EventLoopFuture<SocketAddress?> {
         guard let provider = channel as? SocketOptionProvider else { return channel.eventLoop.makeSucceededFuture(nil) }
         if channel.localAddress?.protocol == .inet6 {
             let v6: EventLoopFuture<sockaddr_in6> = provider.unsafeGetSocketOption(
                 level: NIOBSDSocket.OptionLevel(rawValue: Int32(IPPROTO_IPV6)), name: option)
-            return v6.map { SocketAddress($0, host: "") }.map(unmappedIfNeeded).recover { _ in nil }
+            return v6.map { Optional(SocketAddress($0, host: "")) }.recover { _ in nil }
         }
         let v4: EventLoopFuture<sockaddr_in> = provider.unsafeGetSocketOption(
             level: NIOBSDSocket.OptionLevel(rawValue: Int32(IPPROTO_IP)), name: option)
         return v4.map { Optional(SocketAddress($0, host: "")) }.recover { _ in nil }
     }
-
-    private static func unmappedIfNeeded(_ address: SocketAddress) -> SocketAddress? { address }
 }
