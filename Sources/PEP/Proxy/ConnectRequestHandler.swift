@@ -123,6 +123,17 @@ final class ConnectRequestHandler: ChannelInboundHandler, RemovableChannelHandle
         return (host, port)
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, case .inputClosed = event, !answered {
+            // The client left before its CONNECT was complete.
+            answered = true
+            ledger.denial = .badConnect
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         if !answered {
             fail(context, .badRequest, "the CONNECT request could not be read\n")

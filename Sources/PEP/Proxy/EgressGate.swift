@@ -138,6 +138,7 @@ public final class EgressGate: Sendable {
             .connectTimeout(settings.connectTimeout)
             .channelOption(.autoRead, value: false)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.allowRemoteHalfClosure, value: true)
             .connect(to: address)
             .map { ($0, address) }
             .flatMapError { [self] error in

@@ -3,7 +3,10 @@ import NIOCore
 /// Joins two channels: what one reads, the other writes. Reading stops while
 /// the other side cannot take more (its writability), so a fast sender never
 /// fills memory behind a slow receiver: back-pressure end to end. Closing
-/// either side closes both. Bytes are counted on the connection's ledger.
+/// either side closes both; a half-close (the peer is done sending) is passed
+/// on as one, after what is queued, so a client that sends its request and
+/// shuts down writing still gets the answer. Bytes are counted on the
+/// connection's ledger.
 final class GlueHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -51,6 +54,11 @@ final class GlueHandler: ChannelDuplexHandler {
         context?.close(promise: nil)
     }
 
+    private func partnerCloseOutput() {
+        // NIO closes fully when the input is already shut too.
+        context?.close(mode: .output, promise: nil)
+    }
+
     private func partnerBecameWritable() {
         if pendingRead {
             pendingRead = false
@@ -78,6 +86,10 @@ final class GlueHandler: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, case .inputClosed = event {
+            partner?.partnerCloseOutput()
+            return
+        }
         if event is IdleStateHandler.IdleStateEvent {
             ledger.idleClosed = true
             context.close(promise: nil)

@@ -20,6 +20,9 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var reader = ClientHelloReader()
     private var held: ByteBuffer?
     private var helloTimer: Scheduled<Void>?
+    /// The workload half-closed after its hello, while the verdict was asked:
+    /// the FIN is passed upstream after the replay.
+    private var inputClosed = false
     private let ledger: ConnectionLedger
     private let gate: EgressGate
     private let expectedHost: String?
@@ -128,6 +131,7 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler {
             upstream.writeAndFlush(held, promise: nil)
         }
         held = nil
+        if inputClosed { upstream.close(mode: .output, promise: nil) }
         upstream.setOption(.autoRead, value: true).whenComplete { _ in }
         context.channel.setOption(.autoRead, value: true).whenComplete { _ in }
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
@@ -147,6 +151,23 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .notTLS, .malformed:
             context.close(promise: nil)
         }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, case .inputClosed = event {
+            switch state {
+            case .reading:
+                // Gone before its hello was complete (recorded as abandoned).
+                state = .done
+                context.close(promise: nil)
+            case .deciding:
+                inputClosed = true
+            case .done:
+                break
+            }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
