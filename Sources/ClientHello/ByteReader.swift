@@ -51,6 +51,17 @@ struct ByteReader {
         return ByteReader(bytes, start: offset, end: offset + length, container: container())
     }
 
+    /// Skips a vector's body, with the same check as `vector` but without
+    /// making a reader (or its description) for it: most extensions are
+    /// only stepped over.
+    mutating func skipVector(_ length: Int, _ field: @autoclosure () -> String) throws(MalformedHello) {
+        guard length <= remaining else {
+            throw MalformedHello(
+                "\(field()) length \(length) exceeds the \(MalformedHello.bytes(remaining)) left in \(self.container)")
+        }
+        offset += length
+    }
+
     /// The unread bytes, for a caller that inspects them itself.
     var rest: ArraySlice<UInt8> { bytes[offset..<end] }
 

@@ -53,19 +53,28 @@ enum ClientHelloParser {
         var hostName: String?
         while !extensions.isEmpty {
             let type = UInt16(try extensions.readUInt16("extension type"))
-            let name = "extension \(ExtensionType.describe(type))"
-            let length = try extensions.readUInt16("\(name) length")
-            var body = try extensions.vector(length, name, container: name)
-            // RFC 8446 §4.2: "There MUST NOT be more than one extension of the
-            // same type." A second server_name is also the classic way to make
-            // two parsers disagree about the SNI.
-            guard seen.insert(type).inserted else { throw MalformedHello("duplicate \(name)") }
+            // Descriptions are built only for a message: this loop runs for
+            // every extension of every connection.
+            let length = try extensions.readUInt16("extension \(ExtensionType.describe(type)) length")
             if type == ExtensionType.serverName {
+                var body = try extensions.vector(
+                    length, "extension \(ExtensionType.describe(type))", container: "extension \(ExtensionType.describe(type))")
+                try noteFirst(type, in: &seen)
                 hostName = try ServerNameList.firstHostName(&body)
+            } else {
+                try extensions.skipVector(length, "extension \(ExtensionType.describe(type))")
+                try noteFirst(type, in: &seen)
             }
         }
         let ech = seen.contains(ExtensionType.encryptedClientHello)
         guard let hostName else { return .noSNI(ech: ech) }
         return .sni(hostName, ech: ech)
+    }
+
+    /// RFC 8446 §4.2: "There MUST NOT be more than one extension of the same
+    /// type." A second server_name is also the classic way to make two
+    /// parsers disagree about the SNI.
+    private static func noteFirst(_ type: UInt16, in seen: inout Set<UInt16>) throws(MalformedHello) {
+        guard seen.insert(type).inserted else { throw MalformedHello("duplicate extension \(ExtensionType.describe(type))") }
     }
 }

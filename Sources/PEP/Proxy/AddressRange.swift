@@ -2,9 +2,14 @@ import NIOCore
 
 /// An address range in CIDR notation (`10.0.0.0/8`, `fd00::/8`, `198.18.3.1`).
 /// IPv4-mapped IPv6 addresses are compared as the IPv4 address they carry.
+///
+/// Addresses are held as 128-bit numbers (IPv4 in the low 32 bits), so that
+/// checking every resolved address against every range, on every allowed
+/// connection, allocates nothing.
 public struct AddressRange: Sendable, Equatable, CustomStringConvertible {
-    /// 4 or 16 bytes.
-    let network: [UInt8]
+    let isIPv4: Bool
+    let network: UInt128
+    let mask: UInt128
     let prefix: Int
 
     public struct ParseError: Error, CustomStringConvertible {
@@ -13,10 +18,10 @@ public struct AddressRange: Sendable, Equatable, CustomStringConvertible {
 
     public init(parsing text: String) throws {
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let bytes = AddressRange.bytes(of: String(parts[0])) else {
+        guard let address = try? SocketAddress(ipAddress: String(parts[0]), port: 0), let (isIPv4, value) = Self.number(address) else {
             throw ParseError(description: "'\(text)' is not an address range: '\(parts[0])' is not an IPv4 or IPv6 address")
         }
-        let bits = bytes.count * 8
+        let bits = isIPv4 ? 32 : 128
         var prefix = bits
         if parts.count == 2 {
             guard let p = Int(parts[1]), (0...bits).contains(p) else {
@@ -24,32 +29,36 @@ public struct AddressRange: Sendable, Equatable, CustomStringConvertible {
             }
             prefix = p
         }
-        self.prefix = prefix
-        network = AddressRange.masked(bytes, prefix)
+        self.init(isIPv4: isIPv4, value: value, prefix: prefix)
     }
 
-    init(bytes: [UInt8], prefix: Int) {
-        self.prefix = prefix
-        network = AddressRange.masked(bytes, prefix)
+    /// The single address's own range (/32 or /128).
+    init?(exactly address: SocketAddress) {
+        guard let (isIPv4, value) = Self.number(address) else { return nil }
+        self.init(isIPv4: isIPv4, value: value, prefix: isIPv4 ? 32 : 128)
     }
 
-    public func contains(_ address: [UInt8]) -> Bool {
-        let address = AddressRange.unmapped(address)
-        guard address.count == network.count else { return false }
-        return AddressRange.masked(address, prefix) == network
+    private init(isIPv4: Bool, value: UInt128, prefix: Int) {
+        let bits = isIPv4 ? 32 : 128
+        self.isIPv4 = isIPv4
+        self.prefix = prefix
+        // The top `prefix` bits of a `bits`-wide number.
+        let width: UInt128 = bits == 128 ? .max : (1 << bits) - 1
+        mask = prefix == 0 ? 0 : width & ~(prefix >= bits ? 0 : (width >> prefix))
+        network = value & mask
     }
 
     public func contains(_ address: SocketAddress) -> Bool {
-        AddressRange.bytes(of: address).map(contains) ?? false
+        guard let (isIPv4, value) = Self.number(address), isIPv4 == self.isIPv4 else { return false }
+        return value & mask == network
     }
 
     public var description: String {
         let text: String
-        if network.count == 4 {
-            text = network.map(String.init).joined(separator: ".")
+        if isIPv4 {
+            text = (0..<4).map { String(UInt8(truncatingIfNeeded: network >> (24 - 8 * $0))) }.joined(separator: ".")
         } else {
-            text = stride(from: 0, to: 16, by: 2).map { String(UInt16(network[$0]) << 8 | UInt16(network[$0 + 1]), radix: 16) }
-                .joined(separator: ":")
+            text = (0..<8).map { String(UInt16(truncatingIfNeeded: network >> (112 - 16 * $0)), radix: 16) }.joined(separator: ":")
         }
         return "\(text)/\(prefix)"
     }
@@ -60,36 +69,19 @@ public struct AddressRange: Sendable, Equatable, CustomStringConvertible {
         "::/128", "::1/128", "fe80::/10", "fc00::/7",
     ].map { try! AddressRange(parsing: $0) }
 
-    static func bytes(of text: String) -> [UInt8]? {
-        if let address = try? SocketAddress(ipAddress: text, port: 0) { return bytes(of: address) }
-        return nil
-    }
-
-    static func bytes(of address: SocketAddress) -> [UInt8]? {
+    /// The address as a number, an IPv4-mapped IPv6 address as its IPv4 one.
+    static func number(_ address: SocketAddress) -> (isIPv4: Bool, value: UInt128)? {
         switch address {
         case .v4(let v4):
-            let raw = v4.address.sin_addr.s_addr  // network byte order
-            return withUnsafeBytes(of: raw) { Array($0) }
+            return (true, UInt128(UInt32(bigEndian: v4.address.sin_addr.s_addr)))
         case .v6(let v6):
-            return withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
+            let value = withUnsafeBytes(of: v6.address.sin6_addr) { raw in
+                raw.reduce(UInt128(0)) { $0 << 8 | UInt128($1) }
+            }
+            if value >> 32 == 0xffff { return (true, value & 0xffff_ffff) }
+            return (false, value)
         default:
             return nil
         }
-    }
-
-    private static func unmapped(_ bytes: [UInt8]) -> [UInt8] {
-        if bytes.count == 16, bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xff, bytes[11] == 0xff {
-            return Array(bytes[12..<16])
-        }
-        return bytes
-    }
-
-    private static func masked(_ bytes: [UInt8], _ prefix: Int) -> [UInt8] {
-        var out = bytes
-        for i in 0..<out.count {
-            let keep = max(0, min(8, prefix - i * 8))
-            out[i] &= keep == 8 ? 0xff : UInt8(truncatingIfNeeded: 0xff << (8 - keep))
-        }
-        return out
     }
 }

@@ -137,7 +137,6 @@ public final class EgressGate: Sendable {
         return ClientBootstrap(group: eventLoop)
             .connectTimeout(settings.connectTimeout)
             .channelOption(.autoRead, value: false)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .connect(to: address)
             .map { ($0, address) }

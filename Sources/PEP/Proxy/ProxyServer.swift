@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -58,16 +61,16 @@ public final class ProxyServer: Service, Sendable {
     public func run() async throws {
         var servers: [Channel] = []
         if let address = settings.transparent {
-            let server = try await bootstrap(explicit: false).bind(to: address).get()
-            servers.append(server)
-            logger.notice("listening (transparent)", metadata: ["address": "\(server.localAddress.map(ConnectionLedger.text) ?? "?")"])
+            servers += try await bindPerEventLoop(address, explicit: false)
+            logger.notice("listening (transparent)", metadata: ["address": "\(servers.last?.localAddress.map(ConnectionLedger.text) ?? "?")"])
         }
         if let address = settings.connect {
-            let server = try await bootstrap(explicit: true).bind(to: address).get()
-            servers.append(server)
-            logger.notice("listening (CONNECT)", metadata: ["address": "\(server.localAddress.map(ConnectionLedger.text) ?? "?")"])
+            servers += try await bindPerEventLoop(address, explicit: true)
+            logger.notice("listening (CONNECT)", metadata: ["address": "\(servers.last?.localAddress.map(ConnectionLedger.text) ?? "?")"])
         }
-        bound.withLockedValue { $0 = servers.compactMap(\.localAddress) }
+        bound.withLockedValue { addresses in
+            for address in servers.compactMap(\.localAddress) where !addresses.contains(address) { addresses.append(address) }
+        }
         try? await gracefulShutdown()
         for server in servers { try? await server.close() }
         let remaining = openConnections
@@ -84,16 +87,30 @@ public final class ProxyServer: Service, Sendable {
         }
     }
 
-    private func bootstrap(explicit: Bool) -> ServerBootstrap {
-        ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            // Half-closes are passed through, not turned into full closes.
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .childChannelInitializer { [self] channel in
-                accept(channel, explicit: explicit)
-            }
+    /// One listening socket per event loop (SO_REUSEPORT), each keeping the
+    /// connections it accepts: a connection never changes threads, which
+    /// takes a cross-thread hand-off out of every connection's first
+    /// round trip. The kernel spreads connections over the sockets.
+    private func bindPerEventLoop(_ address: SocketAddress, explicit: Bool) async throws -> [Channel] {
+        var servers: [Channel] = []
+        var address = address
+        for eventLoop in group.makeIterator() {
+            let server = try await ServerBootstrap(group: eventLoop, childGroup: eventLoop)
+                .serverChannelOption(.backlog, value: 1024)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .serverChannelOption(.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_REUSEPORT)), value: 1)
+                // Half-closes are passed through, not turned into full closes.
+                .childChannelOption(.allowRemoteHalfClosure, value: true)
+                .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { [self] channel in
+                    accept(channel, explicit: explicit)
+                }
+                .bind(to: address).get()
+            // Port 0 picks a port once; the other sockets share it.
+            if address.port == 0, let port = server.localAddress?.port { address.port = port }
+            servers.append(server)
+        }
+        return servers
     }
 
     private func accept(_ channel: Channel, explicit: Bool) -> EventLoopFuture<Void> {

@@ -37,8 +37,7 @@ public final class PEPService: Sendable {
         if configuration.includeOwnAddresses {
             // The gateway's own addresses: a name pointing at them would lead inward.
             for device in (try? System.enumerateDevices()) ?? [] {
-                if let address = device.address, let bytes = AddressRange.bytes(of: address) {
-                    let own = AddressRange(bytes: bytes, prefix: bytes.count * 8)
+                if let address = device.address, let own = AddressRange(exactly: address) {
                     if !ranges.contains(own) { ranges.append(own) }
                 }
             }
