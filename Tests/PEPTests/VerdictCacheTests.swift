@@ -112,15 +112,17 @@ import Testing
     }
 
     @Test func servesStaleVerdictsUpToTheMaximumAge() async throws {
+        // Windows of whole seconds, so that a loaded machine's late wake-ups
+        // do not move a lookup from one side of a boundary to the other.
         let fetches = Fetches(ttl: 1)
-        let cache = VerdictCache(capacity: 10, staleMaxAge: .seconds(1), fetch: fetches.fetch)
+        let cache = VerdictCache(capacity: 10, staleMaxAge: .seconds(2), fetch: fetches.fetch)
         let (fresh, _) = try await cache.verdict(for: key)
         fetches.failing.withLockedValue { $0 = true }
-        try await Task.sleep(for: .milliseconds(1200))
+        try await Task.sleep(for: .milliseconds(1100))
         let (stale, origin) = try await cache.verdict(for: key)
         #expect(origin == .stale)
         #expect(stale == fresh)
-        try await Task.sleep(for: .milliseconds(1000))
+        try await Task.sleep(for: .milliseconds(2100))
         await #expect(throws: PDPClient.Unavailable.self) { try await cache.verdict(for: key) }
         // An invalidated verdict is never served stale.
         fetches.failing.withLockedValue { $0 = false }
