@@ -19,11 +19,13 @@ enum HostName {
         var lowered: [UInt8] = []
         lowered.reserveCapacity(name.count)
         var labelLength = 0
+        var lastLabelStart = 0
         for (offset, byte) in name.enumerated() {
             switch byte {
             case UInt8(ascii: "."):
                 guard labelLength > 0 else { throw emptyLabel(at: offset) }
                 labelLength = 0
+                lastLabelStart = lowered.count + 1
             case UInt8(ascii: "A")...UInt8(ascii: "Z"):
                 labelLength += 1
                 lowered.append(byte + 32)
@@ -38,6 +40,14 @@ enum HostName {
         }
         // Also catches a name that was only ".", or ended in "..".
         guard labelLength > 0 else { throw emptyLabel(at: name.count) }
+        // RFC 6066 §3: no IP literals. A top-level label never starts with a
+        // digit, and resolvers read names like 1.2.3.4, 2130706433 or
+        // 0xc6120342 as addresses: the workload would choose the upstream.
+        if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(lowered[lastLabelStart]) {
+            throw MalformedHello(
+                "host_name '\(String(decoding: lowered, as: UTF8.self))' is an IP address or ends in a label "
+                    + "starting with a digit; a server name must be a DNS name (RFC 6066)")
+        }
         return String(decoding: lowered, as: UTF8.self)
     }
 

@@ -64,7 +64,7 @@ struct Serve: AsyncParsableCommand {
         help: "An internal range no upstream may be in, such as the pod or service range; repeat for more (env EGRESS_PEP_INTERNAL_CIDRS, comma-separated). Added to loopback, link-local, RFC 1918, IPv6 unique local and the host's own addresses.")
     var internalCidrs: [String] = []
 
-    @Flag(help: "Do not refuse upstreams in loopback, link-local and private ranges by default (env EGRESS_PEP_NO_DEFAULT_INTERNAL=1). The host's own addresses and --internal-cidr stay refused.")
+    @Flag(help: "Do not refuse upstreams in link-local and private ranges by default (env EGRESS_PEP_NO_DEFAULT_INTERNAL=1). Loopback, unspecified, the host's own addresses and --internal-cidr stay refused.")
     var noDefaultInternal = false
 
     @Flag(help: "Refuse every ClientHello with an encrypted_client_hello extension, including browsers' decoys (env EGRESS_PEP_REFUSE_ECH=1).")
@@ -110,7 +110,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         func value(_ option: String?, _ name: String) -> String? { option ?? env[name].flatMap { $0.isEmpty ? nil : $0 } }
-        func number(_ option: Int?, _ name: String, default fallback: Int, minimum: Int) throws -> Int {
+        func number(_ option: Int?, _ name: String, default fallback: Int, minimum: Int, maximum: Int = 31_536_000) throws -> Int {
             var result = fallback
             if let option {
                 result = option
@@ -118,9 +118,9 @@ struct Serve: AsyncParsableCommand {
                 guard let n = Int(text) else { throw BadOption(description: "\(name) must be a whole number, not '\(text)'") }
                 result = n
             }
-            guard result >= minimum else {
+            guard result >= minimum, result <= maximum else {
                 let flag = "--" + name.dropFirst("EGRESS_PEP_".count).lowercased().replacingOccurrences(of: "_", with: "-")
-                throw BadOption(description: "\(flag) must be \(minimum) or more, not \(result)")
+                throw BadOption(description: "\(flag) must be \(minimum) to \(maximum), not \(result)")
             }
             return result
         }
@@ -159,7 +159,8 @@ struct Serve: AsyncParsableCommand {
             if cidrs.isEmpty, let text = env["EGRESS_PEP_INTERNAL_CIDRS"] {
                 cidrs = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             }
-            c.internalRanges = flag(noDefaultInternal, "EGRESS_PEP_NO_DEFAULT_INTERNAL") ? [] : AddressRange.defaultInternal
+            c.internalRanges =
+                flag(noDefaultInternal, "EGRESS_PEP_NO_DEFAULT_INTERNAL") ? AddressRange.alwaysInternal : AddressRange.defaultInternal
             for text in cidrs {
                 do { c.internalRanges.append(try AddressRange(parsing: text)) } catch let error as AddressRange.ParseError {
                     throw BadOption(description: "--internal-cidr: \(error.description)")

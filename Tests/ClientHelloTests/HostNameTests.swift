@@ -44,3 +44,23 @@ struct HostNameTests {
         #expect(result == reason)
     }
 }
+
+@Suite("IP literals are not server names")
+struct IPLiteralServerNameTests {
+    /// A resolver reads each of these as an address; the workload would pick the upstream.
+    @Test(arguments: ["1.2.3.4", "198.18.3.66.", "2130706433", "0xc6120342", "10.0.0.1", "example.1com"])
+    func addressesAreRefused(_ name: String) {
+        var reader = ClientHelloReader()
+        let result = reader.feed(HelloBuilder(host: name).bytes)
+        guard case .malformed(let reason) = result else {
+            Issue.record("\(name): \(String(describing: result))")
+            return
+        }
+        #expect(reason.contains("a server name must be a DNS name (RFC 6066)"))
+    }
+
+    @Test(arguments: ["a1.example", "1a.example.com", "localhost", "x.y9"])
+    func digitsElsewhereAreFine(_ name: String) {
+        Feeding.expect(HelloBuilder(host: name).bytes, gives: .sni(name, ech: false))
+    }
+}

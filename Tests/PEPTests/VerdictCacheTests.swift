@@ -102,6 +102,24 @@ import Testing
         #expect(cache.count == 1)
     }
 
+    /// A lookup after an invalidation never joins a request asked before it:
+    /// it asks again, and only the new answer is kept.
+    @Test func aLookupAfterAnInvalidationDoesNotJoinAnOlderRequest() async throws {
+        let fetches = Fetches(delay: .milliseconds(300))
+        let cache = VerdictCache(capacity: 10, fetch: fetches.fetch)
+        async let first = cache.verdict(for: key)
+        try await Task.sleep(for: .milliseconds(100))
+        cache.invalidateAll()
+        let (second, _) = try await cache.verdict(for: key)
+        let (old, _) = try await first
+        #expect(fetches.count.withLockedValue { $0 } == 2)
+        #expect(old.rule == "r.egress:1")
+        #expect(second.rule == "r.egress:2", "the second lookup asked after the invalidation")
+        let (kept, origin) = try await cache.verdict(for: key)
+        #expect(origin == .hit)
+        #expect(kept.rule == "r.egress:2", "the cache holds the answer asked after the change")
+    }
+
     @Test func failsClosedWithoutStaleAllowance() async throws {
         let fetches = Fetches(ttl: 1)
         let cache = VerdictCache(capacity: 10, fetch: fetches.fetch)

@@ -24,10 +24,15 @@ public final class VerdictCache: Sendable {
 
     private struct State {
         var entries: LRUDictionary<VerdictKey, Entry>
-        var inflight: [VerdictKey: Task<Verdict, Error>] = [:]
+        /// Requests being asked, with the epoch they were asked in. Emptied
+        /// by an invalidation, so that no lookup after it joins an old one.
+        var inflight: [VerdictKey: (task: Task<Verdict, Error>, epoch: Int)] = [:]
         /// Grows with every invalidation: an answer asked before one is not stored.
         var epoch = 0
     }
+
+    /// A day: no answer is kept longer, whatever TTL it came with.
+    static let maxTTL = 86_400
 
     public typealias Fetch = @Sendable (VerdictKey) async throws -> Verdict
 
@@ -67,9 +72,9 @@ public final class VerdictCache: Sendable {
         }
         let lookup: Lookup = state.withLockedValue { state in
             if let entry = state.entries.get(key), entry.expires > now { return .hit(entry.verdict) }
-            if let task = state.inflight[key] { return .ask(task, epoch: state.epoch) }
+            if let asked = state.inflight[key] { return .ask(asked.task, epoch: asked.epoch) }
             let task = Task { [fetch] in try await fetch(key) }
-            state.inflight[key] = task
+            state.inflight[key] = (task, state.epoch)
             return .ask(task, epoch: state.epoch)
         }
         switch lookup {
@@ -80,9 +85,9 @@ public final class VerdictCache: Sendable {
             do {
                 let verdict = try await task.value
                 let evicted = state.withLockedValue { state -> Bool in
-                    if state.inflight[key] == task { state.inflight[key] = nil }
+                    if state.inflight[key]?.task == task { state.inflight[key] = nil }
                     guard state.epoch == epoch, verdict.ttl > 0 else { return false }
-                    let entry = Entry(verdict: verdict, expires: .now() + .seconds(Int64(verdict.ttl)))
+                    let entry = Entry(verdict: verdict, expires: .now() + .seconds(Int64(min(verdict.ttl, Self.maxTTL))))
                     return state.entries.set(key, entry) != nil
                 }
                 if evicted { metrics?.cacheEvictions.increment() }
@@ -90,7 +95,7 @@ public final class VerdictCache: Sendable {
                 return (verdict, .miss)
             } catch {
                 let stale = state.withLockedValue { state -> Verdict? in
-                    if state.inflight[key] == task { state.inflight[key] = nil }
+                    if state.inflight[key]?.task == task { state.inflight[key] = nil }
                     guard staleMaxAge > .zero, let entry = state.entries.peek(key) else { return nil }
                     return NIODeadline.now() - entry.expires <= staleMaxAge ? entry.verdict : nil
                 }
@@ -110,6 +115,7 @@ public final class VerdictCache: Sendable {
         let dropped = state.withLockedValue { state in
             defer {
                 state.entries.removeAll()
+                state.inflight.removeAll()
                 state.epoch += 1
             }
             return state.entries.count

@@ -68,7 +68,10 @@ public final class WatchFollower: Service, Sendable {
         guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
             let event = object["event"] as? String
         else {
-            logger.warning("an unreadable watch event", metadata: ["line": "\(line.prefix(200))"])
+            // Something changed, or the stream is broken: either way cached
+            // verdicts may be stale.
+            logger.warning("an unreadable watch event; verdict cache emptied", metadata: ["line": "\(line.prefix(200))"])
+            cache.invalidateAll()
             return
         }
         let now = Seen(
@@ -81,9 +84,9 @@ public final class WatchFollower: Service, Sendable {
         metrics?.watchEvents.increment()
         switch event {
         case "hello":
-            // The first hello after a start finds the cache empty; a later one
-            // (a reconnect) may follow changes this enforcer never heard of.
-            if let previous, previous != now {
+            // A hello after a reconnect may follow changes this enforcer never
+            // heard of; the first one, verdicts cached before the watch was up.
+            if previous.map({ $0 != now }) ?? (cache.count > 0) {
                 logger.info("the policy or inventory changed while the watch was down; verdict cache emptied")
                 cache.invalidateAll()
             }

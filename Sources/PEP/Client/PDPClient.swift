@@ -56,7 +56,9 @@ public final class PDPClient: Sendable {
     }
 
     /// Sends one request and collects the whole answer.
-    public func send(method: String, path: String, body: ByteBuffer?) async throws -> Response {
+    /// `timeout`: the request's own limit instead of the client's default
+    /// (a large report takes longer to commit than a decision).
+    public func send(method: String, path: String, body: ByteBuffer?, timeout: TimeAmount? = nil) async throws -> Response {
         let connection = try await connection()
         let stream: NIOAsyncChannel<HTTP2Frame.FramePayload, HTTP2Frame.FramePayload>
         do {
@@ -69,10 +71,10 @@ public final class PDPClient: Sendable {
             throw Unavailable(description: "cannot open a stream to \(endpoint): \(error)")
         }
         // A stream that takes too long is closed, which ends the read below.
-        let timeout = stream.channel.eventLoop.scheduleTask(in: requestTimeout) { [channel = stream.channel] in
+        let timer = stream.channel.eventLoop.scheduleTask(in: timeout ?? requestTimeout) { [channel = stream.channel] in
             channel.close(promise: nil)
         }
-        defer { timeout.cancel() }
+        defer { timer.cancel() }
         do {
             return try await stream.executeThenClose { inbound, outbound in
                 try await outbound.write(.headers(.init(headers: headers(method: method, path: path), endStream: body == nil)))
@@ -211,7 +213,8 @@ public final class PDPClient: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     if let tls, case .h2(let host, _) = endpoint {
                         try channel.pipeline.syncOperations.addHandler(
-                            NIOSSLClientHandler(context: tls, serverHostname: host.first?.isNumber == true || host.contains(":") ? nil : host))
+                            NIOSSLClientHandler(
+                                context: tls, serverHostname: (try? SocketAddress(ipAddress: host, port: 0)) == nil ? host : nil))
                     }
                 }
             }

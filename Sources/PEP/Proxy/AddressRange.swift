@@ -32,6 +32,12 @@ public struct AddressRange: Sendable, Equatable, CustomStringConvertible {
         self.init(isIPv4: isIPv4, value: value, prefix: prefix)
     }
 
+    /// Loopback and unspecified addresses: the enforcer's own host, whatever
+    /// the options say (`0.0.0.0` connects to the local host too).
+    public static let alwaysInternal: [AddressRange] = ["0.0.0.0/8", "127.0.0.0/8", "::/128", "::1/128"].map {
+        try! AddressRange(parsing: $0)
+    }
+
     /// The single address's own range (/32 or /128).
     init?(exactly address: SocketAddress) {
         guard let (isIPv4, value) = Self.number(address) else { return nil }

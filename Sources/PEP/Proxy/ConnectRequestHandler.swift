@@ -16,16 +16,36 @@ final class ConnectRequestHandler: ChannelInboundHandler, RemovableChannelHandle
     private let makePeek: (String) -> HelloPeekHandler
     private let decoderName: String
     private let encoderName: String
+    private let requestTimeout: TimeAmount
+    private var requestTimer: Scheduled<Void>?
 
     init(
-        ledger: ConnectionLedger, gate: EgressGate, decoderName: String, encoderName: String,
+        ledger: ConnectionLedger, gate: EgressGate, decoderName: String, encoderName: String, requestTimeout: TimeAmount,
         makePeek: @escaping (String) -> HelloPeekHandler
     ) {
+        self.requestTimeout = requestTimeout
         self.ledger = ledger
         self.gate = gate
         self.decoderName = decoderName
         self.encoderName = encoderName
         self.makePeek = makePeek
+    }
+
+    /// The CONNECT request has as long as a ClientHello would: a silent or
+    /// trickling client must not hold a connection slot.
+    func handlerAdded(context: ChannelHandlerContext) {
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        requestTimer = context.eventLoop.scheduleTask(in: requestTimeout) {
+            let (handler, context) = bound.value
+            guard !handler.answered else { return }
+            handler.answered = true
+            handler.ledger.denial = .helloTimeout
+            context.close(promise: nil)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        requestTimer?.cancel()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -46,6 +66,7 @@ final class ConnectRequestHandler: ChannelInboundHandler, RemovableChannelHandle
         case .end:
             guard let target else { return fail(context, .badRequest, "no CONNECT request\n") }
             answered = true
+            requestTimer?.cancel()
             context.channel.setOption(.autoRead, value: false).whenComplete { _ in }
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let (cache, key) = (gate.cache, VerdictKey(sourceIP: ledger.sourceIP, host: target.host, port: target.port))

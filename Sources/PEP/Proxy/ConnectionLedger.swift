@@ -33,7 +33,7 @@ final class ConnectionLedger: @unchecked Sendable {
         reported = true
         if denial == nil, verdict == nil { denial = .abandoned }
         var reason = denial?.rawValue
-        if ech { reason = reason.map { "\($0)+ech" } ?? "ech" }
+        if ech, denial != .echRefused { reason = reason.map { "\($0)+ech" } ?? "ech" }
         return AccessRecord(
             time: startedWallMs, sourceIP: sourceIP, host: host, port: port, allowed: denial == nil && verdict?.allow == true,
             rule: verdict?.rule, ruleName: verdict?.name, revision: verdict?.revision, reason: reason,

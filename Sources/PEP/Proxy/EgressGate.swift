@@ -51,6 +51,7 @@ public final class EgressGate: Sendable {
     /// verdict and the name's addresses are cached: the common case for a
     /// busy workload, decided on the connection's event loop. Nil otherwise.
     func admitNow(_ hello: ClientHelloResult, sourceIP: String, port: Int, expectedHost: String?) -> Outcome? {
+        let started = ContinuousClock.now
         var outcome = Outcome()
         if screen(hello, expectedHost: expectedHost, into: &outcome) { return outcome }
         guard let addresses = resolver.cached(outcome.host, port: port),
@@ -58,7 +59,7 @@ public final class EgressGate: Sendable {
         else { return nil }
         outcome.verdict = verdict
         outcome.origin = .hit
-        metrics?.decisionLatency.recordNanoseconds(0)
+        metrics?.decisionLatency.recordNanoseconds(Int64((ContinuousClock.now - started).nanosecondsApprox))
         guard verdict.allow else {
             outcome.denial = .policy
             return outcome

@@ -55,8 +55,14 @@ final class GlueHandler: ChannelDuplexHandler {
     }
 
     private func partnerCloseOutput() {
-        // NIO closes fully when the input is already shut too.
-        context?.close(mode: .output, promise: nil)
+        guard let context else { return }
+        // NIO turns this into a full close when the input is already shut,
+        // and a full close drops writes still queued: the FIN goes only once
+        // everything queued is written.
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+            bound.value.close(mode: .output, promise: nil)
+        }
     }
 
     private func partnerBecameWritable() {

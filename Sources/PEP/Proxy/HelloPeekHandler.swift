@@ -52,12 +52,33 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler {
         helloTimer?.cancel()
     }
 
+    /// Bytes held at most, the hello and what follows it while the verdict
+    /// is asked: the hello's cap and a few records more.
+    static let maxHeld = ClientHelloReader.maxHelloLength + 4 * 16_384
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard case .reading = state else { return }
         var bytes = unwrapInboundIn(data)
+        switch state {
+        case .done:
+            return
+        case .deciding:
+            // Turning autoRead off does not stop the read in progress: what
+            // arrives behind the hello is kept and replayed after it.
+            hold(&bytes, context: context)
+            return
+        case .reading:
+            break
+        }
         let result = bytes.withUnsafeReadableBytes { reader.feed($0) }
-        if held == nil { held = bytes } else { held!.writeBuffer(&bytes) }
-        guard let result else { return }
+        hold(&bytes, context: context)
+        guard let result, case .reading = state else { return }
+        if case .sni(let host, let ech) = result {
+            // Known now, so that the record names it however the connection ends.
+            ledger.host = host
+            ledger.ech = ech
+        } else if case .noSNI(let ech) = result {
+            ledger.ech = ech
+        }
         helloTimer?.cancel()
         state = .deciding
         // Nothing more is read until the verdict: the hello and anything
@@ -75,6 +96,22 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler {
         }.whenSuccess { outcome in
             let (handler, context) = bound.value
             handler.proceed(context: context, outcome: outcome, hello: result)
+        }
+    }
+
+    private func hold(_ bytes: inout ByteBuffer, context: ChannelHandlerContext) {
+        if held == nil {
+            held = bytes
+        } else {
+            held!.writeBuffer(&bytes)
+        }
+        if held!.readableBytes > Self.maxHeld {
+            // The reader refuses a longer hello itself; this bounds what a
+            // client can make us hold behind one.
+            state = .done
+            ledger.denial = ledger.denial ?? .malformed
+            held = nil
+            context.close(promise: nil)
         }
     }
 
@@ -128,6 +165,7 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         if let held, held.readableBytes > 0 {
+            ledger.bytesUp += Int64(held.readableBytes)
             upstream.writeAndFlush(held, promise: nil)
         }
         held = nil

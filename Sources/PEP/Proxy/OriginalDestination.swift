@@ -14,7 +14,9 @@ enum OriginalDestination {
     /// Nil when the socket has no NAT entry (it was not redirected).
     static func of(_ channel: Channel) -> EventLoopFuture<SocketAddress?> {
         guard let provider = channel as? SocketOptionProvider else { return channel.eventLoop.makeSucceededFuture(nil) }
-        if channel.localAddress?.protocol == .inet6 {
+        // An IPv4 connection on a dual-stack socket has an IPv4-mapped local
+        // address, and its NAT entry is an IPv4 one.
+        if channel.localAddress?.protocol == .inet6, !(channel.localAddress?.ipAddress?.hasPrefix("::ffff:") ?? false) {
             let v6: EventLoopFuture<sockaddr_in6> = provider.unsafeGetSocketOption(
                 level: NIOBSDSocket.OptionLevel(rawValue: Int32(IPPROTO_IPV6)), name: option)
             return v6.map { Optional(SocketAddress($0, host: "")) }.recover { _ in nil }

@@ -76,14 +76,18 @@ public final class ProxyServer: Service, Sendable {
         let remaining = openConnections
         logger.notice("stopped accepting; waiting for open connections", metadata: ["open": "\(remaining)"])
         let deadline = ContinuousClock.now + .nanoseconds(settings.shutdownGrace.nanoseconds)
-        while openConnections > 0, ContinuousClock.now < deadline {
+        // A plain sleep: cancelled (the group is failing), the wait ends at once.
+        while openConnections > 0, ContinuousClock.now < deadline, !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(50))
         }
         let left = open.withLockedValue { Array($0.values) }
         if !left.isEmpty {
             logger.warning("closing connections still open at the end of the grace period", metadata: ["open": "\(left.count)"])
             for channel in left { channel.close(promise: nil) }
-            while openConnections > 0 { try? await Task.sleep(for: .milliseconds(10)) }
+            while openConnections > 0, ContinuousClock.now < deadline + .seconds(5) {
+                try? await Task.sleep(for: .milliseconds(10))
+                if Task.isCancelled { break }
+            }
         }
     }
 
@@ -152,7 +156,7 @@ public final class ProxyServer: Service, Sendable {
                 try sync.addHandler(
                     ConnectRequestHandler(
                         ledger: ledger, gate: gate, decoderName: "connect-decoder", encoderName: "connect-encoder",
-                        makePeek: { makePeek($0) }))
+                        requestTimeout: settings.helloTimeout, makePeek: { makePeek($0) }))
             } else {
                 try sync.addHandler(makePeek(nil))
             }

@@ -139,7 +139,9 @@ public final class AccessReporter: Service, Sendable {
             if batch.isEmpty { return true }
             do {
                 let body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: ["connections": batch.map(\.json)]))
-                let response = try await pdp.send(method: "POST", path: "/v1/access", body: body)
+                // Long enough for the service to commit a full batch: a batch
+                // sent again after a timeout would be recorded twice.
+                let response = try await pdp.send(method: "POST", path: "/v1/access", body: body, timeout: .seconds(30))
                 if response.status == 400 {
                     // The service will never take this batch: keeping it would
                     // block every later report. Dropped, counted and logged.
