@@ -131,16 +131,17 @@ public final class EgressGate: Sendable {
 
     /// Connects to the first of `addresses` that accepts, in order, on the
     /// workload connection's own event loop (so that splicing never hops).
-    func connect(to addresses: ArraySlice<SocketAddress>, host: String, on eventLoop: EventLoop) -> EventLoopFuture<(Channel, SocketAddress)> {
+    /// The channel reads from the start: the caller joins it in the same
+    /// event-loop turn as the connect completes, before any read is handled,
+    /// and a TLS server sends nothing before the hello anyway.
+    func connect(to addresses: ArraySlice<SocketAddress>, host: String, on eventLoop: EventLoop) -> EventLoopFuture<Channel> {
         guard let address = addresses.first else {
             return eventLoop.makeFailedFuture(ChannelError.connectTimeout(settings.connectTimeout))
         }
         return ClientBootstrap(group: eventLoop)
             .connectTimeout(settings.connectTimeout)
-            .channelOption(.autoRead, value: false)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .connect(to: address)
-            .map { ($0, address) }
             .flatMapError { [self] error in
                 logger.info("upstream connect failed", metadata: ["host": "\(host)", "address": "\(address)", "error": "\(error)"])
                 return connect(to: addresses.dropFirst(), host: host, on: eventLoop)

@@ -37,11 +37,16 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler {
         self.idleTimeout = idleTimeout
     }
 
+    /// Kept for callbacks: bound to the event loop with the handler alone, as
+    /// a tuple's type would be looked up at run time on every connection.
+    private var context: ChannelHandlerContext?
+
     func handlerAdded(context: ChannelHandlerContext) {
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        self.context = context
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         helloTimer = context.eventLoop.scheduleTask(in: helloTimeout) {
-            let (handler, context) = bound.value
-            guard case .reading = handler.state else { return }
+            let handler = bound.value
+            guard case .reading = handler.state, let context = handler.context else { return }
             handler.state = .done
             handler.ledger.denial = .helloTimeout
             context.close(promise: nil)
@@ -49,6 +54,7 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
         helloTimer?.cancel()
     }
 
@@ -80,21 +86,22 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler {
             ledger.ech = ech
         }
         helloTimer?.cancel()
+        // Reading goes on while the verdict is asked (switching it off and on
+        // costs more per connection than it saves): anything after the hello
+        // waits in `held`, bounded by `maxHeld`.
         state = .deciding
-        // Nothing more is read until the verdict: the hello and anything
-        // after it wait in `held`, and the kernel's buffer pushes back.
-        context.channel.setOption(.autoRead, value: false).whenComplete { _ in }
         let (sourceIP, port) = (ledger.sourceIP, ledger.port)
         if let outcome = gate.admitNow(result, sourceIP: sourceIP, port: port, expectedHost: expectedHost) {
             proceed(context: context, outcome: outcome, hello: result)
             return
         }
         let (gate, expectedHost) = (self.gate, self.expectedHost)
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         context.eventLoop.makeFutureWithTask {
             await gate.admit(result, sourceIP: sourceIP, port: port, expectedHost: expectedHost)
         }.whenSuccess { outcome in
-            let (handler, context) = bound.value
+            let handler = bound.value
+            guard let context = handler.context else { return }
             handler.proceed(context: context, outcome: outcome, hello: result)
         }
     }
@@ -133,13 +140,17 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler {
             refuse(context: context, hello: hello)
             return
         }
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         gate.connect(to: outcome.addresses[...], host: outcome.host, on: context.eventLoop).whenComplete { result in
-            let (handler, context) = bound.value
+            let handler = bound.value
             handler.state = .done
+            guard let context = handler.context else {
+                if case .success(let upstream) = result { upstream.close(promise: nil) }
+                return
+            }
             switch result {
-            case .success(let (upstream, address)):
-                handler.ledger.upstream = address
+            case .success(let upstream):
+                handler.ledger.upstream = upstream.remoteAddress
                 handler.splice(context: context, upstream: upstream)
             case .failure:
                 handler.ledger.denial = .upstreamFailed
@@ -170,8 +181,6 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         held = nil
         if inputClosed { upstream.close(mode: .output, promise: nil) }
-        upstream.setOption(.autoRead, value: true).whenComplete { _ in }
-        context.channel.setOption(.autoRead, value: true).whenComplete { _ in }
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 
