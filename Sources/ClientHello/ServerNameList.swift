@@ -3,7 +3,7 @@
 enum ServerNameList {
     static let hostNameType: UInt8 = 0
 
-    /// The first host_name entry, normalized, or nil if there is none. Every
+    /// The host_name entry, normalized, or nil if there is none. Every
     /// entry's length is checked, not just the first one's, so that a list
     /// this reader accepts is one any other parser would also accept.
     static func firstHostName(_ body: inout ByteReader) throws(MalformedHello) -> String? {
@@ -20,7 +20,10 @@ enum ServerNameList {
             let nameType = try list.readUInt8("server_name entry type")
             let length = try list.readUInt16("server_name entry length")
             let entry = try list.vector(length, "server_name entry (type \(nameType))", container: "the entry")
-            if nameType == hostNameType, hostName == nil {
+            if nameType == hostNameType {
+                // RFC 6066: at most one name of each type. Two would let two
+                // parsers disagree about which one the connection is for.
+                guard hostName == nil else { throw MalformedHello("server_name list has more than one host_name") }
                 hostName = try HostName.normalize(entry.rest)
             }
         }

@@ -23,14 +23,17 @@ struct ClientHelloParserTests {
         Feeding.expect(hello.bytes, gives: .noSNI(ech: false))
     }
 
-    @Test("the first host_name entry is taken; other name types are skipped")
+    @Test("the host_name entry is taken, other name types skipped; two host_names are refused")
     func serverNameEntries() {
         var hello = HelloBuilder()
+        hello.extensions?.append((0, HelloBuilder.serverNameList([(1, [9, 9]), (0, Array("first.example".utf8))])))
+        Feeding.expect(hello.bytes, gives: .sni("first.example", ech: false))
+        var two = HelloBuilder()
         let entries: [(UInt8, [UInt8])] = [
             (1, [9, 9]), (0, Array("first.example".utf8)), (0, Array("second.example".utf8)),
         ]
-        hello.extensions?.append((0, HelloBuilder.serverNameList(entries)))
-        Feeding.expect(hello.bytes, gives: .sni("first.example", ech: false))
+        two.extensions?.append((0, HelloBuilder.serverNameList(entries)))
+        Feeding.expectMalformed(two.bytes, containing: "server_name list has more than one host_name")
         var other = HelloBuilder()
         other.extensions?.append((0, HelloBuilder.serverNameList([(7, Array("x".utf8))])))
         Feeding.expect(other.bytes, gives: .noSNI(ech: false))

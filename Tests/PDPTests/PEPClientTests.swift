@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import PEP
@@ -85,6 +86,29 @@ import Testing
             }
         }
         #expect(refusedDuringBackoff)
+    }
+
+    /// A peer that accepts and then never answers (a vanished host behind a
+    /// virtual IP looks like this): after two silent requests the client
+    /// drops the connection and the next request connects again.
+    @Test func aSilentServiceIsReconnected() async throws {
+        let accepted = NIOLockedValueBox(0)
+        let silent = try await ServerBootstrap(group: group)
+            .childChannelInitializer { channel in
+                accepted.withLockedValue { $0 += 1 }
+                return channel.eventLoop.makeSucceededVoidFuture()
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { silent.close(promise: nil) }
+        let pdpClient = PDPClient(
+            endpoint: .h2c(host: "127.0.0.1", port: silent.localAddress!.port!), token: token, tls: nil, group: group,
+            logger: logger, requestTimeout: .milliseconds(200))
+        for _ in 0..<2 {
+            await #expect(throws: PDPClient.Unavailable.self) { try await pdpClient.send(method: "GET", path: "/v1/watch", body: nil) }
+        }
+        #expect(accepted.withLockedValue { $0 } == 1)
+        await #expect(throws: PDPClient.Unavailable.self) { try await pdpClient.send(method: "GET", path: "/v1/watch", body: nil) }
+        #expect(accepted.withLockedValue { $0 } == 2, "a new connection after two silent requests")
     }
 
     @Test func aPolicyChangeEmptiesTheCacheThroughTheWatch() async throws {

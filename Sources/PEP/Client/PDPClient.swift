@@ -33,7 +33,14 @@ public final class PDPClient: Sendable {
         var failures = 0
         var retryAt = NIODeadline.distantPast
         var lastError = "not connected yet"
+        /// Requests in a row that got no answer in time. A connection whose
+        /// peer vanished without a reset looks open for minutes; after
+        /// `maxSilentRequests` of these it is closed and the next request
+        /// connects again.
+        var silentRequests = 0
     }
+
+    static let maxSilentRequests = 2
 
     public let endpoint: PDPEndpoint
     private let token: String?
@@ -71,8 +78,16 @@ public final class PDPClient: Sendable {
             throw Unavailable(description: "cannot open a stream to \(endpoint): \(error)")
         }
         // A stream that takes too long is closed, which ends the read below.
-        let timer = stream.channel.eventLoop.scheduleTask(in: timeout ?? requestTimeout) { [channel = stream.channel] in
+        let timer = stream.channel.eventLoop.scheduleTask(in: timeout ?? requestTimeout) { [self, channel = stream.channel] in
             channel.close(promise: nil)
+            let silent = state.withLockedValue { state -> Bool in
+                state.silentRequests += 1
+                return state.silentRequests >= Self.maxSilentRequests
+            }
+            if silent {
+                logger.warning("the decision service does not answer; reconnecting", metadata: ["pdp": "\(endpoint)"])
+                connection.channel.close(promise: nil)
+            }
         }
         defer { timer.cancel() }
         do {
@@ -87,10 +102,10 @@ public final class PDPClient: Sendable {
                     switch payload {
                     case .headers(let h):
                         if let s = h.headers.first(name: ":status").flatMap({ Int($0) }) { status = s }
-                        if h.endStream { return Response(status: status, body: collected) }
+                        if h.endStream { return answered(Response(status: status, body: collected)) }
                     case .data(let d):
                         if case .byteBuffer(var bytes) = d.data { collected.writeBuffer(&bytes) }
-                        if d.endStream { return Response(status: status, body: collected) }
+                        if d.endStream { return answered(Response(status: status, body: collected)) }
                     case .rstStream(let code):
                         throw Unavailable(description: "\(path): the stream was reset (\(code))")
                     default:
@@ -132,6 +147,11 @@ public final class PDPClient: Sendable {
             }
             return status
         }
+    }
+
+    private func answered(_ response: Response) -> Response {
+        state.withLockedValue { $0.silentRequests = 0 }
+        return response
     }
 
     private func headers(method: String, path: String) -> HPACKHeaders {
@@ -179,6 +199,7 @@ public final class PDPClient: Sendable {
                     state.connection = connection
                     state.connecting = nil
                     state.failures = 0
+                    state.silentRequests = 0
                 }
                 logger.info("connected to the decision service", metadata: ["pdp": "\(endpoint)"])
                 connection.channel.closeFuture.whenComplete { [self] _ in

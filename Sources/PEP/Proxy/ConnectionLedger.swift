@@ -32,7 +32,7 @@ final class ConnectionLedger: @unchecked Sendable {
         guard !reported else { return nil }
         reported = true
         if denial == nil, verdict == nil { denial = .abandoned }
-        var reason = denial?.rawValue
+        var reason = denial?.rawValue ?? (idleClosed ? "idle-timeout" : nil)
         if ech, denial != .echRefused { reason = reason.map { "\($0)+ech" } ?? "ech" }
         return AccessRecord(
             time: startedWallMs, sourceIP: sourceIP, host: host, port: port, allowed: denial == nil && verdict?.allow == true,

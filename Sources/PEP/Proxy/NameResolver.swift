@@ -20,6 +20,9 @@ public final class NameResolver: Sendable {
     let pool: NIOThreadPool
     let cacheTTL: TimeAmount
     private let cache = NIOLockedValueBox(LRUDictionary<String, (addresses: [SocketAddress], expires: NIODeadline)>(capacity: 10_000))
+    /// Lookups under way: connections that want the same name wait for one
+    /// lookup rather than each taking a thread of the pool.
+    private let inflight = NIOLockedValueBox<[String: Task<[SocketAddress], Error>]>([:])
 
     public init(pool: NIOThreadPool, cacheTTL: TimeAmount = .seconds(10)) {
         self.pool = pool
@@ -38,12 +41,20 @@ public final class NameResolver: Sendable {
 
     public func resolve(_ host: String, port: Int) async throws -> [SocketAddress] {
         if let cached = cached(host, port: port) { return cached }
-        let addresses = try await lookup(host, port: port)
+        let task = inflight.withLockedValue { inflight in
+            if let task = inflight[host] { return task }
+            let task = Task { [self] in try await lookup(host) }
+            inflight[host] = task
+            return task
+        }
+        let result = await task.result
+        inflight.withLockedValue { if $0[host] == task { $0[host] = nil } }
+        let addresses = try result.get()
         if cacheTTL > .zero {
             let expires = NIODeadline.now() + cacheTTL
             _ = cache.withLockedValue { $0.set(host, (addresses, expires)) }
         }
-        return addresses
+        return addresses.map { Self.withPort($0, port) }
     }
 
     private static func withPort(_ address: SocketAddress, _ port: Int) -> SocketAddress {
@@ -57,13 +68,13 @@ public final class NameResolver: Sendable {
     }
 
     /// The name's addresses, IPv4 first (in the resolver's order within each family).
-    private func lookup(_ host: String, port: Int) async throws -> [SocketAddress] {
+    private func lookup(_ host: String) async throws -> [SocketAddress] {
         try await pool.runIfActive {
             var hints = addrinfo()
             hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
             hints.ai_family = AF_UNSPEC
             var result: UnsafeMutablePointer<addrinfo>?
-            let code = getaddrinfo(host, String(port), &hints, &result)
+            let code = getaddrinfo(host, nil, &hints, &result)
             guard code == 0, let first = result else {
                 throw Failure(description: "\(host) does not resolve: \(String(cString: gai_strerror(code)))")
             }
