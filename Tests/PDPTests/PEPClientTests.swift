@@ -230,6 +230,25 @@ import Testing
         #expect(answered, "the client never reconnected")
     }
 
+    /// Refusals fill at most half the buffer, and a connection that went out
+    /// displaces the oldest refusal: a flood of cheap refusals cannot push
+    /// out the records that matter.
+    @Test func refusalsCannotCrowdOutAllowedConnections() async throws {
+        let probe = try await ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
+        let port = probe.localAddress!.port!
+        try await probe.close()
+        let metrics = PEPMetrics()
+        let reporter = AccessReporter(pdp: client(port: port), metrics: metrics, logger: logger, capacity: 4)
+        for i in 0..<10 {
+            reporter.record(AccessRecord(time: Int64(i), sourceIP: "198.18.1.2", host: "", port: 443, allowed: false, reason: "not-tls"))
+        }
+        for i in 0..<3 {
+            reporter.record(AccessRecord(time: Int64(i), sourceIP: "198.18.1.2", host: "h\(i)", port: 443, allowed: true))
+        }
+        #expect(reporter.waiting == (allowed: 3, refused: 1))
+        #expect(metrics.render().contains("egress_pep_access_records_dropped_total 9"))
+    }
+
     func waitUntil(timeout: Duration = .seconds(5), _ condition: () -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
         while !condition() {

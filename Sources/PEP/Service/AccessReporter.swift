@@ -80,14 +80,22 @@ private struct AccessBatch: Encodable {
 }
 
 /// Reports every handled connection to the decision service in batches. The
-/// buffer is bounded: when the service is away long enough to fill it, new
+/// buffer is bounded: when the service is away long enough to fill it,
 /// records are dropped, counted in `egress_pep_access_records_dropped_total`
-/// and logged with their count, never silently. A batch is forgotten only once
+/// and logged with their count, never silently. Refusals may fill at most
+/// half of it, and an allowed connection's record displaces the oldest
+/// refusal when it is full: a workload cannot flood cheap refusals to push
+/// the records of connections that went out. A batch is forgotten only once
 /// the service answered 202 (it commits before answering).
 public final class AccessReporter: Service, Sendable {
     private struct State {
-        var buffer: [AccessRecord] = []
+        var allowed = CircularBuffer<AccessRecord>()
+        var refused = CircularBuffer<AccessRecord>()
         var droppedSinceLog = 0
+        /// Refusals at the front of `refused` that are in the batch being sent:
+        /// never displaced, or the batch's removal would take the wrong ones.
+        var refusedInFlight = 0
+        var count: Int { allowed.count + refused.count }
     }
 
     private let pdp: PDPClient
@@ -107,18 +115,44 @@ public final class AccessReporter: Service, Sendable {
     }
 
     public func record(_ record: AccessRecord) {
-        let kept = state.withLockedValue { state -> Bool in
-            guard state.buffer.count < capacity else {
+        enum Kept { case added, displaced, dropped }
+        let kept = state.withLockedValue { state -> Kept in
+            if record.allowed {
+                if state.count < capacity {
+                    state.allowed.append(record)
+                    return .added
+                }
+                guard state.refused.count > state.refusedInFlight else {
+                    state.droppedSinceLog += 1
+                    return .dropped
+                }
+                if state.refusedInFlight == 0 {
+                    state.refused.removeFirst()
+                } else {
+                    state.refused.remove(at: state.refused.index(state.refused.startIndex, offsetBy: state.refusedInFlight))
+                }
                 state.droppedSinceLog += 1
-                return false
+                state.allowed.append(record)
+                return .displaced
             }
-            state.buffer.append(record)
-            return true
+            guard state.count < capacity, state.refused.count < max(1, capacity / 2) else {
+                state.droppedSinceLog += 1
+                return .dropped
+            }
+            state.refused.append(record)
+            return .added
         }
-        if kept { metrics?.accessBacklog.increment() } else { metrics?.accessDropped.increment() }
+        switch kept {
+        case .added: metrics?.accessBacklog.increment()
+        case .displaced: metrics?.accessDropped.increment()
+        case .dropped: metrics?.accessDropped.increment()
+        }
     }
 
-    public var backlog: Int { state.withLockedValue { $0.buffer.count } }
+    public var backlog: Int { state.withLockedValue { $0.count } }
+
+    /// How many records of allowed and of refused connections wait.
+    public var waiting: (allowed: Int, refused: Int) { state.withLockedValue { ($0.allowed.count, $0.refused.count) } }
 
     public func run() async throws {
         // Runs until shutdown, then sends what is left (for up to 5 seconds).
@@ -154,8 +188,22 @@ public final class AccessReporter: Service, Sendable {
                 metadata: ["dropped": "\(dropped)", "capacity": "\(capacity)"])
         }
         while true {
-            let batch = state.withLockedValue { Array($0.buffer.prefix(batchSize)) }
+            let (batch, allowedCount) = state.withLockedValue { state -> ([AccessRecord], Int) in
+                let allowed = Array(state.allowed.prefix(batchSize))
+                let batch = allowed + state.refused.prefix(batchSize - allowed.count)
+                state.refusedInFlight = batch.count - allowed.count
+                return (batch, allowed.count)
+            }
             if batch.isEmpty { return true }
+            let forget = { [state] in
+                state.withLockedValue { state in
+                    state.allowed.removeFirst(allowedCount)
+                    state.refused.removeFirst(batch.count - allowedCount)
+                    state.refusedInFlight = 0
+                }
+            }
+            // A batch that is kept for later may be displaced again.
+            defer { state.withLockedValue { $0.refusedInFlight = 0 } }
             do {
                 let body = ByteBuffer(bytes: try JSONEncoder().encode(AccessBatch(connections: batch)))
                 // Long enough for the service to commit a full batch: a batch
@@ -167,7 +215,7 @@ public final class AccessReporter: Service, Sendable {
                     logger.error(
                         "the decision service rejected a connection report; dropping it",
                         metadata: ["answer": "\(String(buffer: response.body).prefix(300))", "records": "\(batch.count)"])
-                    state.withLockedValue { $0.buffer.removeFirst(batch.count) }
+                    forget()
                     metrics?.accessDropped.increment(by: Int64(batch.count))
                     metrics?.accessBacklog.decrement(by: Double(batch.count))
                     continue
@@ -182,7 +230,7 @@ public final class AccessReporter: Service, Sendable {
                 logger.warning("cannot report connections; keeping them", metadata: ["error": "\(error)", "records": "\(batch.count)"])
                 return false
             }
-            state.withLockedValue { $0.buffer.removeFirst(batch.count) }
+            forget()
             metrics?.accessSent.increment(by: Int64(batch.count))
             metrics?.accessBacklog.decrement(by: Double(batch.count))
         }
