@@ -1,3 +1,4 @@
+import EgressAPI
 import Foundation
 import NIOCore
 import NIOConcurrencyHelpers

@@ -1,83 +1,13 @@
+import EgressAPI
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import ServiceLifecycle
 
-/// One connection the enforcer handled, as `POST /v1/access` takes it.
-public struct AccessRecord: Sendable {
-    public var time: Int64
-    public var sourceIP: String
-    public var host: String
-    public var port: Int
-    public var allowed: Bool
-    public var rule: String?
-    public var ruleName: String?
-    public var revision: Int64?
-    public var reason: String?
-    public var originalDestination: String?
-    public var upstream: String?
-    public var cached: Bool?
-    public var bytesUp: Int64 = 0
-    public var bytesDown: Int64 = 0
-    public var durationMs: Int64 = 0
-
-    public init(
-        time: Int64, sourceIP: String, host: String, port: Int, allowed: Bool, rule: String? = nil, ruleName: String? = nil,
-        revision: Int64? = nil, reason: String? = nil, originalDestination: String? = nil, upstream: String? = nil,
-        cached: Bool? = nil, bytesUp: Int64 = 0, bytesDown: Int64 = 0, durationMs: Int64 = 0
-    ) {
-        self.time = time
-        self.sourceIP = sourceIP
-        self.host = host
-        self.port = port
-        self.allowed = allowed
-        self.rule = rule
-        self.ruleName = ruleName
-        self.revision = revision
-        self.reason = reason
-        self.originalDestination = originalDestination
-        self.upstream = upstream
-        self.cached = cached
-        self.bytesUp = bytesUp
-        self.bytesDown = bytesDown
-        self.durationMs = durationMs
-    }
-}
-
-/// `POST /v1/access` writes fields by name and `verdict` as text; absent
-/// optionals are left out. (JSONEncoder: a tenth of the CPU of building
-/// dictionaries for JSONSerialization, which perf showed as 11% of the
-/// enforcer's CPU under a connection storm.)
-extension AccessRecord: Encodable {
-    private enum CodingKeys: String, CodingKey {
-        case time, sourceIP, host, port, verdict, rule, ruleName, revision, reason, originalDestination, upstream, cached
-        case bytesUp, bytesDown, durationMs
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(time, forKey: .time)
-        try c.encode(sourceIP, forKey: .sourceIP)
-        try c.encode(host, forKey: .host)
-        try c.encode(port, forKey: .port)
-        try c.encode(allowed ? "allow" : "deny", forKey: .verdict)
-        try c.encodeIfPresent(rule, forKey: .rule)
-        try c.encodeIfPresent(ruleName, forKey: .ruleName)
-        try c.encodeIfPresent(revision, forKey: .revision)
-        try c.encodeIfPresent(reason, forKey: .reason)
-        try c.encodeIfPresent(originalDestination, forKey: .originalDestination)
-        try c.encodeIfPresent(upstream, forKey: .upstream)
-        try c.encodeIfPresent(cached, forKey: .cached)
-        try c.encode(bytesUp, forKey: .bytesUp)
-        try c.encode(bytesDown, forKey: .bytesDown)
-        try c.encode(durationMs, forKey: .durationMs)
-    }
-}
-
-private struct AccessBatch: Encodable {
-    let connections: [AccessRecord]
-}
+/// One connection the enforcer handled, as `POST /v1/access` takes it (the
+/// wire type egress-pdp decodes).
+public typealias AccessRecord = AccessReport.Connection
 
 /// Reports every handled connection to the decision service in batches. The
 /// buffer is bounded: when the service is away long enough to fill it,
@@ -205,7 +135,10 @@ public final class AccessReporter: Service, Sendable {
             // A batch that is kept for later may be displaced again.
             defer { state.withLockedValue { $0.refusedInFlight = 0 } }
             do {
-                let body = ByteBuffer(bytes: try JSONEncoder().encode(AccessBatch(connections: batch)))
+                // JSONEncoder: a tenth of the CPU of dictionaries for
+                // JSONSerialization, which perf showed as 11% of the
+                // enforcer's CPU under a connection storm.
+                let body = ByteBuffer(bytes: try JSONEncoder().encode(AccessReport(connections: batch)))
                 // Long enough for the service to commit a full batch: a batch
                 // sent again after a timeout would be recorded twice.
                 let response = try await pdp.send(method: "POST", path: "/v1/access", body: body, timeout: .seconds(30))

@@ -1,0 +1,62 @@
+/// `POST /v1/access`: connections an enforcer handled, cache hits included.
+/// One type for both ends: egress-pep encodes it, egress-pdp decodes it.
+public struct AccessReport: Codable, Sendable {
+    public struct Connection: Codable, Sendable, Equatable {
+        /// Milliseconds since 1970; the time of the report when missing.
+        public var time: Int64?
+        /// The workload's address; the service resolves it in the inventory.
+        public var sourceIP: String
+        /// The SNI (or CONNECT host); empty when there was none.
+        public var host: String
+        public var port: Int
+        /// `allow` or `deny`.
+        public var verdict: String
+        public var rule: String?
+        public var ruleName: String?
+        public var revision: Int64?
+        /// Why it was refused (`no-sni`, `not-tls`, `unresolvable`, ...), if it was.
+        public var reason: String?
+        /// Where the workload tried to go, and where the enforcer went instead.
+        public var originalDestination: String?
+        public var upstream: String?
+        public var bytesUp: Int64?
+        public var bytesDown: Int64?
+        public var durationMs: Int64?
+        /// Whether the verdict came from the enforcer's cache.
+        public var cached: Bool?
+
+        public init(
+            time: Int64?, sourceIP: String, host: String, port: Int, allowed: Bool, rule: String? = nil,
+            ruleName: String? = nil, revision: Int64? = nil, reason: String? = nil, originalDestination: String? = nil,
+            upstream: String? = nil, cached: Bool? = nil, bytesUp: Int64? = nil, bytesDown: Int64? = nil,
+            durationMs: Int64? = nil
+        ) {
+            self.time = time
+            self.sourceIP = sourceIP
+            self.host = host
+            self.port = port
+            self.verdict = allowed ? "allow" : "deny"
+            self.rule = rule
+            self.ruleName = ruleName
+            self.revision = revision
+            self.reason = reason
+            self.originalDestination = originalDestination
+            self.upstream = upstream
+            self.cached = cached
+            self.bytesUp = bytesUp
+            self.bytesDown = bytesDown
+            self.durationMs = durationMs
+        }
+
+        public var allowed: Bool { verdict == "allow" }
+    }
+
+    public var connections: [Connection]
+
+    public init(connections: [Connection]) {
+        self.connections = connections
+    }
+
+    /// The most connections one report may carry.
+    public static let maxConnections = 10_000
+}

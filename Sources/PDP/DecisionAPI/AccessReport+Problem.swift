@@ -1,0 +1,18 @@
+import EgressAPI
+import Foundation
+
+extension AccessReport {
+    /// What is wrong with the report, if anything.
+    func problem() -> String? {
+        if connections.count > Self.maxConnections {
+            return "at most \(Self.maxConnections) connections per report, got \(connections.count)"
+        }
+        for (i, c) in connections.enumerated() {
+            if IPAddressText.normalize(c.sourceIP) == nil { return "connections[\(i)].sourceIP is not an IP address" }
+            if !(0...65535).contains(c.port) { return "connections[\(i)].port is outside 0-65535" }
+            if c.verdict != "allow" && c.verdict != "deny" { return "connections[\(i)].verdict must be 'allow' or 'deny'" }
+            if c.host.utf8.count > 255 { return "connections[\(i)].host is longer than a DNS name can be" }
+        }
+        return nil
+    }
+}
