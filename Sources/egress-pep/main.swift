@@ -200,16 +200,7 @@ struct Serve: AsyncParsableCommand {
     /// HOST:PORT or [V6]:PORT as a socket address; nil for 'none'.
     func address(_ text: String, _ option: String) throws -> SocketAddress? {
         if text == "none" { return nil }
-        var host = Substring(text)
-        var port = Substring("")
-        if host.hasPrefix("["), let close = host.firstIndex(of: "]") {
-            port = host[host.index(after: close)...].dropFirst()
-            host = host[host.index(after: host.startIndex)..<close]
-        } else if let colon = host.lastIndex(of: ":") {
-            port = host[host.index(after: colon)...]
-            host = host[..<colon]
-        }
-        guard let p = Int(port), (0...65535).contains(p) else {
+        guard let (host, p) = HostPort.split(Substring(text)) else {
             throw BadOption(description: "\(option) '\(text)' needs HOST:PORT with a port 0-65535, or 'none'")
         }
         do {

@@ -8,21 +8,16 @@ import Testing
     let pep: String
 
     init() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pdp-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let workloads = directory.appendingPathComponent("workloads.yaml")
-        try """
-            - namespace: shop
-              pod: checkout-1
-              serviceAccount: checkout
-              labels: {app: checkout}
-              spiffe: spiffe://cluster.local/ns/shop/sa/checkout
-              ips: [198.18.1.2, "2001:db8::2"]
-            """.write(to: workloads, atomically: true, encoding: .utf8)
-        pdp = try PDPProcess(
-            ["--policies", PDPProcess.repository.appendingPathComponent("policies").path, "--workloads", workloads.path,
-             "--allow-ttl", "30", "--deny-ttl", "3"],
-            directory: directory, removesDirectory: true)
+        pdp = try PDPProcess.withExamplePolicies(
+            workloads: """
+                - namespace: shop
+                  pod: checkout-1
+                  serviceAccount: checkout
+                  labels: {app: checkout}
+                  spiffe: spiffe://cluster.local/ns/shop/sa/checkout
+                  ips: [198.18.1.2, "2001:db8::2"]
+                """,
+            ["--allow-ttl", "30", "--deny-ttl", "3"])
         pep = try pdp.token("pep", name: "node-a")
     }
 

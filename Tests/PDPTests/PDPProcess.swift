@@ -26,6 +26,18 @@ final class PDPProcess: @unchecked Sendable {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
+    /// The service on the example policies and a workloads file
+    /// (`workloads.yaml` in its directory) holding `workloads`.
+    static func withExamplePolicies(workloads: String, _ arguments: [String] = []) throws -> PDPProcess {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pdp-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let file = directory.appendingPathComponent("workloads.yaml")
+        try workloads.write(to: file, atomically: true, encoding: .utf8)
+        return try PDPProcess(
+            ["--policies", repository.appendingPathComponent("policies").path, "--workloads", file.path] + arguments,
+            directory: directory, removesDirectory: true)
+    }
+
     /// Starts the service and waits until `/readyz` would answer 200.
     /// `directory` lets a test restart a service on the same data.
     init(_ arguments: [String] = [], directory: URL? = nil, removesDirectory: Bool = false, unixSocket: Bool = false) throws {

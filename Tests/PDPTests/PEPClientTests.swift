@@ -17,19 +17,14 @@ import Testing
     let logger = Logger(label: "pep-client-test")
 
     init() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pdp-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let workloads = directory.appendingPathComponent("workloads.yaml")
-        try """
-            - namespace: shop
-              pod: checkout-1
-              serviceAccount: checkout
-              labels: {app: checkout}
-              ips: [198.18.1.2]
-            """.write(to: workloads, atomically: true, encoding: .utf8)
-        pdp = try PDPProcess(
-            ["--policies", PDPProcess.repository.appendingPathComponent("policies").path, "--workloads", workloads.path],
-            directory: directory, removesDirectory: true)
+        pdp = try PDPProcess.withExamplePolicies(
+            workloads: """
+                - namespace: shop
+                  pod: checkout-1
+                  serviceAccount: checkout
+                  labels: {app: checkout}
+                  ips: [198.18.1.2]
+                """)
         token = try pdp.token("pep", name: "pep-client-test")
     }
 
@@ -69,9 +64,7 @@ import Testing
 
     @Test func nothingListeningIsUnavailableAtOnceAndBacksOff() async throws {
         // A port nothing listens on: bind one, note it, close it.
-        let probe = try await ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
-        let port = probe.localAddress!.port!
-        try await probe.close()
+        let port = try await closedPort()
         let pdpClient = client(port: port)
         await #expect(throws: PDPClient.Unavailable.self) { try await pdpClient.send(method: "GET", path: "/v1/watch", body: nil) }
         // While it backs off, a request fails with the last error without
@@ -169,9 +162,7 @@ import Testing
     }
 
     @Test func reportsWaitWhileTheServiceIsAwayAndOverflowIsCounted() async throws {
-        let probe = try await ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
-        let port = probe.localAddress!.port!
-        try await probe.close()
+        let port = try await closedPort()
         let metrics = PEPMetrics()
         let reporter = AccessReporter(pdp: client(port: port), metrics: metrics, logger: logger, capacity: 3)
         for i in 0..<5 {
@@ -234,9 +225,7 @@ import Testing
     /// displaces the oldest refusal: a flood of cheap refusals cannot push
     /// out the records that matter.
     @Test func refusalsCannotCrowdOutAllowedConnections() async throws {
-        let probe = try await ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
-        let port = probe.localAddress!.port!
-        try await probe.close()
+        let port = try await closedPort()
         let metrics = PEPMetrics()
         let reporter = AccessReporter(pdp: client(port: port), metrics: metrics, logger: logger, capacity: 4)
         for i in 0..<10 {
@@ -247,6 +236,14 @@ import Testing
         }
         #expect(reporter.waiting == (allowed: 3, refused: 1))
         #expect(metrics.render().contains("egress_pep_access_records_dropped_total 9"))
+    }
+
+    /// A loopback port nothing listens on: bound by the kernel, then closed.
+    func closedPort() async throws -> Int {
+        let probe = try await ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(probe.localAddress?.port)
+        try await probe.close()
+        return port
     }
 
     func waitUntil(timeout: Duration = .seconds(5), _ condition: () -> Bool) async throws {

@@ -11,24 +11,9 @@ public enum PDPEndpoint: Sendable, Equatable, CustomStringConvertible {
 
     public init(parsing text: String) throws {
         func hostPort(_ rest: Substring) throws -> (String, Int) {
-            var rest = rest
-            if rest.hasSuffix("/") { rest.removeLast() }
-            // [v6]:port or host:port
-            let host: Substring
-            let portText: Substring
-            if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {
-                host = rest[rest.index(after: rest.startIndex)..<close]
-                let after = rest[rest.index(after: close)...]
-                guard after.hasPrefix(":") else { throw ParseError(description: "--pdp '\(text)' needs a port after the address") }
-                portText = after.dropFirst()
-            } else if let colon = rest.lastIndex(of: ":") {
-                host = rest[..<colon]
-                portText = rest[rest.index(after: colon)...]
-            } else {
-                throw ParseError(description: "--pdp '\(text)' needs HOST:PORT")
-            }
-            guard !host.isEmpty, let port = Int(portText), (1...65535).contains(port) else {
-                throw ParseError(description: "--pdp '\(text)': the port must be 1-65535 and the host non-empty")
+            let rest = rest.hasSuffix("/") ? rest.dropLast() : rest
+            guard let (host, port) = HostPort.split(rest), !host.isEmpty, port > 0 else {
+                throw ParseError(description: "--pdp '\(text)' needs HOST:PORT with a non-empty host and a port 1-65535")
             }
             return (String(host), port)
         }

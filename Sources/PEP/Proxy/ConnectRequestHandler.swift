@@ -134,11 +134,8 @@ final class ConnectRequestHandler: ChannelInboundHandler, RemovableChannelHandle
 
     /// `host:port`, `[v6]:port`; the host lower-cased without a trailing dot.
     static func parse(_ uri: String) -> (host: String, port: Int)? {
-        guard let colon = uri.lastIndex(of: ":"), let port = Int(uri[uri.index(after: colon)...]), (1...65535).contains(port) else {
-            return nil
-        }
-        var host = String(uri[..<colon]).lowercased()
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard let (rawHost, port) = HostPort.split(Substring(uri)), port > 0 else { return nil }
+        var host = rawHost.lowercased()
         if host.hasSuffix(".") { host.removeLast() }
         guard !host.isEmpty, host.utf8.count <= 253 else { return nil }
         return (host, port)

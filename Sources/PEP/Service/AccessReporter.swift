@@ -45,16 +45,17 @@ public final class AccessReporter: Service, Sendable {
     }
 
     public func record(_ record: AccessRecord) {
-        enum Kept { case added, displaced, dropped }
-        let kept = state.withLockedValue { state -> Kept in
+        // Whether it was added to the backlog; false when it, or the refusal
+        // it displaced, was dropped.
+        let added = state.withLockedValue { state -> Bool in
             if record.allowed {
                 if state.count < capacity {
                     state.allowed.append(record)
-                    return .added
+                    return true
                 }
                 guard state.refused.count > state.refusedInFlight else {
                     state.droppedSinceLog += 1
-                    return .dropped
+                    return false
                 }
                 if state.refusedInFlight == 0 {
                     state.refused.removeFirst()
@@ -63,20 +64,16 @@ public final class AccessReporter: Service, Sendable {
                 }
                 state.droppedSinceLog += 1
                 state.allowed.append(record)
-                return .displaced
+                return false
             }
             guard state.count < capacity, state.refused.count < max(1, capacity / 2) else {
                 state.droppedSinceLog += 1
-                return .dropped
+                return false
             }
             state.refused.append(record)
-            return .added
+            return true
         }
-        switch kept {
-        case .added: metrics?.accessBacklog.increment()
-        case .displaced: metrics?.accessDropped.increment()
-        case .dropped: metrics?.accessDropped.increment()
-        }
+        if added { metrics?.accessBacklog.increment() } else { metrics?.accessDropped.increment() }
     }
 
     public var backlog: Int { state.withLockedValue { $0.count } }
