@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(name: "ClientHelloTests", dependencies: ["ClientHello"], resources: [.copy("Captures")]),
         .testTarget(name: "PolicyLangTests", dependencies: ["PolicyLang"], resources: [.copy("Golden")]),
         .testTarget(name: "EgressctlTests", dependencies: ["egressctl", "PolicyLang"]),
-        .testTarget(name: "PDPTests", dependencies: ["egress-pdp", "egressctl", "egress-pep", "PEP"]),
+        .testTarget(name: "PDPTests", dependencies: ["egress-pdp", "egressctl", "egress-pep", "PEP", "PDP"]),
         .testTarget(name: "PEPTests", dependencies: ["PEP"]),
     ],
     swiftLanguageModes: [.v6]

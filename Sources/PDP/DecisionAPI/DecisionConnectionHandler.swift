@@ -263,7 +263,7 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         case "/v1/access":
             guard head.method == "POST" else { return methodNotAllowed(id, context, allow: "POST") }
             guard let body = checkedBody(stream, id, context) else { return }
-            access(body, enforcer: enforcer, id, context)
+            access(Data(body.readableBytesView), enforcer: enforcer, id, context)
         case "/v1/watch":
             guard head.method == "GET" else { return methodNotAllowed(id, context, allow: "GET") }
             startWatching(id, context)
@@ -278,7 +278,7 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     /// The body, or `nil` after answering why it cannot be used.
-    private func checkedBody(_ stream: Stream, _ id: HTTP2StreamID, _ context: ChannelHandlerContext) -> Data? {
+    private func checkedBody(_ stream: Stream, _ id: HTTP2StreamID, _ context: ChannelHandlerContext) -> ByteBuffer? {
         if stream.tooLarge {
             let limit = stream.head.path == "/v1/access" ? Self.maxAccessBody : Self.maxDecisionBody
             respond(id, context, .payloadTooLarge, error: "the body is larger than \(limit) bytes")
@@ -292,10 +292,10 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
             respond(id, context, .badRequest, error: "the body is empty; expected a JSON object")
             return nil
         }
-        return Data(body.readableBytesView)
+        return body
     }
 
-    private func decide(_ body: Data, enforcer: String, _ id: HTTP2StreamID, _ context: ChannelHandlerContext) {
+    private func decide(_ body: ByteBuffer, enforcer: String, _ id: HTTP2StreamID, _ context: ChannelHandlerContext) {
         let request: DecisionRequest
         do {
             request = try DecisionRequest.parse(body)

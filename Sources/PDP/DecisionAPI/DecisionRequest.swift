@@ -1,10 +1,11 @@
 import EgressAPI
 import Foundation
+import NIOCore
 import PolicyLang
 
 /// A parsed `POST /v1/decisions` body.
-struct DecisionRequest: Sendable {
-    enum Source: Sendable {
+struct DecisionRequest: Sendable, Equatable {
+    enum Source: Sendable, Equatable {
         /// No source given, or an empty one: no known identity.
         case unknown
         /// The connection's peer address, looked up in the inventory.
@@ -22,6 +23,13 @@ struct DecisionRequest: Sendable {
     /// A request body that cannot be decided; the message says what was wrong.
     struct Invalid: Error {
         let message: String
+    }
+
+    /// The plain shape is read straight from the bytes (see
+    /// `DecisionBodyScanner`); anything else goes through the general parser.
+    static func parse(_ body: ByteBuffer) throws(Invalid) -> DecisionRequest {
+        if let request = DecisionBodyScanner.scan(body) { return request }
+        return try parse(Data(body.readableBytesView))
     }
 
     static func parse(_ data: Data) throws(Invalid) -> DecisionRequest {

@@ -5,7 +5,9 @@ import NIOCore
 /// inventory and in lookups.
 enum IPAddressText {
     static func normalize(_ text: String) -> String? {
-        guard !text.contains("%"), let address = try? SocketAddress(ipAddress: text, port: 0),
+        // (Scope IDs are refused. `utf8.contains`: the String overload Foundation
+        // adds goes through CFString, which showed in profiles.)
+        guard !text.utf8.contains(UInt8(ascii: "%")), let address = try? SocketAddress(ipAddress: text, port: 0),
             let normal = address.ipAddress
         else { return nil }
         // An IPv4-mapped IPv6 address is the IPv4 address.
