@@ -228,10 +228,11 @@ import Testing
     }
 }
 
-/// A stream-level HTTP/2 protocol error, sent as raw frames with the h2
-/// package (curl and h2load cannot send a body that contradicts its own
-/// content-length): only that stream is reset; the other request on the
-/// connection is answered and the connection stays open.
+/// A stream-level HTTP/2 protocol error and malformed header blocks, sent as
+/// raw frames with the h2 package (curl and h2load cannot send a body that
+/// contradicts its own content-length, or a request without :path): only
+/// the bad streams fail; the good request on the connection is answered and
+/// the connection stays open.
 @Suite struct StreamErrorTests {
     @Test func aProtocolErrorOnOneStreamResetsOnlyThatStream() throws {
         let python = PDPProcess.repository.appendingPathComponent(".build/venv-test/bin/python")
@@ -248,6 +249,11 @@ import Testing
         #expect(result["1"] as? String == "reset", "\(result)")
         #expect(result["3"] as? String == "200", "\(result)")
         #expect((result["body3"] as? String)?.contains(#""verdict":"deny""#) == true, "\(result)")
+        // Malformed header blocks get a 400 that says what was wrong.
+        #expect(result["5"] as? String == "400", "\(result)")
+        #expect((result["body5"] as? String)?.contains("a request needs :method and :path") == true, "\(result)")
+        #expect(result["7"] as? String == "400", "\(result)")
+        #expect((result["body7"] as? String)?.contains("two :method fields") == true, "\(result)")
         #expect(result["goaway"] as? Bool == false, "\(result)")
     }
 }

@@ -27,22 +27,32 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         var path: String
         var authorization: String?
         var contentType: String?
+        /// What makes the block unusable as a request, if anything: NIO does
+        /// not validate header blocks here (see DecisionServer).
+        var malformed: String?
 
         /// One pass over the headers (HTTP/2 names are lower-case).
         init(_ headers: HPACKHeaders) {
-            var method = "", uri = "", authorization: String?, contentType: String?
+            var method: String?, uri: String?, authorization: String?, contentType: String?, malformed: String?
             for (name, value, _) in headers {
                 switch name {
-                case ":method": method = value
-                case ":path": uri = value
+                case ":method":
+                    if method != nil { malformed = "two :method fields" }
+                    method = value
+                case ":path":
+                    if uri != nil { malformed = "two :path fields" }
+                    uri = value
                 case "authorization": authorization = authorization ?? value
                 case "content-type": contentType = contentType ?? value
                 default: break
                 }
             }
-            self.method = method
-            if let query = uri.firstIndex(of: "?") { uri = String(uri[..<query]) }
-            path = uri
+            if method == nil || uri == nil { malformed = "a request needs :method and :path" }
+            self.malformed = malformed
+            self.method = method ?? ""
+            var path = uri ?? ""
+            if let query = path.firstIndex(of: "?") { path = String(path[..<query]) }
+            self.path = path
             self.authorization = authorization
             self.contentType = contentType
         }
@@ -252,6 +262,9 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     private func handle(_ stream: Stream, _ id: HTTP2StreamID, context: ChannelHandlerContext) {
         let head = stream.head
         let enforcer = stream.enforcer
+        if let malformed = head.malformed {
+            return respond(id, context, .badRequest, error: "malformed request: \(malformed)")
+        }
         if stream.overBudget {
             return respond(id, context, .serviceUnavailable, error: "too many request bodies are held at once; try again")
         }
