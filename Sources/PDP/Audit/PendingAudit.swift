@@ -3,9 +3,9 @@ import PolicyLang
 
 /// A record waiting for the audit writer. A decision waits as a small event
 /// that shares what the snapshot already holds (the workload's identity, its
-/// labels as JSON, the rule); the full record is built on the writer's
-/// thread. That keeps a burst's backlog a quarter of the size, and the work
-/// off the event loops.
+/// labels as JSON, the rule); its row is built on the writer's thread. That
+/// keeps a burst's backlog a quarter of the size, and the work off the
+/// event loops.
 struct PendingAudit: Sendable {
     private enum Content: Sendable {
         /// Boxed: an enum is as large as its largest case, and a full record
@@ -24,25 +24,11 @@ struct PendingAudit: Sendable {
         content = .decision(event)
     }
 
-    /// The record as stored, and its labels as the JSON text the table holds
-    /// and the chain hashes.
-    func expanded() -> (record: AuditRecord, labelsJSON: String?) {
+    /// The record's columns, as the chain hashes them and the table stores them.
+    func appendColumns(to row: inout AuditRow) {
         switch content {
-        case .record(let record, let labels):
-            return (record, labels)
-        case .decision(let e):
-            let identity = e.source?.identity
-            let rule = e.rule >= 0 ? Int(e.rule) : nil
-            let dryRunRule = e.dryRunRule >= 0 ? Int(e.dryRunRule) : nil
-            let dryRunDiffers = e.dryRunVerdict != e.verdict || e.dryRunRule != e.rule
-            let record = AuditRecord(
-                time: e.time, kind: .decision, enforcer: e.enforcer, sourceIP: e.sourceIP, namespace: identity?.namespace,
-                serviceAccount: identity?.serviceAccount, pod: identity?.pod, spiffe: identity?.spiffe,
-                labels: identity.map(\.labels), host: e.host, port: Int(e.port), verdict: e.verdict.rawValue,
-                rule: rule.map { e.rules.locations[$0] }, ruleName: rule.flatMap { e.rules.names[$0] }, revision: e.revision,
-                dryRunVerdict: dryRunDiffers ? e.dryRunVerdict.rawValue : nil,
-                dryRunRule: dryRunDiffers ? dryRunRule.map { e.rules.locations[$0] } : nil)
-            return (record, e.source?.labelsJSON)
+        case .record(let record, let labels): AuditChain.appendColumns(of: record, labelsJSON: labels, to: &row)
+        case .decision(let event): event.appendColumns(to: &row)
         }
     }
 }
@@ -80,5 +66,33 @@ struct DecisionEvent: Sendable {
         dryRunRule = decision.dryRunRule.map { Int32($0.index) } ?? -1
         verdict = decision.verdict
         dryRunVerdict = decision.dryRunVerdict
+    }
+
+    /// The columns of the decision's record from `time` to `duration_ms`,
+    /// in table order: the same list as `AuditChain.appendColumns(of:)`
+    /// gives for the record read back, or the chain would not verify.
+    func appendColumns(to row: inout AuditRow) {
+        let identity = source?.identity
+        let dryRunDiffers = dryRunVerdict != verdict || dryRunRule != rule
+        row.integer(time)
+        row.text(AuditRecord.Kind.decision.rawValue)
+        row.text(enforcer)
+        row.text(sourceIP)
+        row.text(identity?.namespace)
+        row.text(identity?.serviceAccount)
+        row.text(identity?.pod)
+        row.text(identity?.spiffe)
+        row.text(source?.labelsJSON)
+        row.text(host)
+        row.integer(Int64(port))
+        row.text(verdict.rawValue)
+        row.text(rule >= 0 ? rules.locations[Int(rule)] : nil)
+        row.text(rule >= 0 ? rules.names[Int(rule)] : nil)
+        row.integer(revision)
+        row.text(dryRunDiffers ? dryRunVerdict.rawValue : nil)
+        row.text(dryRunDiffers && dryRunRule >= 0 ? rules.locations[Int(dryRunRule)] : nil)
+        for _ in 0..<3 { row.text(nil) }  // reason, original_destination, upstream
+        row.flag(nil)  // cached
+        for _ in 0..<3 { row.integer(nil) }  // bytes_up, bytes_down, duration_ms
     }
 }

@@ -1,0 +1,121 @@
+import Crypto
+
+/// One audit record as the chain hashes it, built in a single reusable
+/// buffer: the previous hash, the sequence number, then every column from
+/// `time` to `duration_ms` in table order, each length-prefixed (`5:hello`)
+/// or `-;` when missing, so that no two different records hash alike.
+///
+/// The writer binds the text columns to SQLite straight out of this buffer
+/// (`AuditRowBinder`), so a record is neither assembled as an `AuditRecord`
+/// nor copied field by field into SQLite: at a hundred thousand decisions a
+/// second, those copies and their allocations were a large part of the
+/// writer's time (perf).
+struct AuditRow {
+    /// A column's value: text by its place in `bytes`.
+    enum Column {
+        case null
+        case integer(Int64)
+        case text(start: Int, count: Int)
+    }
+
+    private(set) var bytes: [UInt8] = []
+    /// The columns from `time` to `duration_ms`, in table order.
+    private(set) var columns: [Column] = []
+    private(set) var seq: Int64 = 0
+
+    init() {
+        bytes.reserveCapacity(1024)
+        columns.reserveCapacity(24)
+    }
+
+    /// Starts the next record, chained to `previous` (a hash as hex text).
+    mutating func start<Hash: Collection<UInt8>>(seq: Int64, previous: Hash) {
+        bytes.removeAll(keepingCapacity: true)
+        columns.removeAll(keepingCapacity: true)
+        self.seq = seq
+        appendLength(previous.count)
+        bytes.append(contentsOf: previous)
+        appendNumber(seq)
+    }
+
+    mutating func text(_ value: String?) {
+        guard var value else { return null() }
+        value.withUTF8 { utf8 in
+            appendLength(utf8.count)
+            columns.append(.text(start: bytes.count, count: utf8.count))
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
+    mutating func integer(_ value: Int64?) {
+        guard let value else { return null() }
+        appendNumber(value)
+        columns.append(.integer(value))
+    }
+
+    /// Hashed as the text `1` or `0`, stored as an integer.
+    mutating func flag(_ value: Bool?) {
+        guard let value else { return null() }
+        bytes.append(contentsOf: value ? Self.one : Self.zero)
+        columns.append(.integer(value ? 1 : 0))
+    }
+
+    /// The record's hash, as lower-case hex.
+    func hash() -> [UInt8] {
+        var hex: [UInt8] = []
+        hex.reserveCapacity(64)
+        for byte in SHA256.hash(data: bytes) {
+            hex.append(Self.digits[Int(byte >> 4)])
+            hex.append(Self.digits[Int(byte & 0x0f)])
+        }
+        return hex
+    }
+
+    private static let digits = Array("0123456789abcdef".utf8)
+    private static let one = Array("1:1".utf8)
+    private static let zero = Array("1:0".utf8)
+
+    private mutating func null() {
+        bytes.append(UInt8(ascii: "-"))
+        bytes.append(UInt8(ascii: ";"))
+        columns.append(.null)
+    }
+
+    /// `count:` as decimal text.
+    private mutating func appendLength(_ count: Int) {
+        appendDecimal(UInt64(count))
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    /// A number as a field: its decimal text, length-prefixed.
+    private mutating func appendNumber(_ value: Int64) {
+        let magnitude = value.magnitude
+        let digits = Self.decimalDigits(magnitude) + (value < 0 ? 1 : 0)
+        appendLength(digits)
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        appendDecimal(magnitude)
+    }
+
+    private mutating func appendDecimal(_ value: UInt64) {
+        let count = Self.decimalDigits(value)
+        let end = bytes.count + count
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: count))
+        var rest = value
+        var index = end
+        repeat {
+            index -= 1
+            bytes[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
+        } while rest > 0
+    }
+
+    private static func decimalDigits(_ value: UInt64) -> Int {
+        var count = 1
+        var rest = value
+        while rest >= 10 {
+            rest /= 10
+            count += 1
+        }
+        return count
+    }
+}

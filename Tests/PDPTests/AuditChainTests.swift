@@ -1,0 +1,31 @@
+import EgressAPI
+import PDP
+import Testing
+
+/// The chain's hashed bytes are documented (docs/pdp.md, "The hash chain")
+/// so that anyone can verify an exported trail. The expected hash here was
+/// computed from that description alone (Python's hashlib over the
+/// length-prefixed fields), not with this code.
+struct AuditChainTests {
+    @Test func aRecordHashesAsDocumented() {
+        let record = AuditRecord(
+            time: 1_795_738_498_766, kind: .access, enforcer: "token:node-1", sourceIP: "198.18.0.5", namespace: "shop",
+            pod: "web-1", labels: ["app": "checkout"], host: "api.stripe.com", port: 443, verdict: "allow",
+            rule: "10-apps.egress:21", revision: 3, originalDestination: "203.0.113.9:443", upstream: "198.51.100.7:443",
+            cached: true, bytesUp: 1024, bytesDown: 2048, durationMs: 35)
+        let hash = AuditChain.hash(record, labelsJSON: #"{"app":"checkout"}"#, seq: 7, previous: AuditChain.genesis)
+        #expect(hash == "4208a349b57a2a94dab6526982bd57a5ee84671ceb05610c91469d0b7f879b2a")
+    }
+
+    @Test func everyFieldChangesTheHash() {
+        let base = AuditRecord(time: 1, kind: .decision, enforcer: "e", host: "h", port: 443, verdict: "deny")
+        let hash = AuditChain.hash(base, labelsJSON: nil, seq: 1, previous: AuditChain.genesis)
+        var changed = base
+        changed.port = 4430
+        #expect(AuditChain.hash(changed, labelsJSON: nil, seq: 1, previous: AuditChain.genesis) != hash)
+        // A missing field differs from an empty one.
+        #expect(AuditChain.hash(base, labelsJSON: "", seq: 1, previous: AuditChain.genesis) != hash)
+        #expect(AuditChain.hash(base, labelsJSON: nil, seq: 2, previous: AuditChain.genesis) != hash)
+        #expect(AuditChain.hash(base, labelsJSON: nil, seq: -1, previous: AuditChain.genesis) != hash)
+    }
+}
