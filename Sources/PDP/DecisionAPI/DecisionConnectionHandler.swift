@@ -79,6 +79,9 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     private var streams: [HTTP2StreamID: Stream] = [:]
+    /// This read's decisions for the audit trail, their room reserved;
+    /// submitted to the writer in one go before the answers are flushed.
+    private var auditBurst: [PendingAudit] = []
     /// Open watch streams and their subscriptions.
     private var watches: [HTTP2StreamID: UUID] = [:]
     /// Access reports waiting for the audit writer: answered only if still open.
@@ -196,6 +199,7 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        submitAuditBurst()
         context.flush()
         context.fireChannelReadComplete()
     }
@@ -245,12 +249,20 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        submitAuditBurst()
         for id in Array(watches.keys) { stopWatching(id) }
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        submitAuditBurst()
         for id in Array(watches.keys) { stopWatching(id) }
+    }
+
+    private func submitAuditBurst() {
+        guard !auditBurst.isEmpty else { return }
+        engine.audit.submit(auditBurst)
+        auditBurst.removeAll(keepingCapacity: true)
     }
 
     private func stopWatching(_ id: HTTP2StreamID) {
@@ -317,7 +329,7 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         }
         do {
             var answer = context.channel.allocator.buffer(capacity: 320)
-            try engine.decide(request, enforcer: enforcer, into: &answer)
+            try engine.decide(request, enforcer: enforcer, into: &answer, audit: &auditBurst)
             respond(id, context, .ok, body: answer)
         } catch {
             respond(id, context, .serviceUnavailable, error: "\(error); try again")

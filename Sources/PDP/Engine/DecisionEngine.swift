@@ -61,11 +61,17 @@ public final class DecisionEngine: Sendable {
     }
 
     /// Decides one request and writes the JSON answer into `out`, piece by
-    /// piece, without building a string first. The audit record is queued,
-    /// not written: the answer does not wait for the disk. Throws
-    /// `AuditWriter.BacklogFull` when the record cannot even be queued: a
-    /// decision that would go unrecorded is not given.
-    func decide(_ request: DecisionRequest, enforcer: String, now: Int64 = nowMilliseconds(), into out: inout ByteBuffer) throws {
+    /// piece, without building a string first. The audit record goes to
+    /// `audit`, the caller's burst, with its room in the writer's backlog
+    /// reserved: the caller submits the burst (`AuditWriter.submit`) before
+    /// the answers leave, and the answer does not wait for the disk. Throws
+    /// `AuditWriter.BacklogFull` when there is no room: a decision that
+    /// would go unrecorded is not given.
+    func decide(
+        _ request: DecisionRequest, enforcer: String, now: Int64 = nowMilliseconds(), into out: inout ByteBuffer,
+        audit burst: inout [PendingAudit]
+    ) throws {
+        guard audit.reserve(1) else { throw AuditWriter.BacklogFull(backlog: audit.maxBacklog) }
         let started = ContinuousClock.now
         let snapshot = self.snapshot
         let entry: DecisionSnapshot.Entry?
@@ -103,11 +109,11 @@ public final class DecisionEngine: Sendable {
         out.writeString(identityJSON)
         out.writeStaticString("}")
 
-        let queued = audit.append(
-            DecisionEvent(
-                time: now, enforcer: enforcer, sourceIP: sourceIP, source: entry, host: host, port: request.port,
-                decision: decision, rules: snapshot.ruleText, revision: revision))
-        guard queued else { throw AuditWriter.BacklogFull(backlog: audit.maxBacklog) }
+        burst.append(
+            PendingAudit(
+                DecisionEvent(
+                    time: now, enforcer: enforcer, sourceIP: sourceIP, source: entry, host: host, port: request.port,
+                    decision: decision, rules: snapshot.ruleText, revision: revision)))
         (decision.verdict == .allow ? metrics.allowed : metrics.denied).increment()
         metrics.latency.record(ContinuousClock.now - started)
     }
