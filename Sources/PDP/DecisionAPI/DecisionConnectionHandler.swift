@@ -5,6 +5,7 @@ import NIOConcurrencyHelpers
 import NIOHPACK
 import NIOHTTP1
 import NIOHTTP2
+import Synchronization
 
 /// Serves every stream of one HTTP/2 connection of the decision API, on the
 /// connection's frames directly. There is no channel per stream and no
@@ -78,7 +79,7 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         var reserved = 0
     }
 
-    private var streams: [HTTP2StreamID: Stream] = [:]
+    private var streams = OpenStreams<Stream>()
     /// This read's decisions for the audit trail, their room reserved;
     /// submitted to the writer in one go before the answers are flushed.
     private var auditBurst: [PendingAudit] = []
@@ -138,7 +139,7 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         switch frame.payload {
         case .headers(let headers):
             // A second HEADERS frame carries trailers; they are ignored.
-            if streams[id] == nil, watches[id] == nil, !pendingAccess.contains(id) {
+            if !streams.contains(id), watches.isEmpty || watches[id] == nil, pendingAccess.isEmpty || !pendingAccess.contains(id) {
                 let head = RequestHead(headers.headers)
                 guard let enforcer = authenticate(head, context) else {
                     respond(
@@ -149,12 +150,13 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
                     // one window's worth.
                     return
                 }
-                streams[id] = Stream(head: head, enforcer: enforcer)
+                streams.insert(Stream(head: head, enforcer: enforcer), for: id)
             }
             if headers.endStream { finish(id, context) }
         case .data(let payload):
-            guard var stream = streams[id] else { return }
-            if case .byteBuffer(var chunk) = payload.data, !stream.tooLarge, !stream.overBudget {
+            let budget = budget
+            let known: Void? = streams.modify(id) { stream in
+                guard case .byteBuffer(var chunk) = payload.data, !stream.tooLarge, !stream.overBudget else { return }
                 let limit = stream.head.path == "/v1/access" ? Self.maxAccessBody : Self.maxDecisionBody
                 if (stream.body?.readableBytes ?? 0) + chunk.readableBytes > limit {
                     stream.tooLarge = true
@@ -170,7 +172,7 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
                     stream.body = nil
                 }
             }
-            streams[id] = stream
+            guard known != nil else { return }
             if payload.endStream { finish(id, context) }
         case .rstStream:
             forget(id)
@@ -193,8 +195,8 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
 
     /// Drops what is known of a stream that was reset or closed.
     private func forget(_ id: HTTP2StreamID) {
-        if let stream = streams.removeValue(forKey: id) { budget.release(stream.reserved) }
-        pendingAccess.remove(id)
+        if let stream = streams.remove(id) { budget.release(stream.reserved) }
+        if !pendingAccess.isEmpty { pendingAccess.remove(id) }
         stopWatching(id)
     }
 
@@ -216,7 +218,7 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
             let target: Int
             if window.streamID == .rootStream {
                 target = Self.connectionWindow
-            } else if streams[window.streamID] != nil {
+            } else if streams.contains(window.streamID) {
                 target = Self.streamWindow
             } else {
                 break
@@ -243,7 +245,7 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     private func finish(_ id: HTTP2StreamID, _ context: ChannelHandlerContext) {
-        guard let stream = streams.removeValue(forKey: id) else { return }
+        guard let stream = streams.remove(id) else { return }
         budget.release(stream.reserved)
         handle(stream, id, context: context)
     }
@@ -266,7 +268,7 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     private func stopWatching(_ id: HTTP2StreamID) {
-        if let watch = watches.removeValue(forKey: id) { engine.watchers.unsubscribe(watch) }
+        if !watches.isEmpty, let watch = watches.removeValue(forKey: id) { engine.watchers.unsubscribe(watch) }
     }
 
     // MARK: Routing
@@ -463,23 +465,26 @@ final class InFlightCounter: Sendable {
 
 /// Bytes of request bodies held in memory across all connections, at most:
 /// past it a request is answered 503 instead of growing memory without end.
+/// An atomic count: every request passes here, from every event loop.
 final class BodyBudget: Sendable {
-    private let held = NIOLockedValueBox(0)
+    private let held = Atomic<Int>(0)
     let limit: Int
 
     init(limit: Int = 64 << 20) { self.limit = limit }
 
     /// Counts `bytes` if they fit.
     func reserve(_ bytes: Int) -> Bool {
-        held.withLockedValue { held in
-            guard held + bytes <= limit else { return false }
-            held += bytes
-            return true
+        var current = held.load(ordering: .relaxed)
+        while true {
+            guard current + bytes <= limit else { return false }
+            let (exchanged, original) = held.compareExchange(expected: current, desired: current + bytes, ordering: .relaxed)
+            if exchanged { return true }
+            current = original
         }
     }
 
     func release(_ bytes: Int) {
         guard bytes > 0 else { return }
-        held.withLockedValue { $0 -= bytes }
+        held.subtract(bytes, ordering: .relaxed)
     }
 }
