@@ -85,6 +85,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a name's resolved addresses are reused; 0 resolves for every connection (env EGRESS_PEP_DNS_CACHE_TTL; default 10).")
     var dnsCacheTtl: Int?
 
+    @Option(help: "Seconds to wait for the resolver before refusing the connection as unresolvable (env EGRESS_PEP_DNS_TIMEOUT; default 5).")
+    var dnsTimeout: Int?
+
     @Option(help: "Seconds a spliced connection may carry nothing either way before it is closed (env EGRESS_PEP_IDLE_TIMEOUT; default 300).")
     var idleTimeout: Int?
 
@@ -172,6 +175,7 @@ struct Serve: AsyncParsableCommand {
             c.helloTimeout = .seconds(Int64(try number(helloTimeout, "EGRESS_PEP_HELLO_TIMEOUT", default: 10, minimum: 1)))
             c.connectTimeout = .seconds(Int64(try number(connectTimeout, "EGRESS_PEP_CONNECT_TIMEOUT", default: 5, minimum: 1)))
             c.dnsCacheTTL = .seconds(Int64(try number(dnsCacheTtl, "EGRESS_PEP_DNS_CACHE_TTL", default: 10, minimum: 0)))
+            c.dnsTimeout = .seconds(Int64(try number(dnsTimeout, "EGRESS_PEP_DNS_TIMEOUT", default: 5, minimum: 1)))
             c.idleTimeout = .seconds(Int64(try number(idleTimeout, "EGRESS_PEP_IDLE_TIMEOUT", default: 300, minimum: 1)))
             c.maxConnections = try number(maxConnections, "EGRESS_PEP_MAX_CONNECTIONS", default: 10_000, minimum: 1)
             c.shutdownGrace = .seconds(Int64(try number(shutdownGrace, "EGRESS_PEP_SHUTDOWN_GRACE", default: 30, minimum: 0)))

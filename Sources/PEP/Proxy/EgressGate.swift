@@ -89,6 +89,10 @@ public final class EgressGate: Sendable {
         }
         do {
             check(try await resolver.resolve(outcome.host, port: port), into: &outcome)
+        } catch let timeout as NameResolver.Timeout {
+            // Every uncached name fails this way while DNS is down: say so.
+            logger.warning("DNS did not answer; refusing", metadata: ["host": "\(outcome.host)", "error": "\(timeout)"])
+            outcome.denial = .unresolvable
         } catch {
             outcome.denial = .unresolvable
         }

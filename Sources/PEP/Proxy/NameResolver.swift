@@ -15,18 +15,24 @@ import NIOPosix
 /// a slow DNS server never blocks an event loop.
 ///
 /// Answers are kept for `cacheTTL` (getaddrinfo does not tell DNS TTLs), so
-/// that a busy name costs one lookup per period, not one per connection.
+/// that a busy name costs one lookup per period, not one per connection. A
+/// connection waits at most `timeout` for an answer: getaddrinfo cannot be
+/// cancelled and, with a DNS server that does not answer, takes as long as
+/// resolv.conf's timeouts and attempts allow; the lookup goes on in the
+/// pool, and connections that want the same name meanwhile wait for it.
 public final class NameResolver: Sendable {
     let pool: NIOThreadPool
     let cacheTTL: TimeAmount
+    let timeout: TimeAmount
     private let cache = NIOLockedValueBox(LRUDictionary<String, (addresses: [SocketAddress], expires: NIODeadline)>(capacity: 10_000))
     /// Lookups under way: connections that want the same name wait for one
     /// lookup rather than each taking a thread of the pool.
     private let inflight = NIOLockedValueBox<[String: Task<[SocketAddress], Error>]>([:])
 
-    public init(pool: NIOThreadPool, cacheTTL: TimeAmount = .seconds(10)) {
+    public init(pool: NIOThreadPool, cacheTTL: TimeAmount = .seconds(10), timeout: TimeAmount = .seconds(5)) {
         self.pool = pool
         self.cacheTTL = cacheTTL
+        self.timeout = timeout
     }
 
     /// The name's addresses if a lookup within `cacheTTL` found them.
@@ -47,14 +53,39 @@ public final class NameResolver: Sendable {
             inflight[host] = task
             return task
         }
-        let result = await task.result
-        inflight.withLockedValue { if $0[host] == task { $0[host] = nil } }
-        let addresses = try result.get()
+        let addresses = try await answer(of: task, for: host)
         if cacheTTL > .zero {
             let expires = NIODeadline.now() + cacheTTL
             _ = cache.withLockedValue { $0.set(host, (addresses, expires)) }
         }
         return addresses.map { Self.withPort($0, port) }
+    }
+
+    /// The lookup's answer, or a failure once `timeout` has passed.
+    private func answer(of task: Task<[SocketAddress], Error>, for host: String) async throws -> [SocketAddress] {
+        let timeout = timeout
+        let inflight = inflight
+        return try await withCheckedThrowingContinuation { continuation in
+            let resumed = NIOLockedValueBox(false)
+            let resume: @Sendable (Result<[SocketAddress], Error>) -> Void = { result in
+                let first = resumed.withLockedValue { resumed in
+                    defer { resumed = true }
+                    return !resumed
+                }
+                if first { continuation.resume(with: result) }
+            }
+            let timer = Task {
+                // Cancelled when the answer comes first.
+                guard (try? await Task.sleep(nanoseconds: UInt64(timeout.nanoseconds))) != nil else { return }
+                resume(.failure(Timeout(host: host, timeout: timeout)))
+            }
+            Task {
+                let result = await task.result
+                timer.cancel()
+                inflight.withLockedValue { if $0[host] == task { $0[host] = nil } }
+                resume(result)
+            }
+        }
     }
 
     private static func withPort(_ address: SocketAddress, _ port: Int) -> SocketAddress {
@@ -65,6 +96,15 @@ public final class NameResolver: Sendable {
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
+    }
+
+    /// The resolver did not answer in time: a DNS server down or unreachable.
+    public struct Timeout: Error, CustomStringConvertible {
+        public let host: String
+        public let timeout: TimeAmount
+        public var description: String {
+            "no answer from the resolver for \(host) within \(Double(timeout.nanoseconds) / 1e9) s"
+        }
     }
 
     /// The name's addresses, IPv4 first (in the resolver's order within each family).

@@ -22,6 +22,8 @@ public struct PEPConfiguration: Sendable {
     public var connectTimeout: TimeAmount = .seconds(5)
     /// How long a name's addresses are reused (0: resolve every connection).
     public var dnsCacheTTL: TimeAmount = .seconds(10)
+    /// How long a connection waits for the resolver before it is refused.
+    public var dnsTimeout: TimeAmount = .seconds(5)
     public var idleTimeout: TimeAmount = .seconds(300)
     public var maxConnections = 10_000
     public var shutdownGrace: TimeAmount = .seconds(30)

@@ -44,7 +44,7 @@ public final class PEPService: Sendable {
         }
         logger.info("internal ranges (refused as upstreams)", metadata: ["ranges": "\(ranges.map(\.description).joined(separator: ", "))"])
         let gate = EgressGate(
-            cache: cache, resolver: NameResolver(pool: pool, cacheTTL: configuration.dnsCacheTTL),
+            cache: cache, resolver: NameResolver(pool: pool, cacheTTL: configuration.dnsCacheTTL, timeout: configuration.dnsTimeout),
             settings: .init(internalRanges: ranges, refuseECH: configuration.refuseECH, connectTimeout: configuration.connectTimeout),
             metrics: metrics, logger: logger)
         let reporter = AccessReporter(pdp: pdp, metrics: metrics, logger: logger, capacity: configuration.reportBuffer)
