@@ -105,7 +105,10 @@ public final class ProxyServer: Service, Sendable {
                 .serverChannelOption(.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_REUSEPORT)), value: 1)
                 // Half-closes are passed through, not turned into full closes.
                 .childChannelOption(.allowRemoteHalfClosure, value: true)
-                .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+                // No TCP_NODELAY per accepted connection: ServerBootstrap sets
+                // it on the listening socket, and Linux hands it down to every
+                // accepted one. Setting it again cost two system calls per
+                // connection (NIO checks the address family with getsockname).
                 .childChannelInitializer { [self] channel in
                     accept(channel, explicit: explicit)
                 }
