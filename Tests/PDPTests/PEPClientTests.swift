@@ -28,10 +28,15 @@ import Testing
         token = try pdp.token("pep", name: "pep-client-test")
     }
 
+    /// Requests may take up to 30 s here, not the enforcer's 2: these tests
+    /// check answers, and beside the rest of the suite a debug build of the
+    /// service on two cores was seen taking longer than 2 s to answer.
+    static let patient = TimeAmount.seconds(30)
+
     func client(token: String? = nil, port: Int? = nil) -> PDPClient {
         PDPClient(
             endpoint: .h2c(host: "127.0.0.1", port: port ?? pdp.decisionPort), token: token ?? self.token, tls: nil,
-            group: group, logger: logger)
+            group: group, logger: logger, requestTimeout: Self.patient)
     }
 
     @Test func decisionsComeBackAsVerdicts() async throws {
@@ -187,7 +192,9 @@ import Testing
         let key = VerdictKey(sourceIP: "198.18.9.9", host: "service1.foo.com", port: 443)
 
         let tls = try PDPClient.tlsContext(ca: ca.path("ca.pem"), certificate: ca.path("client.pem"), key: ca.path("client.key"))
-        let overTLS = PDPClient(endpoint: .h2(host: "127.0.0.1", port: other.tlsPort), token: nil, tls: tls, group: group, logger: logger)
+        let overTLS = PDPClient(
+            endpoint: .h2(host: "127.0.0.1", port: other.tlsPort), token: nil, tls: tls, group: group, logger: logger,
+            requestTimeout: Self.patient)
         #expect(try await DecisionClient(pdp: overTLS).decide(key).allow)
 
         // Without a client certificate the service gives no answer at all.
@@ -196,7 +203,8 @@ import Testing
         await #expect(throws: (any Error).self) { try await DecisionClient(pdp: refused).decide(key) }
 
         let socket = try #require(other.unixSocket)
-        let overSocket = PDPClient(endpoint: .unix(path: socket), token: nil, tls: nil, group: group, logger: logger)
+        let overSocket = PDPClient(
+            endpoint: .unix(path: socket), token: nil, tls: nil, group: group, logger: logger, requestTimeout: Self.patient)
         #expect(try await DecisionClient(pdp: overSocket).decide(key).allow)
     }
 

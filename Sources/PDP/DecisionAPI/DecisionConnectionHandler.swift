@@ -80,6 +80,8 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     private var streams = OpenStreams<Stream>()
+    /// The highest stream ID a request has opened on this connection.
+    private var lastOpened = HTTP2StreamID.rootStream
     /// This read's decisions for the audit trail, their room reserved;
     /// submitted to the writer in one go before the answers are flushed.
     private var auditBurst: [PendingAudit] = []
@@ -138,8 +140,12 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         let id = frame.streamID
         switch frame.payload {
         case .headers(let headers):
-            // A second HEADERS frame carries trailers; they are ignored.
-            if !streams.contains(id), watches.isEmpty || watches[id] == nil, pendingAccess.isEmpty || !pendingAccess.contains(id) {
+            // A request opens a stream with a higher ID than any before
+            // (RFC 9113, 5.1.1). A later HEADERS frame on a stream carries
+            // trailers, also on one already answered (a 401): ignored, but
+            // for ending the request.
+            if id > lastOpened {
+                lastOpened = id
                 let head = RequestHead(headers.headers)
                 guard let enforcer = authenticate(head, context) else {
                     respond(

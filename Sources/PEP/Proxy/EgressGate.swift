@@ -93,6 +93,9 @@ public final class EgressGate: Sendable {
             // Every uncached name fails this way while DNS is down: say so.
             logger.warning("DNS did not answer; refusing", metadata: ["host": "\(outcome.host)", "error": "\(timeout)"])
             outcome.denial = .unresolvable
+        } catch let busy as NameResolver.Busy {
+            logger.warning("DNS is behind; refusing", metadata: ["host": "\(outcome.host)", "error": "\(busy)"])
+            outcome.denial = .unresolvable
         } catch {
             outcome.denial = .unresolvable
         }

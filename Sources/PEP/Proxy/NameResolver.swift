@@ -24,15 +24,22 @@ public final class NameResolver: Sendable {
     let pool: NIOThreadPool
     let cacheTTL: TimeAmount
     let timeout: TimeAmount
+    /// Distinct names looked up at once, at most. A lookup goes on after its
+    /// connections gave up (getaddrinfo cannot be stopped), so without a
+    /// bound a workload asking for ever new names while DNS is slow would
+    /// queue lookups faster than the pool's threads finish them, and every
+    /// other name would wait behind them.
+    let maxPending: Int
     private let cache = NIOLockedValueBox(LRUDictionary<String, (addresses: [SocketAddress], expires: NIODeadline)>(capacity: 10_000))
     /// Lookups under way: connections that want the same name wait for one
     /// lookup rather than each taking a thread of the pool.
     private let inflight = NIOLockedValueBox<[String: Task<[SocketAddress], Error>]>([:])
 
-    public init(pool: NIOThreadPool, cacheTTL: TimeAmount = .seconds(10), timeout: TimeAmount = .seconds(5)) {
+    public init(pool: NIOThreadPool, cacheTTL: TimeAmount = .seconds(10), timeout: TimeAmount = .seconds(5), maxPending: Int = 64) {
         self.pool = pool
         self.cacheTTL = cacheTTL
         self.timeout = timeout
+        self.maxPending = maxPending
     }
 
     /// The name's addresses if a lookup within `cacheTTL` found them.
@@ -47,24 +54,36 @@ public final class NameResolver: Sendable {
 
     public func resolve(_ host: String, port: Int) async throws -> [SocketAddress] {
         if let cached = cached(host, port: port) { return cached }
-        let task = inflight.withLockedValue { inflight in
+        let task = inflight.withLockedValue { inflight -> Task<[SocketAddress], Error>? in
             if let task = inflight[host] { return task }
-            let task = Task { [self] in try await lookup(host) }
+            guard inflight.count < maxPending else { return nil }
+            // The lookup keeps its own answer, so that one that comes after
+            // its waiters gave up still serves the next connection; and it
+            // leaves `inflight` itself (the lock is held until it is in).
+            let task = Task { [self] in
+                let result: Result<[SocketAddress], Error>
+                do {
+                    result = .success(try await lookup(host))
+                } catch {
+                    result = .failure(error)
+                }
+                if case .success(let addresses) = result, cacheTTL > .zero {
+                    let expires = NIODeadline.now() + cacheTTL
+                    _ = cache.withLockedValue { $0.set(host, (addresses, expires)) }
+                }
+                _ = self.inflight.withLockedValue { $0.removeValue(forKey: host) }
+                return try result.get()
+            }
             inflight[host] = task
             return task
         }
-        let addresses = try await answer(of: task, for: host)
-        if cacheTTL > .zero {
-            let expires = NIODeadline.now() + cacheTTL
-            _ = cache.withLockedValue { $0.set(host, (addresses, expires)) }
-        }
-        return addresses.map { Self.withPort($0, port) }
+        guard let task else { throw Busy(pending: maxPending) }
+        return try await answer(of: task, for: host).map { Self.withPort($0, port) }
     }
 
     /// The lookup's answer, or a failure once `timeout` has passed.
     private func answer(of task: Task<[SocketAddress], Error>, for host: String) async throws -> [SocketAddress] {
         let timeout = timeout
-        let inflight = inflight
         return try await withCheckedThrowingContinuation { continuation in
             let resumed = NIOLockedValueBox(false)
             let resume: @Sendable (Result<[SocketAddress], Error>) -> Void = { result in
@@ -82,7 +101,6 @@ public final class NameResolver: Sendable {
             Task {
                 let result = await task.result
                 timer.cancel()
-                inflight.withLockedValue { if $0[host] == task { $0[host] = nil } }
                 resume(result)
             }
         }
@@ -96,6 +114,14 @@ public final class NameResolver: Sendable {
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
+    }
+
+    /// `maxPending` names are being looked up already (DNS is slow and
+    /// workloads keep asking for new names): refused at once rather than
+    /// queued behind them.
+    public struct Busy: Error, CustomStringConvertible {
+        public let pending: Int
+        public var description: String { "\(pending) lookups are already waiting for the resolver" }
     }
 
     /// The resolver did not answer in time: a DNS server down or unreachable.
