@@ -28,15 +28,16 @@ import Testing
         token = try pdp.token("pep", name: "pep-client-test")
     }
 
-    /// Requests may take up to 30 s here, not the enforcer's 2: these tests
-    /// check answers, and beside the rest of the suite a debug build of the
-    /// service on two cores was seen taking longer than 2 s to answer.
+    /// Requests and pings may take up to 30 s here, not the enforcer's 2 and
+    /// 10: these tests check answers, and beside the rest of the suite a
+    /// debug build of the service on two cores was seen taking longer than
+    /// 2 s to answer a request and 5 s to answer a ping.
     static let patient = TimeAmount.seconds(30)
 
     func client(token: String? = nil, port: Int? = nil) -> PDPClient {
         PDPClient(
             endpoint: .h2c(host: "127.0.0.1", port: port ?? pdp.decisionPort), token: token ?? self.token, tls: nil,
-            group: group, logger: logger, requestTimeout: Self.patient)
+            group: group, logger: logger, requestTimeout: Self.patient, keepalive: (.seconds(10), Self.patient))
     }
 
     @Test func decisionsComeBackAsVerdicts() async throws {
@@ -107,6 +108,32 @@ import Testing
         #expect(accepted.withLockedValue { $0 } == 1)
         await #expect(throws: PDPClient.Unavailable.self) { try await pdpClient.send(method: "GET", path: "/v1/watch", body: nil) }
         #expect(accepted.withLockedValue { $0 } == 2, "a new connection after two silent requests")
+    }
+
+    /// A service that stops answering without closing its connection (here:
+    /// stopped with SIGSTOP, so the kernel still holds the connection open)
+    /// is noticed by the client's pings, which close the connection; once the
+    /// service runs again, the next request connects anew.
+    @Test func aServiceThatStopsAnsweringIsNoticedByPings() async throws {
+        let pdpClient = PDPClient(
+            endpoint: .h2c(host: "127.0.0.1", port: pdp.decisionPort), token: token, tls: nil, group: group, logger: logger,
+            requestTimeout: Self.patient, keepalive: (.milliseconds(300), .milliseconds(500)))
+        let key = VerdictKey(sourceIP: "198.18.1.2", host: "api.stripe.com", port: 443)
+        #expect(try await DecisionClient(pdp: pdpClient).decide(key).allow)
+        // Answered pings keep a healthy connection open.
+        try await Task.sleep(for: .seconds(1.5))
+        #expect(pdpClient.isConnected)
+        kill(pdp.process.processIdentifier, SIGSTOP)
+        var closed = false
+        for _ in 0..<100 where !closed {
+            try await Task.sleep(for: .milliseconds(50))
+            closed = !pdpClient.isConnected
+        }
+        kill(pdp.process.processIdentifier, SIGCONT)
+        #expect(closed, "the connection to the stopped service was closed")
+        #expect(try await DecisionClient(pdp: pdpClient).decide(key).allow)
+        #expect(pdpClient.isConnected)
+        await pdpClient.close()
     }
 
     @Test func aPolicyChangeEmptiesTheCacheThroughTheWatch() async throws {
@@ -194,7 +221,7 @@ import Testing
         let tls = try PDPClient.tlsContext(ca: ca.path("ca.pem"), certificate: ca.path("client.pem"), key: ca.path("client.key"))
         let overTLS = PDPClient(
             endpoint: .h2(host: "127.0.0.1", port: other.tlsPort), token: nil, tls: tls, group: group, logger: logger,
-            requestTimeout: Self.patient)
+            requestTimeout: Self.patient, keepalive: (.seconds(10), Self.patient))
         #expect(try await DecisionClient(pdp: overTLS).decide(key).allow)
 
         // Without a client certificate the service gives no answer at all.
@@ -204,7 +231,8 @@ import Testing
 
         let socket = try #require(other.unixSocket)
         let overSocket = PDPClient(
-            endpoint: .unix(path: socket), token: nil, tls: nil, group: group, logger: logger, requestTimeout: Self.patient)
+            endpoint: .unix(path: socket), token: nil, tls: nil, group: group, logger: logger, requestTimeout: Self.patient,
+            keepalive: (.seconds(10), Self.patient))
         #expect(try await DecisionClient(pdp: overSocket).decide(key).allow)
     }
 

@@ -48,11 +48,15 @@ public final class PDPClient: Sendable {
     private let group: EventLoopGroup
     private let logger: Logger
     private let requestTimeout: TimeAmount
+    /// A ping every `interval`; the connection is closed when nothing comes
+    /// back within `timeout` of one (see `PingKeepalive`).
+    private let keepalive: (interval: TimeAmount, timeout: TimeAmount)
     private let state = NIOLockedValueBox(State())
 
     public init(
         endpoint: PDPEndpoint, token: String?, tls: NIOSSLContext?, group: EventLoopGroup, logger: Logger,
-        requestTimeout: TimeAmount = .seconds(2)
+        requestTimeout: TimeAmount = .seconds(2),
+        keepalive: (interval: TimeAmount, timeout: TimeAmount) = (.seconds(10), .seconds(10))
     ) {
         self.endpoint = endpoint
         self.token = token
@@ -60,7 +64,11 @@ public final class PDPClient: Sendable {
         self.group = group
         self.logger = logger
         self.requestTimeout = requestTimeout
+        self.keepalive = keepalive
     }
+
+    /// Whether a connection to the service is open (it may still be silent).
+    public var isConnected: Bool { state.withLockedValue { $0.connection != nil } }
 
     /// Sends one request and collects the whole answer.
     /// `timeout`: the request's own limit instead of the client's default
@@ -246,12 +254,18 @@ public final class PDPClient: Sendable {
         case .unix(let path):
             connected = bootstrap.connect(unixDomainSocketPath: path)
         }
+        let keepalive = self.keepalive
+        let logger = self.logger
         return connected.flatMap { channel in
             channel.configureAsyncHTTP2Pipeline(mode: .client) { stream in
                 // The service never opens streams; refuse any it might.
                 stream.close()
             }
-            .map { Connection(channel: channel, multiplexer: $0) }
+            .flatMapThrowing { multiplexer in
+                try channel.pipeline.syncOperations.addHandler(
+                    PingKeepalive(interval: keepalive.interval, timeout: keepalive.timeout, logger: logger))
+                return Connection(channel: channel, multiplexer: multiplexer)
+            }
         }
     }
 
