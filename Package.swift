@@ -106,11 +106,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "ClientHelloTests", dependencies: ["ClientHello"], resources: [.copy("Captures")]),
+        // What several test targets share (a seeded random generator).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "ClientHelloTests", dependencies: ["ClientHello", "TestSupport"], resources: [.copy("Captures")]),
         .testTarget(name: "PolicyLangTests", dependencies: ["PolicyLang"], resources: [.copy("Golden")]),
         .testTarget(name: "EgressctlTests", dependencies: ["egressctl", "PolicyLang"]),
-        .testTarget(name: "PDPTests", dependencies: ["egress-pdp", "egressctl", "egress-pep", "PEP", "PDP"]),
-        .testTarget(name: "PEPTests", dependencies: ["PEP"]),
+        .testTarget(name: "PDPTests", dependencies: ["egress-pdp", "egressctl", "egress-pep", "PEP", "PDP", "TestSupport"]),
+        .testTarget(name: "PEPTests", dependencies: ["PEP", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,6 @@
 import ClientHello
 import Testing
+import TestSupport
 
 /// Hostile input: cut short anywhere, or mutated at random, the reader
 /// never traps and never disagrees with itself over how bytes were split.

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Testing
+import TestSupport
 
 @testable import PDP
 
@@ -69,7 +70,7 @@ struct DecisionBodyScannerTests {
             #"{"source":{"ip":"2001:db8::1"},"host":"h"}"#,
         ].map { Array($0.utf8) }
         let alphabet = Array(#"{}[]":, .-+eE019aipx\"#.utf8) + [0x09, 0x0A, 0x00, 0x7F, 0xC3, 0xA9]
-        var random = SplitMix64(seed: 0x5EED)
+        var random = SeededGenerator(seed: 0x5EED)
         var scanned = 0
         var declined = 0
         for round in 0..<200_000 {
@@ -107,18 +108,5 @@ struct DecisionBodyScannerTests {
         } catch {
             #expect(error.message == "port 70000 is outside 1-65535")
         }
-    }
-}
-
-/// A small seeded generator, so that a failure can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 
 @testable import PEP
 
@@ -48,7 +49,7 @@ import Testing
     @Test func agreesWithAReferenceModel() {
         var lru = LRUDictionary<Int, Int>(capacity: 8)
         var model: [(Int, Int)] = []  // most recent first
-        var rng = SplitMix(seed: 42)
+        var rng = SeededGenerator(seed: 42)
         for step in 0..<20_000 {
             let key = Int(rng.next() % 16)
             switch rng.next() % 3 {
@@ -81,18 +82,5 @@ import Testing
             }
             #expect(lru.keysByRecency == model.map(\.0))
         }
-    }
-}
-
-/// A small seeded generator, so that a failure can be replayed.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

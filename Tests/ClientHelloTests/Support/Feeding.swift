@@ -1,5 +1,6 @@
 import ClientHello
 import Testing
+import TestSupport
 
 /// The ways a test feeds the same bytes to a fresh reader: as the network
 /// might deliver them in one segment, one byte per segment, or in random
