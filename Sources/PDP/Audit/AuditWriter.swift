@@ -171,6 +171,9 @@ public final class AuditWriter: Sendable {
                     return (spare, state.stopping)
                 }
                 if taken.isEmpty {
+                    // The next spare is small again: an idle queue should not
+                    // hold a burst's worth of room.
+                    lastTaken = 0
                     if stopping {
                         finished.lock()
                         finished.unlock(withValue: 1)
