@@ -38,6 +38,9 @@ public final class EgressGate: Sendable {
     let settings: Settings
     let metrics: PEPMetrics?
     let logger: Logger
+    /// Refusals a workload can cause at will are logged at most every 10 s
+    /// per kind (the rest still count in metrics and the audit trail).
+    private let throttle = LogThrottle()
 
     public init(cache: VerdictCache, resolver: NameResolver, settings: Settings, metrics: PEPMetrics?, logger: Logger) {
         self.cache = cache
@@ -68,6 +71,13 @@ public final class EgressGate: Sendable {
         return outcome
     }
 
+    private func warn(_ message: Logger.Message, _ metadata: Logger.Metadata) {
+        guard let heldBack = throttle.admit(message.description) else { return }
+        var metadata = metadata
+        if heldBack > 0 { metadata["held_back"] = "\(heldBack)" }
+        logger.warning(message, metadata: metadata)
+    }
+
     /// `expectedHost`: the CONNECT host the SNI must equal (explicit mode).
     func admit(_ hello: ClientHelloResult, sourceIP: String, port: Int, expectedHost: String?) async -> Outcome {
         var outcome = Outcome()
@@ -79,7 +89,7 @@ public final class EgressGate: Sendable {
             outcome.verdict = verdict
             outcome.origin = origin
         } catch {
-            logger.warning("no verdict; refusing (fail closed)", metadata: ["host": "\(outcome.host)", "error": "\(error)"])
+            warn("no verdict; refusing (fail closed)", ["host": "\(outcome.host)", "error": "\(error)"])
             outcome.denial = .pdpUnavailable
             return outcome
         }
@@ -91,10 +101,10 @@ public final class EgressGate: Sendable {
             check(try await resolver.resolve(outcome.host, port: port), into: &outcome)
         } catch let timeout as NameResolver.Timeout {
             // Every uncached name fails this way while DNS is down: say so.
-            logger.warning("DNS did not answer; refusing", metadata: ["host": "\(outcome.host)", "error": "\(timeout)"])
+            warn("DNS did not answer; refusing", ["host": "\(outcome.host)", "error": "\(timeout)"])
             outcome.denial = .unresolvable
         } catch let busy as NameResolver.Busy {
-            logger.warning("DNS is behind; refusing", metadata: ["host": "\(outcome.host)", "error": "\(busy)"])
+            warn("DNS is behind; refusing", ["host": "\(outcome.host)", "error": "\(busy)"])
             outcome.denial = .unresolvable
         } catch {
             outcome.denial = .unresolvable
@@ -128,7 +138,7 @@ public final class EgressGate: Sendable {
     /// is enough for a name to lead inward.
     private func check(_ addresses: [SocketAddress], into outcome: inout Outcome) {
         if let inward = addresses.first(where: { address in settings.internalRanges.contains { $0.contains(address) } }) {
-            logger.warning("a name resolves inward; refused", metadata: ["host": "\(outcome.host)", "address": "\(inward)"])
+            warn("a name resolves inward; refused", ["host": "\(outcome.host)", "address": "\(inward)"])
             outcome.inwardAddress = inward
             outcome.denial = .inward
         } else {
