@@ -27,6 +27,22 @@ import Testing
         #expect(try !AddressRange(parsing: "::1/128").contains(try address("127.0.0.1")))
     }
 
+    /// A name that resolves to the NAT64 or 6to4 form of an internal IPv4
+    /// address leads inward as surely as the address itself.
+    @Test func ipv4RangesHoldTheirNAT64And6to4Forms() throws {
+        let range = try AddressRange(parsing: "10.0.0.0/8")
+        #expect(range.contains(try address("64:ff9b::10.20.30.40")))
+        #expect(range.contains(try address("64:ff9b::a14:1e28")))
+        #expect(!range.contains(try address("64:ff9b::8.8.8.8")))
+        #expect(range.contains(try address("2002:a14:1e28::1")))
+        #expect(!range.contains(try address("2002:808:808::1")))
+        // Only the well-known NAT64 prefix: another prefix is not read as one.
+        #expect(!range.contains(try address("64:ff9c::10.20.30.40")))
+        #expect(AddressRange.alwaysInternal.contains { $0.contains(try! address("64:ff9b::127.0.0.1")) })
+        // IPv6 ranges stay IPv6: fc00::/7 does not hold a NAT64 address.
+        #expect(try !AddressRange(parsing: "fc00::/7").contains(try address("64:ff9b::10.20.30.40")))
+    }
+
     @Test func theDefaultsCoverLoopbackLinkLocalAndPrivate() throws {
         let inside = ["127.0.0.1", "169.254.169.254", "10.2.3.4", "172.20.0.1", "192.168.1.1", "0.0.0.0", "::1", "fe80::1", "fd00::1", "::ffff:10.0.0.1"]
         for text in inside {

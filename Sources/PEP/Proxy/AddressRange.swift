@@ -1,7 +1,8 @@
 import NIOCore
 
 /// An address range in CIDR notation (`10.0.0.0/8`, `fd00::/8`, `198.18.3.1`).
-/// IPv4-mapped IPv6 addresses are compared as the IPv4 address they carry.
+/// IPv4-mapped IPv6 addresses are compared as the IPv4 address they carry,
+/// and an IPv4 range also holds the NAT64 and 6to4 forms of its addresses.
 ///
 /// Addresses are held as 128-bit numbers (IPv4 in the low 32 bits), so that
 /// checking every resolved address against every range, on every allowed
@@ -55,8 +56,20 @@ public struct AddressRange: Sendable, Equatable, CustomStringConvertible {
     }
 
     public func contains(_ address: SocketAddress) -> Bool {
-        guard let (isIPv4, value) = Self.number(address), isIPv4 == self.isIPv4 else { return false }
-        return value & mask == network
+        guard let (isIPv4, value) = Self.number(address) else { return false }
+        if isIPv4 == self.isIPv4 { return value & mask == network }
+        // On an IPv6-only network with NAT64, 64:ff9b::10.0.0.1 is carried
+        // to 10.0.0.1: a name that resolves there leads where 10.0.0.1 does.
+        if self.isIPv4, let embedded = Self.embeddedIPv4(value) { return embedded & mask == network }
+        return false
+    }
+
+    /// The IPv4 address inside a NAT64 address of the well-known prefix
+    /// (64:ff9b::/96, RFC 6052) or a 6to4 address (2002::/16, RFC 3056).
+    static func embeddedIPv4(_ value: UInt128) -> UInt128? {
+        if value >> 32 == 0x64_ff9b_0000_0000_0000_0000 { return value & 0xffff_ffff }
+        if value >> 112 == 0x2002 { return (value >> 80) & 0xffff_ffff }
+        return nil
     }
 
     public var description: String {
