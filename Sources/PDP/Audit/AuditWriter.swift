@@ -3,7 +3,6 @@ import CMemory
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
-import Synchronization
 
 /// Writes audit records to the chain in batches, on its own thread, so that a
 /// slow disk never holds up a decision. Records wait in memory until their
@@ -15,10 +14,9 @@ import Synchronization
 /// reserves room for each decision (`reserve`, an atomic count, so the
 /// backlog bound holds) and hands the burst over once per read
 /// (`submit`). With a lock taken per decision, the two event loops and the
-/// writer contended for it hundreds of times a second, and a thread put to
-/// sleep on it waited for a CPU: that was most of the decision API's p99.
-/// For the same reason the writer, once busy, naps a few milliseconds after
-/// a small batch instead of waiting to be woken for every record.
+/// writer waited on it (a futex each) thousands of times a second under
+/// load. For the same reason the writer, once busy, naps a millisecond
+/// after a small batch instead of being woken for every burst.
 public final class AuditWriter: Sendable {
     private struct State {
         var pending: [PendingAudit] = []
@@ -40,8 +38,9 @@ public final class AuditWriter: Sendable {
     private let logger: Logger
     private let state = NIOLockedValueBox(State())
     /// Records reserved and not yet written: queued, or still in a
-    /// connection's burst. Bounded by `maxBacklog`.
-    private let backlog = Atomic<Int>(0)
+    /// connection's burst. Bounded by `maxBacklog`; a batch of reported
+    /// connections is checked as one record would be.
+    private let backlog: BoundedCount
     /// Signalled when records arrive or the writer should stop.
     private let wakeup = ConditionLock(value: 0)
     private let finished = ConditionLock(value: 0)
@@ -60,6 +59,7 @@ public final class AuditWriter: Sendable {
 
     public init(database: PDPDatabase, metrics: PDPMetrics, logger: Logger, maxBacklog: Int = 100_000) throws {
         self.maxBacklog = maxBacklog
+        backlog = BoundedCount(limit: maxBacklog, batchesMayOvershoot: true)
         self.database = database
         self.metrics = metrics
         self.logger = logger
@@ -86,7 +86,7 @@ public final class AuditWriter: Sendable {
     /// Queues records; `then` runs once they are committed (or failed to be).
     public func append(_ records: [AuditRecord], then: (@Sendable (Error?) -> Void)? = nil) {
         guard reserve(records.count) else {
-            then?(BacklogFull(backlog: backlog.load(ordering: .relaxed)))
+            then?(BacklogFull(backlog: backlog.current))
             return
         }
         submit(records.map { PendingAudit($0) }, then: then)
@@ -100,18 +100,7 @@ public final class AuditWriter: Sendable {
 
     /// Takes room for `count` records in the backlog; `false` when it is full.
     /// Every record reserved must be submitted.
-    func reserve(_ count: Int) -> Bool {
-        var current = backlog.load(ordering: .relaxed)
-        while true {
-            // A batch may pass the bound once: it is checked before, as a
-            // single record would be.
-            guard current < maxBacklog || count == 0 else { return false }
-            let (exchanged, original) = backlog.compareExchange(
-                expected: current, desired: current + count, ordering: .relaxed)
-            if exchanged { return true }
-            current = original
-        }
-    }
+    func reserve(_ count: Int) -> Bool { backlog.reserve(count) }
 
     /// Queues records whose room was reserved; `then` runs once they are
     /// committed (or failed to be).
@@ -224,7 +213,7 @@ public final class AuditWriter: Sendable {
                     state.waiters.removeFirst(done.count)
                     return done
                 }
-                let remaining = backlog.subtract(batch.count, ordering: .relaxed).newValue
+                let remaining = backlog.release(batch.count)
                 metrics.auditBacklog.set(to: Double(remaining))
                 done.forEach { $0(nil) }
                 return
@@ -241,7 +230,7 @@ public final class AuditWriter: Sendable {
                     state.waiters.removeFirst(failed.count)
                     return (failed, state.stopRequested)
                 }
-                let backlog = backlog.load(ordering: .relaxed)
+                let backlog = backlog.current
                 metrics.auditBacklog.set(to: Double(backlog))
                 failed.forEach { $0(error) }
                 // One deadline for the whole shutdown, not one per batch.

@@ -25,10 +25,7 @@ struct DecisionBodyScanner: ~Copyable {
     }
 
     static func scan(_ buffer: ByteBuffer) -> DecisionRequest? {
-        buffer.withUnsafeReadableBytes { bytes in
-            var scanner = DecisionBodyScanner(bytes)
-            return scanner.request()
-        }
+        buffer.withUnsafeReadableBytes { scan($0) }
     }
 
     static func scan(_ bytes: UnsafeRawBufferPointer) -> DecisionRequest? {

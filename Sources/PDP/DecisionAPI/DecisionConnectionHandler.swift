@@ -5,7 +5,6 @@ import NIOConcurrencyHelpers
 import NIOHPACK
 import NIOHTTP1
 import NIOHTTP2
-import Synchronization
 
 /// Serves every stream of one HTTP/2 connection of the decision API, on the
 /// connection's frames directly. There is no channel per stream and no
@@ -89,7 +88,7 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     private var watches: [HTTP2StreamID: UUID] = [:]
     /// Access reports waiting for the audit writer: answered only if still open.
     private var pendingAccess: Set<HTTP2StreamID> = []
-    private let budget: BodyBudget
+    private let budget: BoundedCount
 
     /// The connection window this side keeps open (the protocol starts at 64 KiB).
     static let connectionWindow = 1 << 20
@@ -103,7 +102,7 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
 
     init(
         engine: DecisionEngine, authenticator: EnforcerAuthenticator, connection: EnforcerAuthenticator.Connection,
-        cache: EnforcerAuthenticator.ConnectionCache, inFlight: InFlightCounter, budget: BodyBudget,
+        cache: EnforcerAuthenticator.ConnectionCache, inFlight: InFlightCounter, budget: BoundedCount,
         certificateName: ((Channel) -> String?)? = nil
     ) {
         self.budget = budget
@@ -467,30 +466,4 @@ final class InFlightCounter: Sendable {
     func enter() { count.withLockedValue { $0 += 1 } }
     func leave() { count.withLockedValue { $0 -= 1 } }
     var value: Int { count.withLockedValue { $0 } }
-}
-
-/// Bytes of request bodies held in memory across all connections, at most:
-/// past it a request is answered 503 instead of growing memory without end.
-/// An atomic count: every request passes here, from every event loop.
-final class BodyBudget: Sendable {
-    private let held = Atomic<Int>(0)
-    let limit: Int
-
-    init(limit: Int = 64 << 20) { self.limit = limit }
-
-    /// Counts `bytes` if they fit.
-    func reserve(_ bytes: Int) -> Bool {
-        var current = held.load(ordering: .relaxed)
-        while true {
-            guard current + bytes <= limit else { return false }
-            let (exchanged, original) = held.compareExchange(expected: current, desired: current + bytes, ordering: .relaxed)
-            if exchanged { return true }
-            current = original
-        }
-    }
-
-    func release(_ bytes: Int) {
-        guard bytes > 0 else { return }
-        held.subtract(bytes, ordering: .relaxed)
-    }
 }

@@ -46,7 +46,10 @@ public final class DecisionServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let logger: Logger
     private let inFlight = InFlightCounter()
-    private let budget = BodyBudget()
+    /// Bytes of request bodies held in memory across all connections, at
+    /// most: past it a request is answered 503 instead of growing memory
+    /// without end.
+    private let budget = BoundedCount(limit: 64 << 20)
     private let listeners = NIOLockedValueBox([Channel]())
     private let connections = NIOLockedValueBox([ObjectIdentifier: Channel]())
 
