@@ -65,10 +65,12 @@ struct ByteReader {
     /// The unread bytes, for a caller that inspects them itself.
     var rest: ArraySlice<UInt8> { bytes[offset..<end] }
 
-    private func require(_ count: Int, _ field: String) throws(MalformedHello) {
+    /// `field` is an autoclosure all the way down: a description is built
+    /// only for an error, never for the reads of a well-formed hello.
+    private func require(_ count: Int, _ field: @autoclosure () -> String) throws(MalformedHello) {
         guard count <= remaining else {
             throw MalformedHello(
-                "\(field) needs \(MalformedHello.bytes(count)) but only \(MalformedHello.bytes(remaining)) "
+                "\(field()) needs \(MalformedHello.bytes(count)) but only \(MalformedHello.bytes(remaining)) "
                     + "\(remaining == 1 ? "is" : "are") left in \(container)")
         }
     }

@@ -5,7 +5,7 @@ import NIOHTTP1
 /// denies is answered 403 at once; otherwise 200, and the tunnel's first
 /// bytes go to a `HelloPeekHandler` that requires the SNI to be that host,
 /// so a workload cannot CONNECT to an allowed name and then speak to another.
-final class ConnectRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
+final class ConnectRequestHandler: ChannelInboundHandler, RemovableChannelHandler, SweptHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
@@ -17,13 +17,17 @@ final class ConnectRequestHandler: ChannelInboundHandler, RemovableChannelHandle
     private let decoderName: String
     private let encoderName: String
     private let requestTimeout: TimeAmount
-    private var requestTimer: Scheduled<Void>?
+    private let sweeper: DeadlineSweeper
+    private var requestDeadline = NIODeadline.distantFuture
+    private var context: ChannelHandlerContext?
+    var sweepIndex: Int?
 
     init(
         ledger: ConnectionLedger, gate: EgressGate, decoderName: String, encoderName: String, requestTimeout: TimeAmount,
-        makePeek: @escaping (String) -> HelloPeekHandler
+        sweeper: DeadlineSweeper, makePeek: @escaping (String) -> HelloPeekHandler
     ) {
         self.requestTimeout = requestTimeout
+        self.sweeper = sweeper
         self.ledger = ledger
         self.gate = gate
         self.decoderName = decoderName
@@ -34,18 +38,23 @@ final class ConnectRequestHandler: ChannelInboundHandler, RemovableChannelHandle
     /// The CONNECT request has as long as a ClientHello would: a silent or
     /// trickling client must not hold a connection slot.
     func handlerAdded(context: ChannelHandlerContext) {
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        requestTimer = context.eventLoop.scheduleTask(in: requestTimeout) {
-            let (handler, context) = bound.value
-            guard !handler.answered else { return }
-            handler.answered = true
-            handler.ledger.denial = .helloTimeout
-            context.close(promise: nil)
-        }
+        self.context = context
+        requestDeadline = .now() + requestTimeout
+        sweeper.add(self)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        requestTimer?.cancel()
+        self.context = nil
+        sweeper.remove(self)
+    }
+
+    func sweep(now: NIODeadline) -> Bool {
+        guard !answered, let context else { return false }
+        guard now >= requestDeadline else { return true }
+        answered = true
+        ledger.denial = .helloTimeout
+        context.close(promise: nil)
+        return false
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -66,7 +75,7 @@ final class ConnectRequestHandler: ChannelInboundHandler, RemovableChannelHandle
         case .end:
             guard let target else { return fail(context, .badRequest, "no CONNECT request\n") }
             answered = true
-            requestTimer?.cancel()
+            sweeper.remove(self)
             context.channel.setOption(.autoRead, value: false).whenComplete { _ in }
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let (cache, key) = (gate.cache, VerdictKey(sourceIP: ledger.sourceIP, host: target.host, port: target.port))

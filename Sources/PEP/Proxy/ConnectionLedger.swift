@@ -18,6 +18,8 @@ final class ConnectionLedger: @unchecked Sendable {
     var bytesUp: Int64 = 0
     var bytesDown: Int64 = 0
     var idleClosed = false
+    /// When either side of the spliced connection last read something.
+    var lastActivity = NIODeadline.uptimeNanoseconds(0)
     private var reported = false
 
     init(sourceIP: String, originalDestination: SocketAddress?, port: Int, wallClockMs: Int64) {

@@ -7,7 +7,15 @@ import NIOCore
 /// on as one, after what is queued, so a client that sends its request and
 /// shuts down writing still gets the answer. Bytes are counted on the
 /// connection's ledger.
-final class GlueHandler: ChannelDuplexHandler {
+///
+/// The workload's side also closes the pair after `idleTimeout` with nothing
+/// read on either side: everything written was read on the other side first,
+/// and reading pauses only while the other side's queue is full, so a queue
+/// that does not drain for that long counts as idle too. NIO's
+/// IdleStateHandler did this before at a cost on every read and every write
+/// (a promise per write) and a timer per connection; here a read burst
+/// stores a time, and the event loop's `DeadlineSweeper` compares.
+final class GlueHandler: ChannelDuplexHandler, SweptHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -18,16 +26,22 @@ final class GlueHandler: ChannelDuplexHandler {
     private let ledger: ConnectionLedger
     /// True on the workload's side: what it reads goes up.
     private let downstream: Bool
+    /// The idle limit and its sweeper: the workload's side only.
+    private let idle: (timeout: TimeAmount, sweeper: DeadlineSweeper)?
+    var sweepIndex: Int?
 
-    private init(ledger: ConnectionLedger, downstream: Bool) {
+    private init(ledger: ConnectionLedger, downstream: Bool, idle: (timeout: TimeAmount, sweeper: DeadlineSweeper)?) {
         self.ledger = ledger
         self.downstream = downstream
+        self.idle = idle
     }
 
     /// The handler for the workload's channel and the one for the upstream channel.
-    static func matchedPair(ledger: ConnectionLedger) -> (downstream: GlueHandler, upstream: GlueHandler) {
-        let down = GlueHandler(ledger: ledger, downstream: true)
-        let up = GlueHandler(ledger: ledger, downstream: false)
+    static func matchedPair(
+        ledger: ConnectionLedger, idleTimeout: TimeAmount, sweeper: DeadlineSweeper
+    ) -> (downstream: GlueHandler, upstream: GlueHandler) {
+        let down = GlueHandler(ledger: ledger, downstream: true, idle: (idleTimeout, sweeper))
+        let up = GlueHandler(ledger: ledger, downstream: false, idle: nil)
         down.partner = up
         up.partner = down
         return (down, up)
@@ -35,11 +49,24 @@ final class GlueHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        if let idle {
+            ledger.lastActivity = .now()
+            idle.sweeper.add(self)
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         partner = nil
+        idle?.sweeper.remove(self)
+    }
+
+    func sweep(now: NIODeadline) -> Bool {
+        guard let context, let idle else { return false }
+        guard now >= ledger.lastActivity + idle.timeout else { return true }
+        ledger.idleClosed = true
+        context.close(promise: nil)
+        return false
     }
 
     private func partnerWrite(_ buffer: ByteBuffer) {
@@ -83,6 +110,7 @@ final class GlueHandler: ChannelDuplexHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        ledger.lastActivity = .now()
         partner?.partnerFlush()
     }
 
@@ -94,11 +122,6 @@ final class GlueHandler: ChannelDuplexHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, case .inputClosed = event {
             partner?.partnerCloseOutput()
-            return
-        }
-        if event is IdleStateHandler.IdleStateEvent {
-            ledger.idleClosed = true
-            context.close(promise: nil)
             return
         }
         context.fireUserInboundEventTriggered(event)

@@ -6,7 +6,7 @@ import NIOCore
 /// decide, then either joins the connection to its upstream (replaying every
 /// held byte) or refuses it. Nothing is sent upstream before the verdict,
 /// and on deny no upstream connection is ever opened.
-final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler {
+final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler, SweptHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -19,7 +19,9 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var state = State.reading
     private var reader = ClientHelloReader()
     private var held: ByteBuffer?
-    private var helloTimer: Scheduled<Void>?
+    /// The hello must be complete by then.
+    private var helloDeadline = NIODeadline.distantFuture
+    var sweepIndex: Int?
     /// The workload half-closed after its hello, while the verdict was asked:
     /// the FIN is passed upstream after the replay.
     private var inputClosed = false
@@ -28,13 +30,18 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let expectedHost: String?
     private let helloTimeout: TimeAmount
     private let idleTimeout: TimeAmount
+    private let sweeper: DeadlineSweeper
 
-    init(ledger: ConnectionLedger, gate: EgressGate, expectedHost: String?, helloTimeout: TimeAmount, idleTimeout: TimeAmount) {
+    init(
+        ledger: ConnectionLedger, gate: EgressGate, expectedHost: String?, helloTimeout: TimeAmount, idleTimeout: TimeAmount,
+        sweeper: DeadlineSweeper
+    ) {
         self.ledger = ledger
         self.gate = gate
         self.expectedHost = expectedHost
         self.helloTimeout = helloTimeout
         self.idleTimeout = idleTimeout
+        self.sweeper = sweeper
     }
 
     /// Kept for callbacks: bound to the event loop with the handler alone, as
@@ -43,19 +50,22 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        helloTimer = context.eventLoop.scheduleTask(in: helloTimeout) {
-            let handler = bound.value
-            guard case .reading = handler.state, let context = handler.context else { return }
-            handler.state = .done
-            handler.ledger.denial = .helloTimeout
-            context.close(promise: nil)
-        }
+        helloDeadline = .now() + helloTimeout
+        sweeper.add(self)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
-        helloTimer?.cancel()
+        sweeper.remove(self)
+    }
+
+    func sweep(now: NIODeadline) -> Bool {
+        guard case .reading = state, let context else { return false }
+        guard now >= helloDeadline else { return true }
+        state = .done
+        ledger.denial = .helloTimeout
+        context.close(promise: nil)
+        return false
     }
 
     /// Bytes held at most, the hello and what follows it while the verdict
@@ -85,7 +95,7 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler {
         } else if case .noSNI(let ech) = result {
             ledger.ech = ech
         }
-        helloTimer?.cancel()
+        sweeper.remove(self)
         // Reading goes on while the verdict is asked (switching it off and on
         // costs more per connection than it saves): anything after the hello
         // waits in `held`, bounded by `maxHeld`.
@@ -165,9 +175,8 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         do {
-            let (down, up) = GlueHandler.matchedPair(ledger: ledger)
+            let (down, up) = GlueHandler.matchedPair(ledger: ledger, idleTimeout: idleTimeout, sweeper: sweeper)
             try upstream.pipeline.syncOperations.addHandler(up)
-            try context.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idleTimeout), position: .last)
             try context.pipeline.syncOperations.addHandler(down, position: .last)
         } catch {
             ledger.denial = .upstreamFailed

@@ -60,12 +60,18 @@ public final class ProxyServer: Service, Sendable {
 
     public func run() async throws {
         var servers: [Channel] = []
+        let tick = DeadlineSweeper.tick(for: [settings.helloTimeout, settings.idleTimeout])
+        // One per event loop, made on it: each is used by that loop only.
+        var sweepers: [NIOLoopBound<DeadlineSweeper>] = []
+        for eventLoop in group.makeIterator() {
+            sweepers.append(try await eventLoop.submit { NIOLoopBound(DeadlineSweeper(eventLoop: eventLoop, tick: tick), eventLoop: eventLoop) }.get())
+        }
         if let address = settings.transparent {
-            servers += try await bindPerEventLoop(address, explicit: false)
+            servers += try await bindPerEventLoop(address, explicit: false, sweepers: sweepers)
             logger.notice("listening (transparent)", metadata: ["address": "\(servers.last?.localAddress.map(ConnectionLedger.text) ?? "?")"])
         }
         if let address = settings.connect {
-            servers += try await bindPerEventLoop(address, explicit: true)
+            servers += try await bindPerEventLoop(address, explicit: true, sweepers: sweepers)
             logger.notice("listening (CONNECT)", metadata: ["address": "\(servers.last?.localAddress.map(ConnectionLedger.text) ?? "?")"])
         }
         bound.withLockedValue { addresses in
@@ -95,10 +101,13 @@ public final class ProxyServer: Service, Sendable {
     /// connections it accepts: a connection never changes threads, which
     /// takes a cross-thread hand-off out of every connection's first
     /// round trip. The kernel spreads connections over the sockets.
-    private func bindPerEventLoop(_ address: SocketAddress, explicit: Bool) async throws -> [Channel] {
+    private func bindPerEventLoop(
+        _ address: SocketAddress, explicit: Bool, sweepers: [NIOLoopBound<DeadlineSweeper>]
+    ) async throws -> [Channel] {
         var servers: [Channel] = []
         var address = address
-        for eventLoop in group.makeIterator() {
+        for sweeper in sweepers {
+            let eventLoop = sweeper.eventLoop
             let server = try await ServerBootstrap(group: eventLoop, childGroup: eventLoop)
                 .serverChannelOption(.backlog, value: 1024)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -110,7 +119,7 @@ public final class ProxyServer: Service, Sendable {
                 // accepted one. Setting it again cost two system calls per
                 // connection (NIO checks the address family with getsockname).
                 .childChannelInitializer { [self] channel in
-                    accept(channel, explicit: explicit)
+                    accept(channel, explicit: explicit, sweeper: sweeper)
                 }
                 .bind(to: address).get()
             // Port 0 picks a port once; the other sockets share it.
@@ -120,7 +129,7 @@ public final class ProxyServer: Service, Sendable {
         return servers
     }
 
-    private func accept(_ channel: Channel, explicit: Bool) -> EventLoopFuture<Void> {
+    private func accept(_ channel: Channel, explicit: Bool, sweeper: NIOLoopBound<DeadlineSweeper>) -> EventLoopFuture<Void> {
         let sourceIP = channel.remoteAddress?.ipAddress ?? "0.0.0.0"
         let wallMs = Int64(Date().timeIntervalSince1970 * 1000)
         let destination: EventLoopFuture<SocketAddress?> =
@@ -147,10 +156,11 @@ public final class ProxyServer: Service, Sendable {
                 finish(ledger)
             }
             let sync = channel.pipeline.syncOperations
+            let sweeper = sweeper.value
             let makePeek = { [gate, settings] (expected: String?) in
                 HelloPeekHandler(
                     ledger: ledger, gate: gate, expectedHost: expected, helloTimeout: settings.helloTimeout,
-                    idleTimeout: settings.idleTimeout)
+                    idleTimeout: settings.idleTimeout, sweeper: sweeper)
             }
             if explicit {
                 let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
@@ -159,7 +169,7 @@ public final class ProxyServer: Service, Sendable {
                 try sync.addHandler(
                     ConnectRequestHandler(
                         ledger: ledger, gate: gate, decoderName: "connect-decoder", encoderName: "connect-encoder",
-                        requestTimeout: settings.helloTimeout, makePeek: { makePeek($0) }))
+                        requestTimeout: settings.helloTimeout, sweeper: sweeper, makePeek: { makePeek($0) }))
             } else {
                 try sync.addHandler(makePeek(nil))
             }
