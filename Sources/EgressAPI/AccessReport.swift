@@ -51,10 +51,31 @@ public struct AccessReport: Codable, Sendable {
         public var allowed: Bool { verdict == "allow" }
     }
 
-    public var connections: [Connection]
+    /// Connections an enforcer handled but whose records it dropped, its
+    /// report buffer being full (the service was away too long): how many
+    /// of each verdict, and when the first and the last were dropped.
+    public struct Dropped: Codable, Sendable, Equatable {
+        public var allowed: Int64
+        public var refused: Int64
+        /// Milliseconds since 1970.
+        public var first: Int64
+        public var last: Int64
 
-    public init(connections: [Connection]) {
+        public init(allowed: Int64, refused: Int64, first: Int64, last: Int64) {
+            self.allowed = allowed
+            self.refused = refused
+            self.first = first
+            self.last = last
+        }
+    }
+
+    public var connections: [Connection]
+    /// Set when records were dropped since the last report the service took.
+    public var dropped: Dropped?
+
+    public init(connections: [Connection], dropped: Dropped? = nil) {
         self.connections = connections
+        self.dropped = dropped
     }
 
     /// The most connections one report may carry.

@@ -1,7 +1,9 @@
-/// One line of the audit trail: a decision the service made, or a connection
-/// an enforcer reported. `seq` and `hash` are set when the record is written.
+/// One line of the audit trail: a decision the service made, a connection
+/// an enforcer reported, or connections an enforcer handled but could not
+/// report (its report buffer was full). `seq` and `hash` are set when the
+/// record is written.
 public struct AuditRecord: Codable, Sendable, Hashable {
-    public enum Kind: String, Codable, Sendable { case decision, access }
+    public enum Kind: String, Codable, Sendable { case decision, access, dropped }
 
     public var seq: Int64?
     /// Milliseconds since 1970.
@@ -36,6 +38,9 @@ public struct AuditRecord: Codable, Sendable, Hashable {
     public var bytesUp: Int64?
     public var bytesDown: Int64?
     public var durationMs: Int64?
+    /// For `dropped` records: how many connection records of this verdict
+    /// the enforcer dropped between `time` and `time + durationMs`.
+    public var count: Int64?
     public var hash: String?
 
     public init(
@@ -44,7 +49,7 @@ public struct AuditRecord: Codable, Sendable, Hashable {
         host: String, port: Int, verdict: String, rule: String? = nil, ruleName: String? = nil, revision: Int64? = nil,
         dryRunVerdict: String? = nil, dryRunRule: String? = nil,
         reason: String? = nil, originalDestination: String? = nil, upstream: String? = nil, cached: Bool? = nil, bytesUp: Int64? = nil, bytesDown: Int64? = nil,
-        durationMs: Int64? = nil
+        durationMs: Int64? = nil, count: Int64? = nil
     ) {
         self.time = time
         self.kind = kind
@@ -70,5 +75,6 @@ public struct AuditRecord: Codable, Sendable, Hashable {
         self.bytesUp = bytesUp
         self.bytesDown = bytesDown
         self.durationMs = durationMs
+        self.count = count
     }
 }

@@ -17,6 +17,21 @@ struct AuditChainTests {
         #expect(hash == "4208a349b57a2a94dab6526982bd57a5ee84671ceb05610c91469d0b7f879b2a")
     }
 
+    /// `count` (schema v2) is hashed after `durationMs` when present; the
+    /// record above, written without it, keeps its hash.
+    @Test func aDroppedRecordHashesItsCountAsDocumented() {
+        let record = AuditRecord(
+            time: 1_795_737_300_003, kind: .dropped, enforcer: "token:node-1", host: "", port: 0, verdict: "deny",
+            reason: "report-buffer-full", durationMs: 7, count: 41)
+        let hash = AuditChain.hash(record, labelsJSON: nil, seq: 12, previous: AuditChain.genesis)
+        #expect(hash == "ed80c46dfdab55b29249f539be1e2812459817edfea7687abee6980ae5bd7440")
+        var other = record
+        other.count = 42
+        #expect(AuditChain.hash(other, labelsJSON: nil, seq: 12, previous: AuditChain.genesis) != hash)
+        other.count = nil
+        #expect(AuditChain.hash(other, labelsJSON: nil, seq: 12, previous: AuditChain.genesis) != hash)
+    }
+
     @Test func everyFieldChangesTheHash() {
         let base = AuditRecord(time: 1, kind: .decision, enforcer: "e", host: "h", port: 443, verdict: "deny")
         let hash = AuditChain.hash(base, labelsJSON: nil, seq: 1, previous: AuditChain.genesis)

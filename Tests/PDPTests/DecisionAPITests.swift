@@ -196,6 +196,18 @@ import Testing
         ])
         #expect(bad.status == 400)
         #expect((bad.json?["error"] as? String)?.contains("connections[0].sourceIP") == true)
+        for (dropped, problem) in [
+            (#"{"allowed": 0, "refused": 0, "first": 1, "last": 2}"#, "dropped must count at least one record"),
+            (#"{"allowed": -1, "refused": 3, "first": 1, "last": 2}"#, "must not be negative"),
+            (#"{"allowed": 1, "refused": 0, "first": 5, "last": 2}"#, "dropped.last is before dropped.first"),
+        ] {
+            let answer = try Curl.run([
+                "--http2-prior-knowledge", "-X", "POST", pdp.decisionURL + "/v1/access", "-H", "authorization: Bearer \(pep)",
+                "-H", "content-type: application/json", "-d", #"{"connections": [], "dropped": "# + dropped + "}",
+            ])
+            #expect(answer.status == 400, "\(dropped): \(answer)")
+            #expect((answer.json?["error"] as? String)?.contains(problem) == true, "\(answer)")
+        }
     }
 
     /// The token is checked on the headers: a caller without one is answered

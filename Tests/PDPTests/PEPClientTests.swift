@@ -207,6 +207,48 @@ import Testing
         #expect(text.contains("egress_pep_access_backlog 3"))
     }
 
+    /// Records the buffer could not keep while the service was away still
+    /// show in the audit trail: as a count per verdict, with when, from
+    /// the enforcer that dropped them, in the hash chain.
+    @Test func droppedRecordsAreCountedIntoTheAuditTrail() async throws {
+        let metrics = PEPMetrics()
+        let reporter = AccessReporter(pdp: client(), metrics: metrics, logger: logger, capacity: 3)
+        #expect(pdp.stop() == 0)
+        for i in 0..<4 {
+            reporter.record(AccessRecord(time: 1_795_737_300_000 + Int64(i), sourceIP: "198.18.1.2", host: "kept\(i)", port: 443, allowed: true))
+        }
+        // The buffer is full of allowed connections: both of these go.
+        reporter.record(AccessRecord(time: 1_795_737_300_010, sourceIP: "198.18.1.2", host: "", port: 443, allowed: false, reason: "no-sni"))
+        #expect(await reporter.flush() == false)
+        #expect(metrics.render().contains("egress_pep_access_records_dropped_total 2"))
+
+        let again = try PDPProcess(
+            ["--listen", "127.0.0.1:\(pdp.decisionPort)", "--workloads", pdp.directory.appendingPathComponent("workloads.yaml").path],
+            directory: pdp.directory)
+        defer { _ = again.stop() }
+        let deadline = ContinuousClock.now + .seconds(10)
+        var flushed = false
+        while !flushed, ContinuousClock.now < deadline {
+            flushed = await reporter.flush()
+            if !flushed { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(flushed, "the reports never got through")
+
+        let audit = try again.admin("GET", "/v1/audit?limit=1000")
+        let records = try #require(audit.json?["records"] as? [[String: Any]], "\(audit)")
+        let dropped = records.filter { $0["kind"] as? String == "dropped" }
+            .map { "\($0["verdict"] ?? "?") \($0["count"] ?? "?") from \($0["time"] ?? "?") over \($0["durationMs"] ?? "?") ms by \($0["enforcer"] ?? "?"): \($0["reason"] ?? "?")" }
+            .sorted()
+        #expect(
+            dropped == [
+                "allow 1 from 1795737300003 over 7 ms by token:pep-client-test: report-buffer-full",
+                "deny 1 from 1795737300003 over 7 ms by token:pep-client-test: report-buffer-full",
+            ])
+        #expect(records.filter { ($0["host"] as? String)?.hasPrefix("kept") == true }.count == 3)
+        let verify = try again.admin("GET", "/v1/audit/verify")
+        #expect(verify.json?["valid"] as? Bool == true, "\(verify)")
+    }
+
     @Test func theClientSpeaksTLSWithACertificateAndTheUnixSocket() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pdp-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -3,7 +3,8 @@ import Crypto
 /// One audit record as the chain hashes it, built in a single reusable
 /// buffer: the previous hash, the sequence number, then every column from
 /// `time` to `duration_ms` in table order, each length-prefixed (`5:hello`)
-/// or `-;` when missing, so that no two different records hash alike.
+/// or `-;` when missing, so that no two different records hash alike; then
+/// `count` (added in schema v2) only when it is set.
 ///
 /// The writer binds the text columns to SQLite straight out of this buffer
 /// (`AuditRowBinder`), so a record is neither assembled as an `AuditRecord`
@@ -19,7 +20,7 @@ struct AuditRow {
     }
 
     private(set) var bytes: [UInt8] = []
-    /// The columns from `time` to `duration_ms`, in table order.
+    /// The columns from `time` to `count`, in table order.
     private(set) var columns: [Column] = []
     private(set) var seq: Int64 = 0
 
@@ -49,6 +50,17 @@ struct AuditRow {
 
     mutating func integer(_ value: Int64?) {
         guard let value else { return null() }
+        appendNumber(value)
+        columns.append(.integer(value))
+    }
+
+    /// A column added after records were first written (schema v2): hashed
+    /// only when set, so that every record without it keeps the hash it was
+    /// written with. A set value is one more length-prefixed field after the
+    /// last v1 column, where no v1 record has anything: records still never
+    /// hash alike.
+    mutating func laterInteger(_ value: Int64?) {
+        guard let value else { return columns.append(.null) }
         appendNumber(value)
         columns.append(.integer(value))
     }

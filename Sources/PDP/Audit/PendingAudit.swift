@@ -68,7 +68,7 @@ struct DecisionEvent: Sendable {
         dryRunVerdict = decision.dryRunVerdict
     }
 
-    /// The columns of the decision's record from `time` to `duration_ms`,
+    /// The columns of the decision's record from `time` to `count`,
     /// in table order: the same list as `AuditChain.appendColumns(of:)`
     /// gives for the record read back, or the chain would not verify.
     func appendColumns(to row: inout AuditRow) {
@@ -94,5 +94,6 @@ struct DecisionEvent: Sendable {
         for _ in 0..<3 { row.text(nil) }  // reason, original_destination, upstream
         row.flag(nil)  // cached
         for _ in 0..<3 { row.integer(nil) }  // bytes_up, bytes_down, duration_ms
+        row.laterInteger(nil)  // count
     }
 }

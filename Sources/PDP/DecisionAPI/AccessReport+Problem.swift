@@ -13,6 +13,11 @@ extension AccessReport {
             if c.verdict != "allow" && c.verdict != "deny" { return "connections[\(i)].verdict must be 'allow' or 'deny'" }
             if c.host.utf8.count > 255 { return "connections[\(i)].host is longer than a DNS name can be" }
         }
+        if let dropped {
+            if dropped.allowed < 0 || dropped.refused < 0 { return "dropped.allowed and dropped.refused must not be negative" }
+            if dropped.allowed + dropped.refused == 0 { return "dropped must count at least one record" }
+            if dropped.last < dropped.first { return "dropped.last is before dropped.first" }
+        }
         return nil
     }
 }

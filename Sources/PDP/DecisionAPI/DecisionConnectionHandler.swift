@@ -352,6 +352,7 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         }
         if let problem = report.problem() { return respond(id, context, .badRequest, error: problem) }
         let records = engine.accessRecords(report, enforcer: enforcer)
+        let accepted = report.connections.count
         // Acknowledged only once written: an enforcer may drop what it sent
         // as soon as it has the 202.
         inFlight.enter()
@@ -368,7 +369,7 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
                 if let error {
                     handler.respond(id, context, .serviceUnavailable, error: "the audit trail cannot be written: \(error)")
                 } else {
-                    handler.respond(id, context, .accepted, json: "{\"accepted\":\(records.count)}")
+                    handler.respond(id, context, .accepted, json: "{\"accepted\":\(accepted)}")
                 }
                 context.flush()
             }

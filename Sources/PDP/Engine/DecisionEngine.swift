@@ -130,11 +130,22 @@ public final class DecisionEngine: Sendable {
 extension DecisionEngine {
     /// Audit records for reported connections, with each source resolved in
     /// the inventory as it is now: an enforcer reports addresses, not identities.
+    /// A report that says records were dropped also leaves one `dropped`
+    /// record per verdict with the count, so the gap shows in the trail.
     func accessRecords(_ report: AccessReport, enforcer: String) -> [AuditRecord] {
         let snapshot = self.snapshot
         let now = nowMilliseconds()
         metrics.accessReported.increment(by: Int64(report.connections.count))
-        return report.connections.map { c in
+        var gaps: [AuditRecord] = []
+        if let dropped = report.dropped {
+            for (verdict, count) in [("allow", dropped.allowed), ("deny", dropped.refused)] where count > 0 {
+                gaps.append(
+                    AuditRecord(
+                        time: dropped.first, kind: .dropped, enforcer: enforcer, host: "", port: 0, verdict: verdict,
+                        reason: "report-buffer-full", durationMs: max(0, dropped.last - dropped.first), count: count))
+            }
+        }
+        return gaps + report.connections.map { c in
             let ip = IPAddressText.normalize(c.sourceIP) ?? c.sourceIP
             let identity = snapshot.byIP[ip]?.identity
             return AuditRecord(

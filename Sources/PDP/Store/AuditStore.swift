@@ -41,8 +41,8 @@ extension PDPDatabase {
                 sql: """
                     INSERT INTO audit(seq, time, kind, enforcer, source_ip, namespace, service_account, pod, spiffe, labels,
                         host, port, verdict, rule, rule_name, revision, dry_run_verdict, dry_run_rule, reason, original_destination, upstream, cached, bytes_up, bytes_down,
-                        duration_ms, hash)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        duration_ms, count, hash)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             let binder = AuditRowBinder(statement)
             var row = AuditRow()
@@ -175,7 +175,7 @@ extension PDPDatabase {
         func value<T: DatabaseValueConvertible>(_ column: String) throws -> T { try row.decode(T.self, forColumn: column) }
         let kindText: String = try value("kind")
         guard let kind = AuditRecord.Kind(rawValue: kindText) else {
-            throw StoreError.invalid("record kind '\(kindText)' is not decision or access")
+            throw StoreError.invalid("record kind '\(kindText)' is not decision, access or dropped")
         }
         let labels: [String: String]? = try (value("labels") as String?).map {
             try JSONDecoder().decode([String: String].self, from: Data($0.utf8))
@@ -190,7 +190,7 @@ extension PDPDatabase {
             dryRunRule: try value("dry_run_rule"), reason: try value("reason"),
             originalDestination: try value("original_destination"), upstream: try value("upstream"),
             cached: cached.map { $0 != 0 }, bytesUp: try value("bytes_up"), bytesDown: try value("bytes_down"),
-            durationMs: try value("duration_ms"))
+            durationMs: try value("duration_ms"), count: try value("count"))
         record.seq = try value("seq")
         record.hash = try value("hash")
         return record

@@ -92,6 +92,11 @@ public final class PDPDatabase: Sendable {
                     );
                     """)
         }
+        // Records of connections an enforcer could not keep (kind `dropped`)
+        // carry how many. Hashed only when set: see AuditRow.laterInteger.
+        migrator.registerMigration("v2-audit-count") { db in
+            try db.execute(sql: "ALTER TABLE audit ADD COLUMN count INTEGER")
+        }
         return migrator
     }
 

@@ -11,8 +11,10 @@ public typealias AccessRecord = AccessReport.Connection
 
 /// Reports every handled connection to the decision service in batches. The
 /// buffer is bounded: when the service is away long enough to fill it,
-/// records are dropped, counted in `egress_pep_access_records_dropped_total`
-/// and logged with their count, never silently. Refusals may fill at most
+/// records are dropped, never silently: counted in
+/// `egress_pep_access_records_dropped_total`, logged with their count, and
+/// told to the service with the next report (how many of each verdict, and
+/// when), which writes a `dropped` record into the audit trail. Refusals may fill at most
 /// half of it, and an allowed connection's record displaces the oldest
 /// refusal when it is full: a workload cannot flood cheap refusals to push
 /// the records of connections that went out. A batch is forgotten only once
@@ -22,10 +24,19 @@ public final class AccessReporter: Service, Sendable {
         var allowed = CircularBuffer<AccessRecord>()
         var refused = CircularBuffer<AccessRecord>()
         var droppedSinceLog = 0
+        /// Dropped records the service has not been told of yet.
+        var dropped: AccessReport.Dropped?
         /// Refusals at the front of `refused` that are in the batch being sent:
         /// never displaced, or the batch's removal would take the wrong ones.
         var refusedInFlight = 0
         var count: Int { allowed.count + refused.count }
+
+        mutating func noteDropped(_ record: AccessRecord, now: Int64) {
+            droppedSinceLog += 1
+            let time = record.time ?? now
+            let one = AccessReport.Dropped(allowed: record.allowed ? 1 : 0, refused: record.allowed ? 0 : 1, first: time, last: time)
+            dropped = dropped.map { $0.merged(with: one) } ?? one
+        }
     }
 
     private let pdp: PDPClient
@@ -54,20 +65,21 @@ public final class AccessReporter: Service, Sendable {
                     return true
                 }
                 guard state.refused.count > state.refusedInFlight else {
-                    state.droppedSinceLog += 1
+                    state.noteDropped(record, now: Self.nowMs())
                     return false
                 }
+                let displaced: AccessRecord
                 if state.refusedInFlight == 0 {
-                    state.refused.removeFirst()
+                    displaced = state.refused.removeFirst()
                 } else {
-                    state.refused.remove(at: state.refused.index(state.refused.startIndex, offsetBy: state.refusedInFlight))
+                    displaced = state.refused.remove(at: state.refused.index(state.refused.startIndex, offsetBy: state.refusedInFlight))
                 }
-                state.droppedSinceLog += 1
+                state.noteDropped(displaced, now: Self.nowMs())
                 state.allowed.append(record)
                 return false
             }
             guard state.count < capacity, state.refused.count < max(1, capacity / 2) else {
-                state.droppedSinceLog += 1
+                state.noteDropped(record, now: Self.nowMs())
                 return false
             }
             state.refused.append(record)
@@ -115,13 +127,20 @@ public final class AccessReporter: Service, Sendable {
                 metadata: ["dropped": "\(dropped)", "capacity": "\(capacity)"])
         }
         while true {
-            let (batch, allowedCount) = state.withLockedValue { state -> ([AccessRecord], Int) in
+            // The count of dropped records goes with the batch, and comes
+            // back if the batch does not get through.
+            let (batch, allowedCount, dropped) = state.withLockedValue { state -> ([AccessRecord], Int, AccessReport.Dropped?) in
                 let allowed = Array(state.allowed.prefix(batchSize))
                 let batch = allowed + state.refused.prefix(batchSize - allowed.count)
                 state.refusedInFlight = batch.count - allowed.count
-                return (batch, allowed.count)
+                defer { state.dropped = nil }
+                return (batch, allowed.count, state.dropped)
             }
-            if batch.isEmpty { return true }
+            if batch.isEmpty && dropped == nil { return true }
+            let keepDropped = { [state] in
+                guard let dropped else { return }
+                state.withLockedValue { state in state.dropped = state.dropped.map { $0.merged(with: dropped) } ?? dropped }
+            }
             let forget = { [state] in
                 state.withLockedValue { state in
                     state.allowed.removeFirst(allowedCount)
@@ -135,7 +154,7 @@ public final class AccessReporter: Service, Sendable {
                 // JSONEncoder: a tenth of the CPU of dictionaries for
                 // JSONSerialization, which perf showed as 11% of the
                 // enforcer's CPU under a connection storm.
-                let body = ByteBuffer(bytes: try JSONEncoder().encode(AccessReport(connections: batch)))
+                let body = ByteBuffer(bytes: try JSONEncoder().encode(AccessReport(connections: batch, dropped: dropped)))
                 // Long enough for the service to commit a full batch: a batch
                 // sent again after a timeout would be recorded twice.
                 let response = try await pdp.send(method: "POST", path: "/v1/access", body: body, timeout: .seconds(30))
@@ -146,17 +165,27 @@ public final class AccessReporter: Service, Sendable {
                         "the decision service rejected a connection report; dropping it",
                         metadata: ["answer": "\(String(buffer: response.body).prefix(300))", "records": "\(batch.count)"])
                     forget()
+                    // Their count goes with the next report instead, with the
+                    // count this one carried (unless that was all it carried:
+                    // then nothing would ever get through).
+                    state.withLockedValue { state in
+                        for record in batch { state.noteDropped(record, now: Self.nowMs()) }
+                        state.droppedSinceLog -= batch.count
+                        if let dropped, !batch.isEmpty { state.dropped = state.dropped.map { $0.merged(with: dropped) } ?? dropped }
+                    }
                     metrics?.accessDropped.increment(by: Int64(batch.count))
                     metrics?.accessBacklog.decrement(by: Double(batch.count))
                     continue
                 }
                 guard response.status == 202 else {
+                    keepDropped()
                     logger.warning(
                         "the decision service did not take a connection report; keeping it",
                         metadata: ["status": "\(response.status)", "answer": "\(String(buffer: response.body).prefix(300))"])
                     return false
                 }
             } catch {
+                keepDropped()
                 logger.warning("cannot report connections; keeping them", metadata: ["error": "\(error)", "records": "\(batch.count)"])
                 return false
             }
@@ -164,5 +193,15 @@ public final class AccessReporter: Service, Sendable {
             metrics?.accessSent.increment(by: Int64(batch.count))
             metrics?.accessBacklog.decrement(by: Double(batch.count))
         }
+    }
+}
+
+extension AccessReporter {
+    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+}
+
+extension AccessReport.Dropped {
+    func merged(with other: Self) -> Self {
+        Self(allowed: allowed + other.allowed, refused: refused + other.refused, first: min(first, other.first), last: max(last, other.last))
     }
 }

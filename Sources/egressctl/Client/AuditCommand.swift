@@ -77,6 +77,13 @@ struct AuditCommand: AsyncParsableCommand {
                 encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
                 return StandardStreams.out(String(decoding: try encoder.encode(r), as: UTF8.self) + "\n")
             }
+            if r.kind == .dropped {
+                // Not a connection: how many records the enforcer could not keep.
+                let verdicts = r.verdict == "allow" ? "allowed" : "refused"
+                return StandardStreams.out(
+                    "\(r.seq ?? 0)\t\(isoTime(r.time))\t\(r.kind.rawValue)\t\(r.verdict)\t\(r.count ?? 0) records of \(verdicts) "
+                        + "connections dropped over \(Double(r.durationMs ?? 0) / 1000) s\t\(r.enforcer)\t\(r.reason ?? "")\n")
+            }
             let who = r.namespace.map { "\($0)/\(r.pod ?? "?")" } ?? "unknown"
             let rule = r.rule.map { " by \($0)\(r.ruleName.map { " (\($0))" } ?? "")" } ?? ""
             let extra = [r.reason, r.cached == true ? "cached" : nil].compactMap { $0 }.joined(separator: ", ")
