@@ -198,7 +198,10 @@ import Testing
         #expect((bad.json?["error"] as? String)?.contains("connections[0].sourceIP") == true)
         for (dropped, problem) in [
             (#"{"allowed": 0, "refused": 0, "first": 1, "last": 2}"#, "dropped must count at least one record"),
-            (#"{"allowed": -1, "refused": 3, "first": 1, "last": 2}"#, "must not be negative"),
+            (#"{"allowed": -1, "refused": 3, "first": 1, "last": 2}"#, "must be between 0 and"),
+            // Numbers whose sum or difference overflows are refused, not computed.
+            (#"{"allowed": 9223372036854775807, "refused": 1, "first": 1, "last": 2}"#, "must be between 0 and"),
+            (#"{"allowed": 1, "refused": 0, "first": -9000000000000000000, "last": 9000000000000000000}"#, "not negative"),
             (#"{"allowed": 1, "refused": 0, "first": 5, "last": 2}"#, "dropped.last is before dropped.first"),
         ] {
             let answer = try Curl.run([

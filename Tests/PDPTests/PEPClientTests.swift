@@ -214,6 +214,7 @@ import Testing
         let metrics = PEPMetrics()
         let reporter = AccessReporter(pdp: client(), metrics: metrics, logger: logger, capacity: 3)
         #expect(pdp.stop() == 0)
+        let before = Int64(Date().timeIntervalSince1970 * 1000)
         for i in 0..<4 {
             reporter.record(AccessRecord(time: 1_795_737_300_000 + Int64(i), sourceIP: "198.18.1.2", host: "kept\(i)", port: 443, allowed: true))
         }
@@ -221,6 +222,10 @@ import Testing
         reporter.record(AccessRecord(time: 1_795_737_300_010, sourceIP: "198.18.1.2", host: "", port: 443, allowed: false, reason: "no-sni"))
         #expect(await reporter.flush() == false)
         #expect(metrics.render().contains("egress_pep_access_records_dropped_total 2"))
+        let after = Int64(Date().timeIntervalSince1970 * 1000)
+        let untold = try #require(reporter.droppedUntold)
+        #expect(untold.allowed == 1 && untold.refused == 1)
+        #expect((before...after).contains(untold.first) && (untold.first...after).contains(untold.last), "drop times: \(untold)")
 
         let again = try PDPProcess(
             ["--listen", "127.0.0.1:\(pdp.decisionPort)", "--workloads", pdp.directory.appendingPathComponent("workloads.yaml").path],
@@ -233,17 +238,18 @@ import Testing
             if !flushed { try await Task.sleep(for: .milliseconds(100)) }
         }
         #expect(flushed, "the reports never got through")
+        #expect(reporter.droppedUntold == nil, "the service confirmed the count")
 
         let audit = try again.admin("GET", "/v1/audit?limit=1000")
         let records = try #require(audit.json?["records"] as? [[String: Any]], "\(audit)")
         let dropped = records.filter { $0["kind"] as? String == "dropped" }
-            .map { "\($0["verdict"] ?? "?") \($0["count"] ?? "?") from \($0["time"] ?? "?") over \($0["durationMs"] ?? "?") ms by \($0["enforcer"] ?? "?"): \($0["reason"] ?? "?")" }
-            .sorted()
         #expect(
-            dropped == [
-                "allow 1 from 1795737300003 over 7 ms by token:pep-client-test: report-buffer-full",
-                "deny 1 from 1795737300003 over 7 ms by token:pep-client-test: report-buffer-full",
+            dropped.map { "\($0["verdict"] ?? "?") \($0["count"] ?? "?") by \($0["enforcer"] ?? "?"): \($0["reason"] ?? "?")" }.sorted() == [
+                "allow 1 by token:pep-client-test: report-buffer-full", "deny 1 by token:pep-client-test: report-buffer-full",
             ])
+        for record in dropped {
+            #expect(record["time"] as? Int64 == untold.first && record["durationMs"] as? Int64 == untold.last - untold.first, "\(record)")
+        }
         #expect(records.filter { ($0["host"] as? String)?.hasPrefix("kept") == true }.count == 3)
         let verify = try again.admin("GET", "/v1/audit/verify")
         #expect(verify.json?["valid"] as? Bool == true, "\(verify)")

@@ -62,9 +62,9 @@ import Testing
                     continue
                 }
                 let late = (expiredAt - limit.deadline).nanoseconds
-                // At or after the deadline, and within two ticks of it (one
-                // tick, plus scheduling slack on a busy machine).
-                lines.append("\(name): expired \(late >= 0 && late < 40_000_000 ? "on time" : "\(late / 1_000_000) ms late"), checked after: \(limit.checksAfterExpiry)")
+                // At or after the deadline, and within one tick of it plus
+                // generous slack for a loaded two-core machine.
+                lines.append("\(name): expired \(late >= 0 && late < 200_000_000 ? "on time" : "\(late / 1_000_000) ms late"), checked after: \(limit.checksAfterExpiry)")
             }
             lines.append("tracked: \(fixture.sweeper.count)")
             return lines
@@ -76,7 +76,7 @@ import Testing
             ])
     }
 
-    @Test func aRemovedLimitIsNeverCheckedAndTheOthersStillAre() async throws {
+    @Test func aRemovedLimitNeverExpiresAndTheOthersStillDo() async throws {
         let loop = self.loop
         let fixture = try await onLoop {
             let sweeper = DeadlineSweeper(eventLoop: loop, tick: .milliseconds(20))
@@ -97,6 +97,17 @@ import Testing
         }
         #expect(expired == ["first", "last"])
         #expect(tracked == 0)
+        // With nothing to check, the timer has stopped; a new limit starts it.
+        let ticking = try await onLoop { fixture.value.sweeper.isTicking }
+        #expect(!ticking)
+        let late = try await onLoop {
+            let limit = Limit("late", in: .milliseconds(50))
+            fixture.value.sweeper.add(limit)
+            return NIOLoopBound(limit, eventLoop: loop)
+        }
+        try await Task.sleep(for: .milliseconds(400))
+        let lateExpired = try await onLoop { late.value.expiredAt != nil }
+        #expect(lateExpired)
     }
 
     /// A sweep that closes a connection may remove another handler (or

@@ -58,7 +58,10 @@ struct AuditRow {
     /// only when set, so that every record without it keeps the hash it was
     /// written with. A set value is one more length-prefixed field after the
     /// last v1 column, where no v1 record has anything: records still never
-    /// hash alike.
+    /// hash alike. A column added after this one must not reuse the trick
+    /// as it is: with `count` absent and it present, the two would hash like
+    /// `count` present alone. Such a column hashes every absent later column
+    /// before it as `-;` once any later column is set.
     mutating func laterInteger(_ value: Int64?) {
         guard let value else { return columns.append(.null) }
         appendNumber(value)

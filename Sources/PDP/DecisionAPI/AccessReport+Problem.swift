@@ -2,6 +2,9 @@ import EgressAPI
 import Foundation
 
 extension AccessReport {
+    /// The most records one report may say were dropped, of each verdict.
+    static let maxDropped: Int64 = 1 << 40
+
     /// What is wrong with the report, if anything.
     func problem() -> String? {
         if connections.count > Self.maxConnections {
@@ -14,8 +17,14 @@ extension AccessReport {
             if c.host.utf8.count > 255 { return "connections[\(i)].host is longer than a DNS name can be" }
         }
         if let dropped {
-            if dropped.allowed < 0 || dropped.refused < 0 { return "dropped.allowed and dropped.refused must not be negative" }
-            if dropped.allowed + dropped.refused == 0 { return "dropped must count at least one record" }
+            // No arithmetic on the numbers before they are bounded: an
+            // overflow would stop the service.
+            let countRange: ClosedRange<Int64> = 0...Self.maxDropped
+            if !countRange.contains(dropped.allowed) || !countRange.contains(dropped.refused) {
+                return "dropped.allowed and dropped.refused must be between 0 and \(Self.maxDropped)"
+            }
+            if dropped.allowed == 0 && dropped.refused == 0 { return "dropped must count at least one record" }
+            if dropped.first < 0 { return "dropped.first must be milliseconds since 1970, not negative" }
             if dropped.last < dropped.first { return "dropped.last is before dropped.first" }
         }
         return nil

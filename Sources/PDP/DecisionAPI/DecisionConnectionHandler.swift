@@ -352,7 +352,10 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         }
         if let problem = report.problem() { return respond(id, context, .badRequest, error: problem) }
         let records = engine.accessRecords(report, enforcer: enforcer)
+        // The count of dropped records is echoed: an enforcer keeps telling
+        // it until a service confirms it was recorded.
         let accepted = report.connections.count
+        let droppedEcho = report.dropped.map { ",\"dropped\":\($0.allowed + $0.refused)" } ?? ""
         // Acknowledged only once written: an enforcer may drop what it sent
         // as soon as it has the 202.
         inFlight.enter()
@@ -369,7 +372,7 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
                 if let error {
                     handler.respond(id, context, .serviceUnavailable, error: "the audit trail cannot be written: \(error)")
                 } else {
-                    handler.respond(id, context, .accepted, json: "{\"accepted\":\(accepted)}")
+                    handler.respond(id, context, .accepted, json: "{\"accepted\":\(accepted)\(droppedEcho)}")
                 }
                 context.flush()
             }

@@ -18,7 +18,8 @@ protocol SweptHandler: AnyObject {
 /// connection, every accept and every close cost a system call and a pass
 /// over all open connections' timers. Here adding and removing are O(1) and
 /// a tick is one call per tracked connection. A limit is enforced up to one
-/// tick late.
+/// tick late. The timer stops after a tick with nothing to check, so an idle
+/// event loop is not woken, and starts again with the next handler.
 final class DeadlineSweeper {
     let eventLoop: EventLoop
     let tick: TimeAmount
@@ -66,9 +67,16 @@ final class DeadlineSweeper {
     /// A handler's sweep may close its connection, which may remove it or
     /// another handler meanwhile: the pass goes over a snapshot.
     private func sweepAll() {
+        guard !entries.isEmpty else {
+            timer?.cancel()
+            timer = nil
+            return
+        }
         let now = NIODeadline.now()
         for handler in entries where !handler.sweep(now: now) {
             remove(handler)
         }
     }
+
+    var isTicking: Bool { timer != nil }
 }

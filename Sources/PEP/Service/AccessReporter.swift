@@ -31,10 +31,10 @@ public final class AccessReporter: Service, Sendable {
         var refusedInFlight = 0
         var count: Int { allowed.count + refused.count }
 
+        /// The record's verdict is counted at the time of the drop.
         mutating func noteDropped(_ record: AccessRecord, now: Int64) {
             droppedSinceLog += 1
-            let time = record.time ?? now
-            let one = AccessReport.Dropped(allowed: record.allowed ? 1 : 0, refused: record.allowed ? 0 : 1, first: time, last: time)
+            let one = AccessReport.Dropped(allowed: record.allowed ? 1 : 0, refused: record.allowed ? 0 : 1, first: now, last: now)
             dropped = dropped.map { $0.merged(with: one) } ?? one
         }
     }
@@ -46,6 +46,14 @@ public final class AccessReporter: Service, Sendable {
     private let batchSize = 5_000
     private let interval: Duration
     private let state = NIOLockedValueBox(State())
+    private let warnedUnconfirmedDropped = NIOLockedValueBox(false)
+
+    /// The service's 202: how many connections it recorded, and the count of
+    /// dropped records it recorded, when the report carried one.
+    private struct Accepted: Decodable {
+        var accepted: Int
+        var dropped: Int64?
+    }
 
     public init(pdp: PDPClient, metrics: PEPMetrics?, logger: Logger, capacity: Int = 100_000, interval: Duration = .milliseconds(250)) {
         self.pdp = pdp
@@ -90,6 +98,9 @@ public final class AccessReporter: Service, Sendable {
 
     public var backlog: Int { state.withLockedValue { $0.count } }
 
+    /// Dropped records the service has not confirmed it was told of.
+    public var droppedUntold: AccessReport.Dropped? { state.withLockedValue { $0.dropped } }
+
     /// How many records of allowed and of refused connections wait.
     public var waiting: (allowed: Int, refused: Int) { state.withLockedValue { ($0.allowed.count, $0.refused.count) } }
 
@@ -97,11 +108,14 @@ public final class AccessReporter: Service, Sendable {
         // Runs until shutdown, then sends what is left (for up to 5 seconds).
         await cancelWhenGracefulShutdown { await self.flushPeriodically() }
         let deadline = ContinuousClock.now + .seconds(5)
-        while backlog > 0, ContinuousClock.now < deadline {
+        while backlog > 0 || droppedUntold != nil, ContinuousClock.now < deadline {
             if !(await flush()) { try? await Task.sleep(for: .milliseconds(200)) }
         }
-        if backlog > 0 {
-            logger.error("shutting down with connection records not reported", metadata: ["records": "\(backlog)"])
+        if backlog > 0 || droppedUntold != nil {
+            let dropped = droppedUntold
+            logger.error(
+                "shutting down with connection records not reported",
+                metadata: ["records": "\(backlog)", "dropped_allowed": "\(dropped?.allowed ?? 0)", "dropped_refused": "\(dropped?.refused ?? 0)"])
         }
     }
 
@@ -183,6 +197,20 @@ public final class AccessReporter: Service, Sendable {
                         "the decision service did not take a connection report; keeping it",
                         metadata: ["status": "\(response.status)", "answer": "\(String(buffer: response.body).prefix(300))"])
                     return false
+                }
+                if let dropped, (try? JSONDecoder().decode(Accepted.self, from: Data(buffer: response.body)))?.dropped != dropped.allowed + dropped.refused {
+                    // A service that does not know the field took the records
+                    // but not the count: it goes with the next report.
+                    keepDropped()
+                    let warnedBefore = warnedUnconfirmedDropped.withLockedValue { warned in
+                        defer { warned = true }
+                        return warned
+                    }
+                    if !warnedBefore {
+                        logger.warning(
+                            "the decision service did not confirm the count of dropped records; it is sent again with every report",
+                            metadata: ["answer": "\(String(buffer: response.body).prefix(300))"])
+                    }
                 }
             } catch {
                 keepDropped()
