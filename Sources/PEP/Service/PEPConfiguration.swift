@@ -29,6 +29,8 @@ public struct PEPConfiguration: Sendable {
     public var shutdownGrace: TimeAmount = .seconds(30)
     public var reportBuffer = 100_000
     public var eventLoopThreads = System.coreCount
+    /// Pin each event loop to one of the CPUs the process may run on.
+    public var pinEventLoops = false
 
     public init() {}
 }

@@ -21,7 +21,10 @@ public final class PEPService: Sendable {
     public init(configuration: PEPConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
+        group =
+            configuration.pinEventLoops
+            ? CPUAffinity.pinnedGroup(threads: max(1, configuration.eventLoopThreads))
+            : MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
         pool = NIOThreadPool(numberOfThreads: 4)
     }
 
