@@ -227,9 +227,7 @@ import Testing
         #expect(untold.allowed == 1 && untold.refused == 1)
         #expect((before...after).contains(untold.first) && (untold.first...after).contains(untold.last), "drop times: \(untold)")
 
-        let again = try PDPProcess(
-            ["--listen", "127.0.0.1:\(pdp.decisionPort)", "--workloads", pdp.directory.appendingPathComponent("workloads.yaml").path],
-            directory: pdp.directory)
+        let again = try restarted()
         defer { _ = again.stop() }
         let deadline = ContinuousClock.now + .seconds(10)
         var flushed = false
@@ -291,9 +289,7 @@ import Testing
         #expect(try await decisions.decide(key).allow)
         #expect(pdp.stop() == 0)
         await #expect(throws: (any Error).self) { try await decisions.decide(key) }
-        let again = try PDPProcess(
-            ["--listen", "127.0.0.1:\(pdp.decisionPort)", "--workloads", pdp.directory.appendingPathComponent("workloads.yaml").path],
-            directory: pdp.directory)
+        let again = try restarted()
         defer { _ = again.stop() }
         // The backoff is at most a few hundred milliseconds after one failure.
         let deadline = ContinuousClock.now + .seconds(5)
@@ -320,6 +316,13 @@ import Testing
         }
         #expect(reporter.waiting == (allowed: 3, refused: 1))
         #expect(metrics.render().contains("egress_pep_access_records_dropped_total 9"))
+    }
+
+    /// The stopped service started again on its port, with its database.
+    func restarted() throws -> PDPProcess {
+        try PDPProcess(
+            ["--listen", "127.0.0.1:\(pdp.decisionPort)", "--workloads", pdp.directory.appendingPathComponent("workloads.yaml").path],
+            directory: pdp.directory)
     }
 
     /// A loopback port nothing listens on: bound by the kernel, then closed.
