@@ -7,6 +7,7 @@ import Testing
     static let allowA = #"{"files": [{"path": "a.egress", "content": "allow ns:shop -> a.example.com as a\n"}], "reason": "first"}"#
     static let allowB = #"{"files": [{"path": "a.egress", "content": "allow ns:shop -> b.example.com as b\n"}], "reason": "second"}"#
 
+    /// Asks with an asserted identity: `pep` must be a `pep-identity` token.
     func decision(_ pdp: PDPProcess, _ pep: String, host: String) throws -> String? {
         try pdp.decide(#"{"source": {"namespace": "shop"}, "host": "\#(host)"}"#, token: pep).json?["verdict"] as? String
     }
@@ -20,7 +21,7 @@ import Testing
         #expect(pdp.log.contains("first start: wrote an admin token"))
         let revisions = try #require(try pdp.admin("GET", "/v1/revisions").json)
         #expect((revisions["revisions"] as? [Any])?.isEmpty == true)
-        let pep = try pdp.token("pep")
+        let pep = try pdp.token("pep-identity")
         #expect(try decision(pdp, pep, host: "a.example.com") == "deny")
         #expect(try Curl.run([pdp.adminURL + "/healthz"]).status == 200)
         #expect(try Curl.run([pdp.adminURL + "/readyz"]).status == 200)
@@ -28,7 +29,7 @@ import Testing
 
     @Test func revisionsActivateRollBackAndSurviveARestart() throws {
         let pdp = try PDPProcess()
-        let pep = try pdp.token("pep")
+        let pep = try pdp.token("pep-identity")
         let first = try pdp.admin("POST", "/v1/revisions", body: Self.allowA)
         #expect(first.status == 201, "\(first)")
         #expect(first.json?["revision"] as? Int == 1)
@@ -55,7 +56,7 @@ import Testing
 
     @Test func aSetWithErrorsOrFailingTestsIsRefusedAndTheActiveOneStays() throws {
         let pdp = try PDPProcess()
-        let pep = try pdp.token("pep")
+        let pep = try pdp.token("pep-identity")
         _ = try pdp.admin("POST", "/v1/revisions", body: Self.allowA)
         let broken = #"{"files": [{"path": "a.egress", "content": "allow ns:shop -> foo*.com\n"}]}"#
         let refused = try pdp.admin("POST", "/v1/revisions", body: broken)
@@ -170,6 +171,10 @@ import Testing
         #expect((forbidden.json?["error"] as? String)?.contains("role 'admin'") == true)
         #expect(try pdp.admin("POST", "/v1/tokens", body: #"{"name": "x", "role": "admin"}"#, token: viewer).status == 403)
         #expect(try pdp.admin("GET", "/v1/revisions", token: pep).status == 403)
+        // An enforcer trusted with identities is still only an enforcer.
+        let identityPEP = try pdp.token("pep-identity")
+        #expect(try pdp.admin("GET", "/v1/revisions", token: identityPEP).status == 403)
+        #expect(try pdp.admin("GET", "/v1/audit", token: identityPEP).status == 403)
         #expect(try pdp.admin("GET", "/v1/revisions", token: "egr_nope").status == 401)
         #expect(try Curl.run([pdp.adminURL + "/v1/revisions"]).status == 401)
         #expect(try pdp.admin("POST", "/v1/tokens", body: #"{"name": "x", "role": "root"}"#).status == 400)

@@ -53,17 +53,32 @@ import Testing
         #expect(json["ttl"] as? Int == 3)
     }
 
-    @Test func aSpiffeIdOrAnAssertedIdentityIsAccepted() throws {
-        let bySpiffe = try #require(
-            try pdp.decide(#"{"source": {"spiffe": "spiffe://cluster.local/ns/shop/sa/checkout"}, "host": "api.stripe.com"}"#, token: pep).json)
+    /// An identity is taken on trust only from an enforcer trusted with
+    /// identities: a `pep-identity` token here. A `pep` token gets 403.
+    @Test func aSpiffeIdOrAnAssertedIdentityIsAcceptedOnlyFromAnIdentityEnforcer() throws {
+        let identityPEP = try pdp.token("pep-identity", name: "sidecar")
+        let spiffe = #"{"source": {"spiffe": "spiffe://cluster.local/ns/shop/sa/checkout"}, "host": "api.stripe.com"}"#
+        let identity = #"{"source": {"namespace": "shop", "serviceAccount": "checkout", "labels": {"app": "checkout"}}, "host": "api.stripe.com"}"#
+        for body in [spiffe, identity] {
+            let refused = try pdp.decide(body, token: pep)
+            #expect(refused.status == 403, "\(refused)")
+            #expect((refused.json?["error"] as? String)?.contains("needs a token of role pep-identity") == true, "\(refused)")
+        }
+        let bySpiffe = try #require(try pdp.decide(spiffe, token: identityPEP).json)
         #expect(bySpiffe["verdict"] as? String == "allow")
         #expect((bySpiffe["source"] as? [String: Any])?["pod"] as? String == "checkout-1")
-        let asserted = try #require(
-            try pdp.decide(
-                #"{"source": {"namespace": "shop", "serviceAccount": "checkout", "labels": {"app": "checkout"}}, "host": "api.stripe.com"}"#,
-                token: pep
-            ).json)
+        let asserted = try #require(try pdp.decide(identity, token: identityPEP).json)
         #expect(asserted["verdict"] as? String == "allow")
+        // Its decisions are audited under its own name; the refused ones not at all.
+        // (The writer batches: wait for the two.)
+        var decisions: [[String: Any]] = []
+        for _ in 0..<100 {
+            let audit = try pdp.admin("GET", "/v1/audit?host=api.stripe.com&limit=100")
+            decisions = (audit.json?["records"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "decision" }
+            if decisions.count >= 2 { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(decisions.map { $0["enforcer"] as? String } == ["token:sidecar", "token:sidecar"], "\(decisions)")
         let empty = try #require(try pdp.decide(#"{"source": {}, "host": "api.stripe.com"}"#, token: pep).json)
         #expect(empty["verdict"] as? String == "deny")
         #expect(empty["source"] is NSNull)

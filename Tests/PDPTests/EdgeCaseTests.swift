@@ -43,7 +43,7 @@ import Testing
 
     @Test func dryRunVerdictsThatDifferAreAudited() throws {
         let pdp = try PDPProcess()
-        let pep = try pdp.token("pep")
+        let pep = try pdp.token("pep-identity")
         let policy = #"allow ns:shop -> *.example.com\ndeny  ns:shop -> x.example.com as trial dry-run\n"#
         #expect(try pdp.admin("POST", "/v1/revisions", body: #"{"files": [{"path": "a.egress", "content": "\#(policy)"}]}"#).status == 201)
         _ = try pdp.decide(#"{"source": {"namespace": "shop"}, "host": "x.example.com"}"#, token: pep)

@@ -69,7 +69,7 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     /// A request being received.
     private struct Stream {
         var head: RequestHead
-        var enforcer: String
+        var enforcer: EnforcerAuthenticator.Enforcer
         var body: ByteBuffer?
         var tooLarge = false
         /// The shared body budget was exhausted: the answer will be 503.
@@ -186,14 +186,14 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         }
     }
 
-    /// The enforcer's name, or `nil` when the request carries no valid token.
-    private func authenticate(_ head: RequestHead, _ context: ChannelHandlerContext) -> String? {
+    /// The enforcer, or `nil` when the request carries no valid token.
+    private func authenticate(_ head: RequestHead, _ context: ChannelHandlerContext) -> EnforcerAuthenticator.Enforcer? {
         if let certificateName, !certificateNameResolved {
             certificateNameResolved = true
             if let name = certificateName(context.channel) { connection = .trusted(name) }
         }
         switch connection {
-        case .trusted(let name): return name
+        case .trusted(let name): return EnforcerAuthenticator.Enforcer(name: name, mayAssertIdentity: true)
         case .needsToken: return authenticator.enforcer(authorization: head.authorization, cache: cache)
         }
     }
@@ -295,7 +295,7 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         case "/v1/access":
             guard head.method == "POST" else { return methodNotAllowed(id, context, allow: "POST") }
             guard let body = checkedBody(stream, id, context) else { return }
-            access(Data(body.readableBytesView), enforcer: enforcer, id, context)
+            access(Data(body.readableBytesView), enforcer: enforcer.name, id, context)
         case "/v1/watch":
             guard head.method == "GET" else { return methodNotAllowed(id, context, allow: "GET") }
             startWatching(id, context)
@@ -327,16 +327,31 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         return body
     }
 
-    private func decide(_ body: ByteBuffer, enforcer: String, _ id: HTTP2StreamID, _ context: ChannelHandlerContext) {
+    private func decide(_ body: ByteBuffer, enforcer: EnforcerAuthenticator.Enforcer, _ id: HTTP2StreamID, _ context: ChannelHandlerContext) {
         let request: DecisionRequest
         do {
             request = try DecisionRequest.parse(body)
         } catch {
             return respond(id, context, .badRequest, error: error.message)
         }
+        switch request.source {
+        case .spiffe, .asserted:
+            // An identity is taken on trust: only from enforcers trusted to
+            // know one. Anyone else names the source by its address, which
+            // the service looks up itself.
+            guard enforcer.mayAssertIdentity else {
+                return respond(
+                    id, context, .forbidden,
+                    error: "this enforcer's token (role pep) may name a source only by 'source.ip'; asserting an identity "
+                        + "('source.spiffe', 'source.namespace', ...) needs a token of role pep-identity, the Unix socket "
+                        + "or a client certificate")
+            }
+        case .ip, .unknown:
+            break
+        }
         do {
             var answer = context.channel.allocator.buffer(capacity: 320)
-            try engine.decide(request, enforcer: enforcer, into: &answer, audit: &auditBurst)
+            try engine.decide(request, enforcer: enforcer.name, into: &answer, audit: &auditBurst)
             respond(id, context, .ok, body: answer)
         } catch {
             respond(id, context, .serviceUnavailable, error: "\(error); try again")

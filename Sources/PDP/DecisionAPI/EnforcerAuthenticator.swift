@@ -4,8 +4,16 @@ import NIOConcurrencyHelpers
 
 /// Who may call the decision API. A connection over the Unix socket (guarded by
 /// its file permissions) or with a verified client certificate is trusted as
-/// a whole; on plain TCP every request must carry a bearer token of role `pep`.
+/// a whole; on plain TCP every request must carry a bearer token of role `pep`
+/// or `pep-identity`, and only the latter may assert a source's identity.
 public final class EnforcerAuthenticator: Sendable {
+    /// An authenticated caller: its name for the audit trail, and whether it
+    /// may name a decision's source by identity rather than by address.
+    struct Enforcer: Sendable, Equatable {
+        let name: String
+        let mayAssertIdentity: Bool
+    }
+
     /// How a connection was established.
     enum Connection: Sendable {
         /// Trusted as a whole: the Unix socket, or TLS with a verified client
@@ -47,12 +55,12 @@ public final class EnforcerAuthenticator: Sendable {
     /// Used only on the connection's event loop, hence unchecked.
     final class ConnectionCache: @unchecked Sendable {
         var authorization: String?
-        var enforcer: String?
+        var enforcer: Enforcer?
         var generation = -1
     }
 
     /// `enforcer(authorization:)`, remembered per connection until the tokens change.
-    func enforcer(authorization: String?, cache: ConnectionCache) -> String? {
+    func enforcer(authorization: String?, cache: ConnectionCache) -> Enforcer? {
         let generation = tokens.withLockedValue { $0.generation }
         if let authorization, cache.generation == generation, cache.authorization == authorization {
             return cache.enforcer
@@ -66,15 +74,15 @@ public final class EnforcerAuthenticator: Sendable {
         return enforcer
     }
 
-    /// The enforcer's name if `authorization` holds a live `pep` token.
-    func enforcer(authorization: String?) -> String? {
+    /// The enforcer if `authorization` holds a live `pep` or `pep-identity` token.
+    func enforcer(authorization: String?) -> Enforcer? {
         guard let authorization, authorization.count > 7,
             authorization.prefix(7).lowercased() == "bearer "
         else { return nil }
         let secret = authorization.dropFirst(7).trimmingCharacters(in: .whitespaces)
         let hash = TokenSecret.hash(secret)
-        guard let record = tokens.withLockedValue({ $0.live[hash] }), record.role == .pep else { return nil }
-        return "token:" + record.name
+        guard let record = tokens.withLockedValue({ $0.live[hash] }), record.role.isEnforcer else { return nil }
+        return Enforcer(name: "token:" + record.name, mayAssertIdentity: record.role == .pepIdentity)
     }
 
     /// Any live token's record, for the admin API.

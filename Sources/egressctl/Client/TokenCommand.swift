@@ -5,7 +5,7 @@ import Foundation
 struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
-        abstract: "Create, list and revoke API tokens (admin, viewer or pep).",
+        abstract: "Create, list and revoke API tokens (admin, viewer, pep or pep-identity).",
         subcommands: [Create.self, List.self, Revoke.self])
 
     struct Create: AsyncParsableCommand {
@@ -13,10 +13,12 @@ struct TokenCommand: AsyncParsableCommand {
             abstract: "Create a token and print its secret: it is shown this once, and only its hash is kept.")
         @OptionGroup var connection: ServerOptions
         @Option(help: "A name for the token, recorded in the audit trail of decisions it asks for.") var name: String
-        @Option(help: "admin, viewer or pep.") var role: String
+        @Option(
+            help: "admin, viewer, pep (decisions by source address) or pep-identity (may also assert a source's identity: only for an enforcer that knows it, such as from mTLS).")
+        var role: String
 
         func run() async throws {
-            guard let role = Role(rawValue: role) else { throw ValidationError("--role is admin, viewer or pep") }
+            guard let role = Role(rawValue: role) else { throw ValidationError("--role is admin, viewer, pep or pep-identity") }
             let client = try connection.client()
             try await reportingClientErrors {
                 let created = try await client.send("POST", "v1/tokens", body: TokenRequest(name: name, role: role), as: CreatedToken.self)
