@@ -57,13 +57,20 @@ public struct TokenRecord: Codable, Sendable, Hashable {
     public var name: String
     public var role: Role
     public var createdAt: Int64
+    /// Milliseconds since 1970 from which the token no longer works; nil
+    /// for a token that works until it is revoked.
+    public var expiresAt: Int64?
 
-    public init(id: String, name: String, role: Role, createdAt: Int64) {
+    public init(id: String, name: String, role: Role, createdAt: Int64, expiresAt: Int64? = nil) {
         self.id = id
         self.name = name
         self.role = role
         self.createdAt = createdAt
+        self.expiresAt = expiresAt
     }
+
+    /// Whether it still works at `now` (milliseconds since 1970).
+    public func isLive(at now: Int64) -> Bool { expiresAt.map { now < $0 } ?? true }
 }
 
 /// The result of checking the audit chain from its anchor to its head.
@@ -140,10 +147,16 @@ public struct WorkloadList: Codable, Sendable {
 public struct TokenRequest: Codable, Sendable {
     public var name: String
     public var role: Role
-    public init(name: String, role: Role) {
+    /// Seconds the token works for; absent: until it is revoked.
+    public var expiresIn: Int64?
+    public init(name: String, role: Role, expiresIn: Int64? = nil) {
         self.name = name
         self.role = role
+        self.expiresIn = expiresIn
     }
+
+    /// The longest lifetime a token may be given: ten years.
+    public static let maxExpiresIn: Int64 = 10 * 365 * 86_400
 }
 
 // MARK: Answers
@@ -240,10 +253,12 @@ public struct CreatedToken: Codable, Sendable {
     public var role: Role
     /// Shown once: only its hash is stored.
     public var token: String
-    public init(id: String, name: String, role: Role, token: String) {
+    public var expiresAt: Int64?
+    public init(id: String, name: String, role: Role, token: String, expiresAt: Int64? = nil) {
         self.id = id
         self.name = name
         self.role = role
         self.token = token
+        self.expiresAt = expiresAt
     }
 }

@@ -58,6 +58,26 @@ import Testing
         #expect(verdicts.count == 200)
     }
 
+    /// The service remembers a connection's token between requests; a token
+    /// that expires is refused on the connection it was accepted on.
+    @Test func aTokenThatExpiresIsRefusedOnItsOpenConnection() async throws {
+        let answer = try pdp.admin("POST", "/v1/tokens", body: #"{"name": "brief", "role": "pep", "expiresIn": 2}"#)
+        let secret = try #require(answer.json?["token"] as? String, "\(answer)")
+        let pdpClient = client(token: secret)
+        let decisions = DecisionClient(pdp: pdpClient)
+        let key = VerdictKey(sourceIP: "198.18.1.2", host: "api.stripe.com", port: 443)
+        let started = ContinuousClock.now
+        #expect(try await decisions.decide(key).allow)
+        #expect(pdpClient.isConnected)
+        try await Task.sleep(until: started + .milliseconds(2300))
+        do {
+            _ = try await decisions.decide(key)
+            Issue.record("a decision with an expired token")
+        } catch let error as DecisionClient.Refused {
+            #expect(error.status == 401)
+        }
+    }
+
     @Test func aWrongTokenIsRefusedNotTreatedAsADecision() async throws {
         let decisions = DecisionClient(pdp: client(token: "not-a-token"))
         do {

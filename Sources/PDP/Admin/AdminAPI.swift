@@ -145,7 +145,9 @@ struct AdminAPI: Sendable {
         // Tokens
         v1.get("tokens") { request, _ in
             try require(.admin, request)
-            return try AdminJSON.response(TokensPage(tokens: try database.liveTokens().values.sorted { $0.createdAt < $1.createdAt }))
+            let now = nowMilliseconds()
+            let live = try database.liveTokens().values.filter { $0.isLive(at: now) }
+            return try AdminJSON.response(TokensPage(tokens: live.sorted { $0.createdAt < $1.createdAt }))
         }
         v1.post("tokens") { request, _ in
             try require(.admin, request)
@@ -154,9 +156,14 @@ struct AdminAPI: Sendable {
                 // Counted in code points, as the OpenAPI document's maxLength counts them.
                 throw AdminError(.badRequest, "'name' must be 1-100 characters")
             }
-            let (record, secret) = try database.createToken(name: body.name, role: body.role)
+            if let expiresIn = body.expiresIn, !(1...TokenRequest.maxExpiresIn).contains(expiresIn) {
+                throw AdminError(.badRequest, "'expiresIn' must be 1 to \(TokenRequest.maxExpiresIn) seconds (ten years)")
+            }
+            let (record, secret) = try database.createToken(name: body.name, role: body.role, expiresIn: body.expiresIn)
             try tokensChanged()
-            return try AdminJSON.response(CreatedToken(id: record.id, name: record.name, role: record.role, token: secret), status: .created)
+            return try AdminJSON.response(
+                CreatedToken(id: record.id, name: record.name, role: record.role, token: secret, expiresAt: record.expiresAt),
+                status: .created)
         }
         v1.delete("tokens/{id}") { request, context in
             try require(.admin, request)

@@ -56,6 +56,7 @@ public final class EnforcerAuthenticator: Sendable {
     final class ConnectionCache: @unchecked Sendable {
         var authorization: String?
         var enforcer: Enforcer?
+        var expiresAt: Int64?
         var generation = -1
     }
 
@@ -63,32 +64,33 @@ public final class EnforcerAuthenticator: Sendable {
     func enforcer(authorization: String?, cache: ConnectionCache) -> Enforcer? {
         let generation = tokens.withLockedValue { $0.generation }
         if let authorization, cache.generation == generation, cache.authorization == authorization {
-            return cache.enforcer
+            guard let expiresAt = cache.expiresAt, nowMilliseconds() >= expiresAt else { return cache.enforcer }
+            cache.generation = -1
+            return nil
         }
-        let enforcer = self.enforcer(authorization: authorization)
-        if enforcer != nil {
-            cache.authorization = authorization
-            cache.enforcer = enforcer
-            cache.generation = generation
-        }
+        guard let (enforcer, record) = self.enforcerAndRecord(authorization: authorization) else { return nil }
+        cache.authorization = authorization
+        cache.enforcer = enforcer
+        cache.expiresAt = record.expiresAt
+        cache.generation = generation
         return enforcer
     }
 
     /// The enforcer if `authorization` holds a live `pep` or `pep-identity` token.
     func enforcer(authorization: String?) -> Enforcer? {
-        guard let authorization, authorization.count > 7,
-            authorization.prefix(7).lowercased() == "bearer "
-        else { return nil }
-        let secret = authorization.dropFirst(7).trimmingCharacters(in: .whitespaces)
-        let hash = TokenSecret.hash(secret)
-        guard let record = tokens.withLockedValue({ $0.live[hash] }), record.role.isEnforcer else { return nil }
-        return Enforcer(name: "token:" + record.name, mayAssertIdentity: record.role == .pepIdentity)
+        enforcerAndRecord(authorization: authorization)?.enforcer
     }
 
-    /// Any live token's record, for the admin API.
+    private func enforcerAndRecord(authorization: String?) -> (enforcer: Enforcer, record: TokenRecord)? {
+        guard let record = record(authorization: authorization), record.role.isEnforcer else { return nil }
+        return (Enforcer(name: "token:" + record.name, mayAssertIdentity: record.role == .pepIdentity), record)
+    }
+
+    /// Any live token's record (neither revoked nor expired), for both APIs.
     func record(authorization: String?) -> TokenRecord? {
         guard let authorization, authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else { return nil }
         let hash = TokenSecret.hash(authorization.dropFirst(7).trimmingCharacters(in: .whitespaces))
-        return tokens.withLockedValue { $0.live[hash] }
+        guard let record = tokens.withLockedValue({ $0.live[hash] }), record.isLive(at: nowMilliseconds()) else { return nil }
+        return record
     }
 }

@@ -97,6 +97,10 @@ public final class PDPDatabase: Sendable {
         migrator.registerMigration("v2-audit-count") { db in
             try db.execute(sql: "ALTER TABLE audit ADD COLUMN count INTEGER")
         }
+        // Tokens made with a lifetime stop working at expires_at (ms since 1970).
+        migrator.registerMigration("v3-token-expiry") { db in
+            try db.execute(sql: "ALTER TABLE token ADD COLUMN expires_at INTEGER")
+        }
         return migrator
     }
 

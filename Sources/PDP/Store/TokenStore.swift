@@ -22,13 +22,18 @@ enum TokenSecret {
 extension PDPDatabase {
     /// Creates a token and returns its record and the secret, which is not
     /// stored and cannot be shown again.
-    func createToken(name: String, role: Role, secret: String = TokenSecret.generate()) throws -> (TokenRecord, secret: String) {
+    /// `expiresIn`: seconds it works for; nil for until it is revoked.
+    func createToken(
+        name: String, role: Role, expiresIn: Int64? = nil, secret: String = TokenSecret.generate()
+    ) throws -> (TokenRecord, secret: String) {
+        let now = nowMilliseconds()
         let record = TokenRecord(
-            id: String(UUID().uuidString.prefix(8)).lowercased(), name: name, role: role, createdAt: nowMilliseconds())
+            id: String(UUID().uuidString.prefix(8)).lowercased(), name: name, role: role, createdAt: now,
+            expiresAt: expiresIn.map { now + $0 * 1000 })
         try pool.write { db in
             try db.execute(
-                sql: "INSERT INTO token(id, name, role, hash, created_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [record.id, name, role.rawValue, TokenSecret.hash(secret), record.createdAt])
+                sql: "INSERT INTO token(id, name, role, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [record.id, name, role.rawValue, TokenSecret.hash(secret), record.createdAt, record.expiresAt])
         }
         return (record, secret)
     }
@@ -42,13 +47,19 @@ extension PDPDatabase {
         }
     }
 
-    /// Live tokens by the hash of their secret.
+    /// Tokens neither revoked nor expired, by the hash of their secret. One
+    /// that expires later stays here: whoever checks it compares its
+    /// `expiresAt` with the time of the request.
     func liveTokens() throws -> [String: TokenRecord] {
-        try pool.read { db in
+        let now = nowMilliseconds()
+        return try pool.read { db in
             var result: [String: TokenRecord] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM token WHERE revoked_at IS NULL") {
+            for row in try Row.fetchAll(
+                db, sql: "SELECT * FROM token WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)", arguments: [now])
+            {
                 guard let role = Role(rawValue: row["role"]) else { continue }
-                result[row["hash"]] = TokenRecord(id: row["id"], name: row["name"], role: role, createdAt: row["created_at"])
+                result[row["hash"]] = TokenRecord(
+                    id: row["id"], name: row["name"], role: role, createdAt: row["created_at"], expiresAt: row["expires_at"])
             }
             return result
         }
