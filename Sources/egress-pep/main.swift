@@ -100,10 +100,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Connection records held for reporting at most; past it they are dropped and counted (env EGRESS_PEP_REPORT_BUFFER; default 100000).")
     var reportBuffer: Int?
 
-    @Option(help: "Event loop threads (env EGRESS_PEP_THREADS; default the number of cores).")
+    @Option(help: "Event loop threads (env EGRESS_PEP_THREADS; default the number of cores, or with --pin-event-loops one per CPU the process may use).")
     var threads: Int?
 
-    @Flag(help: "Pin each event loop thread to its own CPU, of those the process may use (env EGRESS_PEP_PIN_EVENT_LOOPS=1). Lower latency per connection on a gateway with cores of its own; leave it off beside busy workloads.")
+    @Flag(help: "Pin each event loop thread to a CPU of those the process may use, one loop per CPU unless --threads says otherwise (env EGRESS_PEP_PIN_EVENT_LOOPS=1; Linux). Lower latency per connection on a gateway with cores of its own; leave it off beside busy workloads.")
     var pinEventLoops = false
 
     @Option(help: "trace, debug, info, notice, warning, error or critical (env EGRESS_PEP_LOG_LEVEL; default info).")
@@ -183,7 +183,9 @@ struct Serve: AsyncParsableCommand {
             c.maxConnections = try number(maxConnections, "EGRESS_PEP_MAX_CONNECTIONS", default: 10_000, minimum: 1)
             c.shutdownGrace = .seconds(Int64(try number(shutdownGrace, "EGRESS_PEP_SHUTDOWN_GRACE", default: 30, minimum: 0)))
             c.reportBuffer = try number(reportBuffer, "EGRESS_PEP_REPORT_BUFFER", default: 100_000, minimum: 1)
-            c.eventLoopThreads = try number(threads, "EGRESS_PEP_THREADS", default: System.coreCount, minimum: 1)
+            if threads != nil || !(env["EGRESS_PEP_THREADS"] ?? "").isEmpty {
+                c.eventLoopThreads = try number(threads, "EGRESS_PEP_THREADS", default: System.coreCount, minimum: 1)
+            }
             c.pinEventLoops = flag(pinEventLoops, "EGRESS_PEP_PIN_EVENT_LOOPS")
             let levelText = value(logLevel, "EGRESS_PEP_LOG_LEVEL") ?? "info"
             guard let level = Logger.Level(rawValue: levelText) else {

@@ -75,18 +75,18 @@ import Testing
     /// A token made to expire works until then, on both APIs, and is then
     /// refused and no longer listed.
     @Test func tokensMadeWithALifetimeStopWorking() throws {
-        let enforcer = try egressctl(["token", "create", "--name", "short-pep", "--role", "pep", "--expires-in", "2s"])
+        let enforcer = try egressctl(["token", "create", "--name", "short-pep", "--role", "pep", "--expires-in", "5s"])
         #expect(enforcer.status == 0, "\(enforcer.err)")
         #expect(enforcer.err.contains("created, works until 20"), "\(enforcer.err)")
         let pep = enforcer.out.trimmingCharacters(in: .whitespacesAndNewlines)
-        let viewer = try egressctl(["token", "create", "--name", "short-viewer", "--role", "viewer", "--expires-in", "2"])
+        let viewer = try egressctl(["token", "create", "--name", "short-viewer", "--role", "viewer", "--expires-in", "5"])
         let viewerSecret = viewer.out.trimmingCharacters(in: .whitespacesAndNewlines)
         let started = Date()
         #expect(try pdp.decide(#"{"host": "a.example.com"}"#, token: pep).status == 200)
         #expect(try pdp.admin("GET", "/v1/revisions", token: viewerSecret).status == 200)
         let listed = try egressctl(["token", "list"])
         #expect(listed.out.split(separator: "\n").contains { $0.contains("short-pep") && $0.contains("\texpires 20") }, "\(listed.out)")
-        Thread.sleep(forTimeInterval: max(0, 2.3 - Date().timeIntervalSince(started)))
+        Thread.sleep(forTimeInterval: max(0, 5.3 - Date().timeIntervalSince(started)))
         #expect(try pdp.decide(#"{"host": "a.example.com"}"#, token: pep).status == 401)
         #expect(try pdp.admin("GET", "/v1/revisions", token: viewerSecret).status == 401)
         #expect(!(try egressctl(["token", "list"]).out.contains("short-")))
@@ -97,6 +97,9 @@ import Testing
         }
         #expect(try pdp.admin("POST", "/v1/tokens", body: #"{"name": "x", "role": "pep", "expiresIn": 0}"#).status == 400)
         #expect(try pdp.admin("POST", "/v1/tokens", body: #"{"name": "x", "role": "pep", "expiresIn": 315360001}"#).status == 400)
+        // A misspelt field is refused, not ignored (it would make a token that never expires).
+        let misspelt = try pdp.admin("POST", "/v1/tokens", body: #"{"name": "x", "role": "pep", "expires_in": 60}"#)
+        #expect(misspelt.status == 400 && (misspelt.json?["error"] as? String)?.contains("unknown field 'expires_in'") == true, "\(misspelt)")
     }
 
     @Test func withoutATokenItSaysHowToGiveOne() throws {

@@ -148,7 +148,7 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
                 let head = RequestHead(headers.headers)
                 guard let enforcer = authenticate(head, context) else {
                     respond(
-                        id, context, .unauthorized, json: Self.errorJSON("a bearer token of role 'pep' is required"),
+                        id, context, .unauthorized, json: Self.errorJSON("a live bearer token of role 'pep' or 'pep-identity' is required"),
                         extra: [("www-authenticate", "Bearer")])
                     // Its body, if any follows, is dropped unread, and the
                     // stream's window is not reopened: the client stops after
@@ -468,7 +468,11 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
             return "'\(path(context.codingPath))' has the wrong type"
         case DecodingError.dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "the body is not valid JSON" : "'\(path(context.codingPath))' is invalid"
+            guard !context.codingPath.isEmpty else { return "the body is not valid JSON" }
+            // A decoder of ours says why; Foundation's own reasons stay out
+            // of answers (they name Swift types).
+            if context.debugDescription.hasPrefix("unknown field") { return context.debugDescription }
+            return "'\(path(context.codingPath))' is invalid"
         default:
             return "\(error)"
         }

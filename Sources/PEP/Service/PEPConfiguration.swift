@@ -28,7 +28,8 @@ public struct PEPConfiguration: Sendable {
     public var maxConnections = 10_000
     public var shutdownGrace: TimeAmount = .seconds(30)
     public var reportBuffer = 100_000
-    public var eventLoopThreads = System.coreCount
+    /// Nil: one per core, or, pinned, one per CPU the process may use.
+    public var eventLoopThreads: Int?
     /// Pin each event loop to one of the CPUs the process may run on.
     public var pinEventLoops = false
 

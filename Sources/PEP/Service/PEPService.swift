@@ -23,8 +23,8 @@ public final class PEPService: Sendable {
         self.logger = logger
         group =
             configuration.pinEventLoops
-            ? CPUAffinity.pinnedGroup(threads: max(1, configuration.eventLoopThreads))
-            : MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
+            ? CPUAffinity.pinnedGroup(threads: configuration.eventLoopThreads, logger: logger)
+            : MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads ?? System.coreCount))
         pool = NIOThreadPool(numberOfThreads: 4)
     }
 
