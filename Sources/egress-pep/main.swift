@@ -64,6 +64,11 @@ struct Serve: AsyncParsableCommand {
         help: "An internal range no upstream may be in, such as the pod or service range; repeat for more (env EGRESS_PEP_INTERNAL_CIDRS, comma-separated). Added to loopback, link-local, RFC 1918, IPv6 unique local and the host's own addresses.")
     var internalCidrs: [String] = []
 
+    @Option(
+        name: .customLong("nat64-prefix"),
+        help: "A NAT64 prefix (/96) of this network besides the well-known 64:ff9b::/96; every internal IPv4 range is internal in its form too (repeat for more; env EGRESS_PEP_NAT64_PREFIXES, comma-separated).")
+    var nat64Prefixes: [String] = []
+
     @Flag(help: "Do not refuse upstreams in link-local and private ranges by default (env EGRESS_PEP_NO_DEFAULT_INTERNAL=1). Loopback, unspecified, the host's own addresses and --internal-cidr stay refused.")
     var noDefaultInternal = false
 
@@ -170,6 +175,15 @@ struct Serve: AsyncParsableCommand {
             for text in cidrs {
                 do { c.internalRanges.append(try AddressRange(parsing: text)) } catch let error as AddressRange.ParseError {
                     throw BadOption(description: "--internal-cidr: \(error.description)")
+                }
+            }
+            var prefixes = nat64Prefixes
+            if prefixes.isEmpty, let text = env["EGRESS_PEP_NAT64_PREFIXES"] {
+                prefixes = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            }
+            for text in prefixes {
+                do { c.nat64Prefixes.append(try AddressRange(nat64Prefix: text)) } catch let error as AddressRange.ParseError {
+                    throw BadOption(description: "--nat64-prefix: \(error.description)")
                 }
             }
             c.refuseECH = flag(refuseEch, "EGRESS_PEP_REFUSE_ECH")

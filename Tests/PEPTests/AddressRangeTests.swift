@@ -43,6 +43,25 @@ import Testing
         #expect(try !AddressRange(parsing: "fc00::/7").contains(try address("64:ff9b::10.20.30.40")))
     }
 
+    /// A network's own NAT64 prefix (--nat64-prefix): each IPv4 range has
+    /// an IPv6 form under it.
+    @Test func anIPv4RangeHasAFormUnderANetworkSpecificNAT64Prefix() throws {
+        let prefix = try AddressRange(nat64Prefix: "2001:db8:64::/96")
+        let form = try #require(try AddressRange(parsing: "10.0.0.0/8").nat64Form(prefix: prefix))
+        #expect(form.description == "2001:db8:64:0:0:0:a00:0/104")
+        #expect(form.contains(try address("2001:db8:64::10.20.30.40")))
+        #expect(!form.contains(try address("2001:db8:64::11.0.0.1")))
+        #expect(!form.contains(try address("2001:db8:65::10.20.30.40")))
+        let one = try #require(try AddressRange(parsing: "198.18.3.1").nat64Form(prefix: prefix))
+        #expect(one.contains(try address("2001:db8:64::c612:301")))
+        #expect(!one.contains(try address("2001:db8:64::c612:302")))
+        // Only IPv4 ranges have one.
+        #expect(try AddressRange(parsing: "fc00::/7").nat64Form(prefix: prefix) == nil)
+        for bad in ["2001:db8:64::/64", "10.0.0.0/8", "2001:db8:64::1"] {
+            #expect(throws: AddressRange.ParseError.self, "\(bad)") { try AddressRange(nat64Prefix: bad) }
+        }
+    }
+
     @Test func theDefaultsCoverLoopbackLinkLocalAndPrivate() throws {
         let inside = ["127.0.0.1", "169.254.169.254", "10.2.3.4", "172.20.0.1", "192.168.1.1", "0.0.0.0", "::1", "fe80::1", "fd00::1", "::ffff:10.0.0.1"]
         for text in inside {

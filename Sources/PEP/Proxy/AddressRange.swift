@@ -64,6 +64,24 @@ public struct AddressRange: Sendable, Equatable, CustomStringConvertible {
         return false
     }
 
+    /// A NAT64 prefix: an IPv6 /96 range (the form of prefix that carries an
+    /// IPv4 address in its last 32 bits, RFC 6052 §2.2).
+    public init(nat64Prefix text: String) throws {
+        try self.init(parsing: text)
+        guard !isIPv4, prefix == 96 else {
+            throw ParseError(description: "'\(text)' is not an IPv6 /96 prefix (such as 2001:db8:64::/96)")
+        }
+    }
+
+    /// This IPv4 range's addresses as a network-specific NAT64 prefix
+    /// (`prefix`, a /96 range, RFC 6052 §2.2) carries them: `2001:db8:64::/96`
+    /// makes 10.0.0.0/8 into 2001:db8:64::a00:0/104. Nil for an IPv6 range
+    /// or a prefix that is not an IPv6 /96.
+    public func nat64Form(prefix nat64: AddressRange) -> AddressRange? {
+        guard isIPv4, !nat64.isIPv4, nat64.prefix == 96 else { return nil }
+        return AddressRange(isIPv4: false, value: nat64.network | network, prefix: 96 + prefix)
+    }
+
     /// The IPv4 address inside a NAT64 address of the well-known prefix
     /// (64:ff9b::/96, RFC 6052) or a 6to4 address (2002::/16, RFC 3056).
     static func embeddedIPv4(_ value: UInt128) -> UInt128? {

@@ -13,6 +13,9 @@ public struct PEPConfiguration: Sendable {
     public var pdpCert: String?
     public var pdpKey: String?
     public var internalRanges: [AddressRange] = AddressRange.defaultInternal
+    /// Network-specific NAT64 prefixes (/96) besides the well-known one:
+    /// every internal IPv4 range is internal in their form too.
+    public var nat64Prefixes: [AddressRange] = []
     /// Add the host's own interface addresses to the internal ranges.
     public var includeOwnAddresses = true
     public var refuseECH = false

@@ -45,6 +45,13 @@ public final class PEPService: Sendable {
                 }
             }
         }
+        // On an IPv6-only network whose NAT64 uses its own prefix, a name whose
+        // record is that prefix plus an internal IPv4 address leads inward.
+        for prefix in configuration.nat64Prefixes {
+            for range in ranges {
+                if let form = range.nat64Form(prefix: prefix), !ranges.contains(form) { ranges.append(form) }
+            }
+        }
         logger.info("internal ranges (refused as upstreams)", metadata: ["ranges": "\(ranges.map(\.description).joined(separator: ", "))"])
         let gate = EgressGate(
             cache: cache, resolver: NameResolver(pool: pool, cacheTTL: configuration.dnsCacheTTL, timeout: configuration.dnsTimeout),
