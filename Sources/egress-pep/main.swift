@@ -25,7 +25,8 @@ struct Serve: AsyncParsableCommand {
             --listen. For each connection egress-pep reads the TLS ClientHello, asks the
             decision service about (source address, SNI, original port), and on allow
             resolves the SNI itself and connects there, never to the address the workload
-            chose. Explicit mode: workloads with HTTPS_PROXY use --connect-listen.
+            chose. With --tproxy, iptables' TPROXY target delivers the connections instead,
+            unchanged (no NAT). Explicit mode: workloads with HTTPS_PROXY use --connect-listen.
             docs/pep.md has the iptables rules and what each refusal reason means.
 
             Fails closed: with the decision service unreachable, connections are refused
@@ -37,6 +38,9 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Transparent listener (the REDIRECT target), HOST:PORT or 'none' (env EGRESS_PEP_LISTEN; default 0.0.0.0:15001).")
     var listen: String?
+
+    @Flag(help: "The transparent listener takes connections from iptables' TPROXY target instead of REDIRECT: it is made IP_TRANSPARENT (needs CAP_NET_ADMIN) and a connection's destination is its own local address (env EGRESS_PEP_TPROXY=1).")
+    var tproxy = false
 
     @Option(help: "Explicit HTTP CONNECT proxy listener, HOST:PORT or 'none' (env EGRESS_PEP_CONNECT_LISTEN; default none).")
     var connectListen: String?
@@ -186,6 +190,8 @@ struct Serve: AsyncParsableCommand {
                     throw BadOption(description: "--nat64-prefix: \(error.description)")
                 }
             }
+            c.tproxy = flag(tproxy, "EGRESS_PEP_TPROXY")
+            if c.tproxy && c.transparent == nil { throw BadOption(description: "--tproxy needs a transparent --listen") }
             c.refuseECH = flag(refuseEch, "EGRESS_PEP_REFUSE_ECH")
             c.cacheSize = try number(cacheSize, "EGRESS_PEP_CACHE_SIZE", default: 100_000, minimum: 1)
             c.staleMaxAge = .seconds(Int64(try number(staleMaxAge, "EGRESS_PEP_STALE_MAX_AGE", default: 0, minimum: 0)))

@@ -16,6 +16,8 @@ import ServiceLifecycle
 public final class ProxyServer: Service, Sendable {
     public struct Settings: Sendable {
         public var transparent: SocketAddress?
+        /// The transparent listener is a TPROXY target (see `PEPConfiguration.tproxy`).
+        public var tproxy: Bool
         public var connect: SocketAddress?
         public var maxConnections: Int
         public var helloTimeout: TimeAmount
@@ -23,10 +25,11 @@ public final class ProxyServer: Service, Sendable {
         public var shutdownGrace: TimeAmount
 
         public init(
-            transparent: SocketAddress?, connect: SocketAddress?, maxConnections: Int, helloTimeout: TimeAmount,
+            transparent: SocketAddress?, tproxy: Bool = false, connect: SocketAddress?, maxConnections: Int, helloTimeout: TimeAmount,
             idleTimeout: TimeAmount, shutdownGrace: TimeAmount
         ) {
             self.transparent = transparent
+            self.tproxy = tproxy
             self.connect = connect
             self.maxConnections = maxConnections
             self.helloTimeout = helloTimeout
@@ -68,7 +71,7 @@ public final class ProxyServer: Service, Sendable {
         }
         if let address = settings.transparent {
             servers += try await bindPerEventLoop(address, explicit: false, sweepers: sweepers)
-            logger.notice("listening (transparent)", metadata: ["address": "\(servers.last?.localAddress.map(ConnectionLedger.text) ?? "?")"])
+            logger.notice(settings.tproxy ? "listening (transparent, TPROXY)" : "listening (transparent)", metadata: ["address": "\(servers.last?.localAddress.map(ConnectionLedger.text) ?? "?")"])
         }
         if let address = settings.connect {
             servers += try await bindPerEventLoop(address, explicit: true, sweepers: sweepers)
@@ -106,9 +109,21 @@ public final class ProxyServer: Service, Sendable {
     ) async throws -> [Channel] {
         var servers: [Channel] = []
         var address = address
+        let tproxy = settings.tproxy && !explicit
         for sweeper in sweepers {
             let eventLoop = sweeper.eventLoop
-            let server = try await ServerBootstrap(group: eventLoop, childGroup: eventLoop)
+            var bootstrap = ServerBootstrap(group: eventLoop, childGroup: eventLoop)
+            if tproxy {
+                // Without it the kernel will not hand the listener connections
+                // addressed elsewhere. IPv6 sockets need both: IPv4 arrives
+                // on them mapped.
+                bootstrap = bootstrap.serverChannelOption(.socket(SocketOptionLevel(IPPROTO_IP), SocketOptionName(Self.ipTransparent)), value: 1)
+                if address.protocol == .inet6 {
+                    bootstrap = bootstrap.serverChannelOption(
+                        .socket(SocketOptionLevel(IPPROTO_IPV6), SocketOptionName(Self.ipv6Transparent)), value: 1)
+                }
+            }
+            let server = try await bootstrap
                 .serverChannelOption(.backlog, value: 1024)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .serverChannelOption(.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_REUSEPORT)), value: 1)
@@ -129,11 +144,19 @@ public final class ProxyServer: Service, Sendable {
         return servers
     }
 
+    /// IP_TRANSPARENT and IPV6_TRANSPARENT (linux/in.h, linux/in6.h).
+    static let ipTransparent: Int32 = 19
+    static let ipv6Transparent: Int32 = 75
+
     private func accept(_ channel: Channel, explicit: Bool, sweeper: NIOLoopBound<DeadlineSweeper>) -> EventLoopFuture<Void> {
         let sourceIP = channel.remoteAddress?.ipAddress ?? "0.0.0.0"
         let wallMs = Int64(Date().timeIntervalSince1970 * 1000)
+        // TPROXY leaves the connection as it was: its local address is
+        // where the workload was going.
         let destination: EventLoopFuture<SocketAddress?> =
-            explicit ? channel.eventLoop.makeSucceededFuture(nil) : OriginalDestination.of(channel)
+            explicit
+            ? channel.eventLoop.makeSucceededFuture(nil)
+            : settings.tproxy ? channel.eventLoop.makeSucceededFuture(channel.localAddress) : OriginalDestination.of(channel)
         return destination.flatMapThrowing { [self] original in
             let ledger = ConnectionLedger(
                 sourceIP: sourceIP, originalDestination: original ?? (explicit ? nil : channel.localAddress),

@@ -3,6 +3,9 @@ import NIOCore
 /// Everything `egress-pep serve` was told, checked.
 public struct PEPConfiguration: Sendable {
     public var transparent: SocketAddress?
+    /// The transparent listener takes TPROXY'd connections (IP_TRANSPARENT;
+    /// the destination is the accepted socket's local address), not REDIRECTed ones.
+    public var tproxy = false
     public var connect: SocketAddress?
     public var adminHost = "127.0.0.1"
     public var adminPort = 15003

@@ -61,7 +61,7 @@ public final class PEPService: Sendable {
         let watch = WatchFollower(pdp: pdp, cache: cache, metrics: metrics, logger: logger)
         let proxy = ProxyServer(
             settings: .init(
-                transparent: configuration.transparent, connect: configuration.connect,
+                transparent: configuration.transparent, tproxy: configuration.tproxy, connect: configuration.connect,
                 maxConnections: configuration.maxConnections, helloTimeout: configuration.helloTimeout,
                 idleTimeout: configuration.idleTimeout, shutdownGrace: configuration.shutdownGrace),
             gate: gate, reporter: reporter, group: group, metrics: metrics, logger: logger)
