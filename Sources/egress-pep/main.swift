@@ -39,7 +39,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Transparent listener (the REDIRECT target), HOST:PORT or 'none' (env EGRESS_PEP_LISTEN; default 0.0.0.0:15001).")
     var listen: String?
 
-    @Flag(help: "The transparent listener takes connections from iptables' TPROXY target instead of REDIRECT: it is made IP_TRANSPARENT (needs CAP_NET_ADMIN) and a connection's destination is its own local address (env EGRESS_PEP_TPROXY=1).")
+    @Flag(help: "The transparent listener takes connections from iptables' TPROXY target instead of REDIRECT: it is made IP_TRANSPARENT (needs CAP_NET_ADMIN or CAP_NET_RAW) and a connection's destination is its own local address (env EGRESS_PEP_TPROXY=1).")
     var tproxy = false
 
     @Option(help: "Explicit HTTP CONNECT proxy listener, HOST:PORT or 'none' (env EGRESS_PEP_CONNECT_LISTEN; default none).")

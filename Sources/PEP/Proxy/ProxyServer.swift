@@ -115,8 +115,9 @@ public final class ProxyServer: Service, Sendable {
             var bootstrap = ServerBootstrap(group: eventLoop, childGroup: eventLoop)
             if tproxy {
                 // Without it the kernel will not hand the listener connections
-                // addressed elsewhere. IPv6 sockets need both: IPv4 arrives
-                // on them mapped.
+                // addressed elsewhere. (On an IPv6 socket both options set the
+                // same flag; both are set so that either name is in the log of
+                // a failure.)
                 bootstrap = bootstrap.serverChannelOption(.socket(SocketOptionLevel(IPPROTO_IP), SocketOptionName(Self.ipTransparent)), value: 1)
                 if address.protocol == .inet6 {
                     bootstrap = bootstrap.serverChannelOption(
@@ -151,12 +152,18 @@ public final class ProxyServer: Service, Sendable {
     private func accept(_ channel: Channel, explicit: Bool, sweeper: NIOLoopBound<DeadlineSweeper>) -> EventLoopFuture<Void> {
         let sourceIP = channel.remoteAddress?.ipAddress ?? "0.0.0.0"
         let wallMs = Int64(Date().timeIntervalSince1970 * 1000)
-        // TPROXY leaves the connection as it was: its local address is
-        // where the workload was going.
-        let destination: EventLoopFuture<SocketAddress?> =
-            explicit
-            ? channel.eventLoop.makeSucceededFuture(nil)
-            : settings.tproxy ? channel.eventLoop.makeSucceededFuture(channel.localAddress) : OriginalDestination.of(channel)
+        let destination: EventLoopFuture<SocketAddress?>
+        if explicit {
+            destination = channel.eventLoop.makeSucceededFuture(nil)
+        } else if settings.tproxy, let local = channel.localAddress, local.port != settings.transparent?.port {
+            // TPROXY leaves the connection as it was: its local address is
+            // where the workload was going (an IPv4 one, on a dual-stack
+            // listener, as the IPv4 address it is). One addressed to the
+            // listener's own port may have come through a REDIRECT rule.
+            destination = channel.eventLoop.makeSucceededFuture(Self.unmapped(local))
+        } else {
+            destination = OriginalDestination.of(channel)
+        }
         return destination.flatMapThrowing { [self] original in
             let ledger = ConnectionLedger(
                 sourceIP: sourceIP, originalDestination: original ?? (explicit ? nil : channel.localAddress),
@@ -197,6 +204,14 @@ public final class ProxyServer: Service, Sendable {
                 try sync.addHandler(makePeek(nil))
             }
         }
+    }
+
+    /// `::ffff:a.b.c.d` as `a.b.c.d`, with its port; anything else as it is.
+    static func unmapped(_ address: SocketAddress) -> SocketAddress {
+        guard address.protocol == .inet6, let ip = address.ipAddress, ip.hasPrefix("::ffff:"), let port = address.port,
+            let v4 = try? SocketAddress(ipAddress: String(ip.dropFirst("::ffff:".count)), port: port), v4.protocol == .inet
+        else { return address }
+        return v4
     }
 
     private func finish(_ ledger: ConnectionLedger) {
