@@ -220,6 +220,10 @@ public final class AccessReporter: Service, Sendable {
             forget()
             metrics?.accessSent.increment(by: Int64(batch.count))
             metrics?.accessBacklog.decrement(by: Double(batch.count))
+            // A count the service did not confirm waits for the next period
+            // once the records are out: sending it alone again at once would
+            // loop for as long as the service ignores it.
+            if batch.isEmpty { return true }
         }
     }
 }
