@@ -51,7 +51,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The decision service: h2c://HOST:PORT, h2://HOST:PORT (TLS) or unix:///PATH (env EGRESS_PEP_PDP; default h2c://127.0.0.1:15010).")
     var pdp: String?
 
-    @Option(help: "File holding a bearer token of role pep (env EGRESS_PEP_PDP_TOKEN_FILE; not needed on a Unix socket or with a client certificate).")
+    @Option(help: "File holding a bearer token of role pep, reread when it changes (env EGRESS_PEP_PDP_TOKEN_FILE; not needed on a Unix socket or with a client certificate).")
     var pdpTokenFile: String?
 
     @Option(help: "For h2://: CA bundle that the decision service's certificate chains to, PEM (env EGRESS_PEP_PDP_CA).")
@@ -162,6 +162,7 @@ struct Serve: AsyncParsableCommand {
                     throw BadOption(description: "--pdp-token-file: cannot read \(file)")
                 }
                 c.pdpToken = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                c.pdpTokenFile = file
                 guard c.pdpToken?.isEmpty == false else { throw BadOption(description: "--pdp-token-file: \(file) is empty") }
             }
             c.pdpCA = value(pdpCa, "EGRESS_PEP_PDP_CA")

@@ -43,7 +43,8 @@ public final class PDPClient: Sendable {
     static let maxSilentRequests = 2
 
     public let endpoint: PDPEndpoint
-    private let token: String?
+    /// Replaced when the token file changes (`TokenFileWatcher`).
+    private let token: NIOLockedValueBox<String?>
     private let tls: NIOSSLContext?
     private let group: EventLoopGroup
     private let logger: Logger
@@ -59,7 +60,7 @@ public final class PDPClient: Sendable {
         keepalive: (interval: TimeAmount, timeout: TimeAmount) = (.seconds(10), .seconds(10))
     ) {
         self.endpoint = endpoint
-        self.token = token
+        self.token = NIOLockedValueBox(token)
         self.tls = tls
         self.group = group
         self.logger = logger
@@ -167,8 +168,14 @@ public final class PDPClient: Sendable {
             ":method": method, ":path": path, ":scheme": endpoint.scheme, ":authority": endpoint.authority,
         ]
         if method != "GET" { headers.add(name: "content-type", value: "application/json") }
-        if let token { headers.add(name: "authorization", value: "Bearer \(token)") }
+        if let token = token.withLockedValue({ $0 }) { headers.add(name: "authorization", value: "Bearer \(token)") }
         return headers
+    }
+
+    /// The bearer token for requests from now on.
+    public var currentToken: String? {
+        get { token.withLockedValue { $0 } }
+        set { token.withLockedValue { $0 = newValue } }
     }
 
     /// The open connection, or a new one (one connect at a time, however

@@ -11,6 +11,8 @@ public struct PEPConfiguration: Sendable {
     public var adminPort = 15003
     public var pdp: PDPEndpoint = .h2c(host: "127.0.0.1", port: 15010)
     public var pdpToken: String?
+    /// Where `pdpToken` came from: reread when it changes.
+    public var pdpTokenFile: String?
     /// For `h2://`: CA bundle, client certificate and key (PEM files).
     public var pdpCA: String?
     public var pdpCert: String?

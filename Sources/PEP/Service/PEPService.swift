@@ -91,7 +91,10 @@ public final class PEPService: Sendable {
             },
             eventLoopGroupProvider: .shared(group), logger: logger)
 
-        let services: [any Service] = [reporter, watch, proxy, admin]
+        var services: [any Service] = [reporter, watch, proxy, admin]
+        if let file = configuration.pdpTokenFile {
+            services.append(TokenFileWatcher(path: file, pdp: pdp, logger: logger))
+        }
         let serviceGroup = ServiceGroup(
             configuration: .init(
                 services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -1,0 +1,67 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Rereads `--pdp-token-file` when it changes, so that a token can be
+/// rotated without a restart: write the new token to the file (atomically,
+/// with a rename), wait for the log line, then revoke the old one. A file
+/// that becomes unreadable or empty is logged and the token in use is kept.
+final class TokenFileWatcher: Service, Sendable {
+    let path: String
+    let pdp: PDPClient
+    let interval: Duration
+    let logger: Logger
+
+    init(path: String, pdp: PDPClient, interval: Duration = .seconds(2), logger: Logger) {
+        self.path = path
+        self.pdp = pdp
+        self.interval = interval
+        self.logger = logger
+    }
+
+    /// What is compared between checks: a rename makes a new inode.
+    private struct Stamp: Equatable {
+        var inode: UInt64?
+        var modified: Date?
+        var size: Int?
+
+        init(_ path: String) {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+            inode = (attributes?[.systemFileNumber] as? NSNumber)?.uint64Value
+            modified = attributes?[.modificationDate] as? Date
+            size = (attributes?[.size] as? NSNumber)?.intValue
+        }
+    }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await self.watch() }
+    }
+
+    private func watch() async {
+        var seen = Stamp(path)
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            let now = Stamp(path)
+            guard now != seen else { continue }
+            seen = now
+            reload()
+        }
+    }
+
+    /// Reads the file and, if it holds a token other than the one in use,
+    /// uses it from the next request on.
+    func reload() {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            logger.warning("cannot read the token file; keeping the token in use", metadata: ["file": "\(path)"])
+            return
+        }
+        let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !token.isEmpty else {
+            logger.warning("the token file is empty; keeping the token in use", metadata: ["file": "\(path)"])
+            return
+        }
+        guard token != pdp.currentToken else { return }
+        pdp.currentToken = token
+        logger.notice("the token file changed; using its token from now on", metadata: ["file": "\(path)"])
+    }
+}
