@@ -157,31 +157,6 @@ public struct TokenRequest: Codable, Sendable {
 
     /// The longest lifetime a token may be given: ten years.
     public static let maxExpiresIn: Int64 = 10 * 365 * 86_400
-
-    private enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, role, expiresIn
-    }
-
-    private struct AnyKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
-    /// Unknown fields are refused, not ignored: `expires_in` misspelled
-    /// would otherwise make a token that never expires.
-    public init(from decoder: Decoder) throws {
-        let all = try decoder.container(keyedBy: AnyKey.self)
-        if let unknown = all.allKeys.first(where: { CodingKeys(rawValue: $0.stringValue) == nil }) {
-            throw DecodingError.dataCorrupted(
-                .init(codingPath: [unknown], debugDescription: "unknown field '\(unknown.stringValue)'; a token request has name, role and expiresIn"))
-        }
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        name = try container.decode(String.self, forKey: .name)
-        role = try container.decode(Role.self, forKey: .role)
-        expiresIn = try container.decodeIfPresent(Int64.self, forKey: .expiresIn)
-    }
 }
 
 // MARK: Answers

@@ -140,6 +140,11 @@ struct Serve: AsyncParsableCommand {
             return result
         }
         func flag(_ option: Bool, _ name: String) -> Bool { option || ["1", "true", "yes"].contains(env[name]?.lowercased() ?? "") }
+        /// A repeatable option, or its variable's comma-separated values.
+        func list(_ option: [String], _ name: String) -> [String] {
+            guard option.isEmpty, let text = env[name] else { return option }
+            return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
 
         do {
             var c = PEPConfiguration()
@@ -171,10 +176,7 @@ struct Serve: AsyncParsableCommand {
             if (c.pdpCert == nil) != (c.pdpKey == nil) {
                 throw BadOption(description: "--pdp-cert and --pdp-key go together")
             }
-            var cidrs = internalCidrs
-            if cidrs.isEmpty, let text = env["EGRESS_PEP_INTERNAL_CIDRS"] {
-                cidrs = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            }
+            let cidrs = list(internalCidrs, "EGRESS_PEP_INTERNAL_CIDRS")
             c.internalRanges =
                 flag(noDefaultInternal, "EGRESS_PEP_NO_DEFAULT_INTERNAL") ? AddressRange.alwaysInternal : AddressRange.defaultInternal
             for text in cidrs {
@@ -182,11 +184,7 @@ struct Serve: AsyncParsableCommand {
                     throw BadOption(description: "--internal-cidr: \(error.description)")
                 }
             }
-            var prefixes = nat64Prefixes
-            if prefixes.isEmpty, let text = env["EGRESS_PEP_NAT64_PREFIXES"] {
-                prefixes = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            }
-            for text in prefixes {
+            for text in list(nat64Prefixes, "EGRESS_PEP_NAT64_PREFIXES") {
                 do { c.nat64Prefixes.append(try AddressRange(nat64Prefix: text)) } catch let error as AddressRange.ParseError {
                     throw BadOption(description: "--nat64-prefix: \(error.description)")
                 }

@@ -41,17 +41,38 @@ import Testing
         try await loop.submit(body).get()
     }
 
-    @Test func expiresEachLimitWithinATickOfItsDeadlineAndNoSooner() async throws {
+    /// A sweeper with a 20 ms tick, made on the loop with a limit per
+    /// (name, delay), added in that order; `then` runs there after.
+    private func sweeping(
+        _ delays: [(String, TimeAmount)], then: @escaping @Sendable (Fixture) -> Void = { _ in }
+    ) async throws -> NIOLoopBound<Fixture> {
         let loop = self.loop
-        let fixture = try await onLoop {
+        return try await onLoop {
             let sweeper = DeadlineSweeper(eventLoop: loop, tick: .milliseconds(20))
-            let limits = [
-                "a": Limit("a", in: .milliseconds(60)), "b": Limit("b", in: .milliseconds(300)),
-                "c": Limit("c", in: .milliseconds(120)), "d": Limit("d", in: .seconds(60)),
-            ]
-            for name in ["a", "b", "c", "d"] { sweeper.add(limits[name]!) }
-            return NIOLoopBound(Fixture(sweeper: sweeper, limits: limits), eventLoop: loop)
+            var limits: [String: Limit] = [:]
+            for (name, delay) in delays {
+                let limit = Limit(name, in: delay)
+                limits[name] = limit
+                sweeper.add(limit)
+            }
+            let fixture = Fixture(sweeper: sweeper, limits: limits)
+            then(fixture)
+            return NIOLoopBound(fixture, eventLoop: loop)
         }
+    }
+
+    /// The names of the limits found expired, and how many are still tracked.
+    private func expiredAndTracked(_ fixture: NIOLoopBound<Fixture>) async throws -> (expired: [String], tracked: Int) {
+        try await onLoop {
+            let fixture = fixture.value
+            return (fixture.limits.filter { $0.value.expiredAt != nil }.keys.sorted(), fixture.sweeper.count)
+        }
+    }
+
+    @Test func expiresEachLimitWithinATickOfItsDeadlineAndNoSooner() async throws {
+        let fixture = try await sweeping([
+            ("a", .milliseconds(60)), ("b", .milliseconds(300)), ("c", .milliseconds(120)), ("d", .seconds(60)),
+        ])
         try await Task.sleep(for: .milliseconds(700))
         let report = try await onLoop { () -> [String] in
             let fixture = fixture.value
@@ -78,23 +99,13 @@ import Testing
 
     @Test func aRemovedLimitNeverExpiresAndTheOthersStillDo() async throws {
         let loop = self.loop
-        let fixture = try await onLoop {
-            let sweeper = DeadlineSweeper(eventLoop: loop, tick: .milliseconds(20))
-            let limits = [
-                "first": Limit("first", in: .milliseconds(100)), "middle": Limit("middle", in: .milliseconds(100)),
-                "last": Limit("last", in: .milliseconds(100)),
-            ]
-            for name in ["first", "middle", "last"] { sweeper.add(limits[name]!) }
+        let fixture = try await sweeping([("first", .milliseconds(100)), ("middle", .milliseconds(100)), ("last", .milliseconds(100))]) {
             // The middle one goes: the last one moves into its place.
-            sweeper.remove(limits["middle"]!)
-            sweeper.remove(limits["middle"]!)
-            return NIOLoopBound(Fixture(sweeper: sweeper, limits: limits), eventLoop: loop)
+            $0.sweeper.remove($0.limits["middle"]!)
+            $0.sweeper.remove($0.limits["middle"]!)
         }
         try await Task.sleep(for: .milliseconds(400))
-        let (expired, tracked) = try await onLoop {
-            let fixture = fixture.value
-            return (fixture.limits.filter { $0.value.expiredAt != nil }.keys.sorted(), fixture.sweeper.count)
-        }
+        let (expired, tracked) = try await expiredAndTracked(fixture)
         #expect(expired == ["first", "last"])
         #expect(tracked == 0)
         // With nothing to check, the timer has stopped; a new limit starts it.
@@ -113,27 +124,18 @@ import Testing
     /// A sweep that closes a connection may remove another handler (or
     /// itself) while the pass is under way.
     @Test func removalsDuringAPassLoseNoOtherLimit() async throws {
-        let loop = self.loop
-        let fixture = try await onLoop {
-            let sweeper = DeadlineSweeper(eventLoop: loop, tick: .milliseconds(20))
-            var limits: [String: Limit] = [:]
-            for index in 0..<6 { limits["\(index)"] = Limit("\(index)", in: .milliseconds(index < 3 ? 50 : 200)) }
-            for index in 0..<6 { sweeper.add(limits["\(index)"]!) }
+        let fixture = try await sweeping((0..<6).map { ("\($0)", .milliseconds($0 < 3 ? 50 : 200)) }) { fixture in
             // Expiring, 0 removes 4 (not expired yet) and 1 removes itself.
-            let (zero, one, four) = (limits["0"]!, limits["1"]!, limits["4"]!)
+            let (sweeper, zero, one, four) = (fixture.sweeper, fixture.limits["0"]!, fixture.limits["1"]!, fixture.limits["4"]!)
             zero.onSweep = { [unowned sweeper, unowned zero, unowned four] in
                 if NIODeadline.now() >= zero.deadline { sweeper.remove(four) }
             }
             one.onSweep = { [unowned sweeper, unowned one] in
                 if NIODeadline.now() >= one.deadline { sweeper.remove(one) }
             }
-            return NIOLoopBound(Fixture(sweeper: sweeper, limits: limits), eventLoop: loop)
         }
         try await Task.sleep(for: .milliseconds(600))
-        let (expired, tracked) = try await onLoop {
-            let fixture = fixture.value
-            return (fixture.limits.filter { $0.value.expiredAt != nil }.keys.sorted(), fixture.sweeper.count)
-        }
+        let (expired, tracked) = try await expiredAndTracked(fixture)
         // 4 was removed before its deadline: it is never found expired.
         #expect(expired == ["0", "1", "2", "3", "5"])
         #expect(tracked == 0)

@@ -31,7 +31,9 @@ enum AdminJSON {
             status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    /// Reads and decodes a JSON body, with an error that names the field.
+    /// Reads and decodes a JSON body, with an error that names the field. A
+    /// `ClosedJSONObject` body with a field it does not have is refused, not
+    /// read past.
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int = 16 << 20) async throws -> T {
         if let contentType = request.headers[.contentType], !contentType.lowercased().hasPrefix("application/json") {
             throw AdminError(.unsupportedMediaType, "the body must be application/json, not \(contentType)")
@@ -43,10 +45,28 @@ enum AdminJSON {
             throw AdminError(.contentTooLarge, "the body is larger than \(limit) bytes")
         }
         guard buffer.readableBytes > 0 else { throw AdminError(.badRequest, "the body is empty; expected a JSON object") }
+        if let closed = T.self as? ClosedJSONObject.Type,
+            let object = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any],
+            let unknown = object.keys.sorted().first(where: { !closed.fieldNames.contains($0) })
+        {
+            throw AdminError(
+                .badRequest, "unknown field '\(unknown)'; the body has \(closed.fieldNames.sorted().joined(separator: ", "))")
+        }
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch {
             throw AdminError(.badRequest, "malformed body: \(DecisionConnectionHandler.describe(error))")
         }
     }
+}
+
+/// A request body whose fields are all known: any other is refused (400),
+/// where a misspelt optional field, ignored, would silently change meaning
+/// (`expires_in` for `expiresIn` made a token that never expires).
+protocol ClosedJSONObject {
+    static var fieldNames: Set<String> { get }
+}
+
+extension TokenRequest: ClosedJSONObject {
+    static let fieldNames: Set<String> = ["name", "role", "expiresIn"]
 }

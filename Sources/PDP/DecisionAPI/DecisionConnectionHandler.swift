@@ -468,11 +468,7 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
             return "'\(path(context.codingPath))' has the wrong type"
         case DecodingError.dataCorrupted(let context):
-            guard !context.codingPath.isEmpty else { return "the body is not valid JSON" }
-            // A decoder of ours says why; Foundation's own reasons stay out
-            // of answers (they name Swift types).
-            if context.debugDescription.hasPrefix("unknown field") { return context.debugDescription }
-            return "'\(path(context.codingPath))' is invalid"
+            return context.codingPath.isEmpty ? "the body is not valid JSON" : "'\(path(context.codingPath))' is invalid"
         default:
             return "\(error)"
         }

@@ -60,7 +60,8 @@ public final class EnforcerAuthenticator: Sendable {
         var generation = -1
     }
 
-    /// `enforcer(authorization:)`, remembered per connection until the tokens change.
+    /// The enforcer if `authorization` holds a live `pep` or `pep-identity`
+    /// token, remembered per connection until the tokens change or it expires.
     func enforcer(authorization: String?, cache: ConnectionCache) -> Enforcer? {
         let generation = tokens.withLockedValue { $0.generation }
         if let authorization, cache.generation == generation, cache.authorization == authorization {
@@ -74,11 +75,6 @@ public final class EnforcerAuthenticator: Sendable {
         cache.expiresAt = record.expiresAt
         cache.generation = generation
         return enforcer
-    }
-
-    /// The enforcer if `authorization` holds a live `pep` or `pep-identity` token.
-    func enforcer(authorization: String?) -> Enforcer? {
-        enforcerAndRecord(authorization: authorization)?.enforcer
     }
 
     private func enforcerAndRecord(authorization: String?) -> (enforcer: Enforcer, record: TokenRecord)? {

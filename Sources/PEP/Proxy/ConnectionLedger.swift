@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 
 /// What is known about one workload connection, filled in as it goes and
@@ -49,3 +50,6 @@ final class ConnectionLedger: @unchecked Sendable {
         return address.protocol == .inet6 ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
 }
+
+/// Milliseconds since 1970: the time unit of every record the enforcer reports.
+func wallClockMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

@@ -151,7 +151,7 @@ public final class ProxyServer: Service, Sendable {
 
     private func accept(_ channel: Channel, explicit: Bool, sweeper: NIOLoopBound<DeadlineSweeper>) -> EventLoopFuture<Void> {
         let sourceIP = channel.remoteAddress?.ipAddress ?? "0.0.0.0"
-        let wallMs = Int64(Date().timeIntervalSince1970 * 1000)
+        let wallMs = wallClockMilliseconds()
         let destination: EventLoopFuture<SocketAddress?>
         if explicit {
             destination = channel.eventLoop.makeSucceededFuture(nil)

@@ -26,16 +26,22 @@ public final class AccessReporter: Service, Sendable {
         var droppedSinceLog = 0
         /// Dropped records the service has not been told of yet.
         var dropped: AccessReport.Dropped?
+        /// Whether a service that ignores the count was warned about.
+        var warnedUnconfirmed = false
         /// Refusals at the front of `refused` that are in the batch being sent:
         /// never displaced, or the batch's removal would take the wrong ones.
         var refusedInFlight = 0
         var count: Int { allowed.count + refused.count }
 
         /// The record's verdict is counted at the time of the drop.
-        mutating func noteDropped(_ record: AccessRecord, now: Int64) {
+        mutating func noteDropped(_ record: AccessRecord) {
             droppedSinceLog += 1
-            let one = AccessReport.Dropped(allowed: record.allowed ? 1 : 0, refused: record.allowed ? 0 : 1, first: now, last: now)
-            dropped = dropped.map { $0.merged(with: one) } ?? one
+            let now = wallClockMilliseconds()
+            addDropped(AccessReport.Dropped(allowed: record.allowed ? 1 : 0, refused: record.allowed ? 0 : 1, first: now, last: now))
+        }
+
+        mutating func addDropped(_ more: AccessReport.Dropped) {
+            dropped = dropped.map { $0.merged(with: more) } ?? more
         }
     }
 
@@ -46,7 +52,6 @@ public final class AccessReporter: Service, Sendable {
     private let batchSize = 5_000
     private let interval: Duration
     private let state = NIOLockedValueBox(State())
-    private let warnedUnconfirmedDropped = NIOLockedValueBox(false)
 
     /// The service's 202: how many connections it recorded, and the count of
     /// dropped records it recorded, when the report carried one.
@@ -73,7 +78,7 @@ public final class AccessReporter: Service, Sendable {
                     return true
                 }
                 guard state.refused.count > state.refusedInFlight else {
-                    state.noteDropped(record, now: Self.nowMs())
+                    state.noteDropped(record)
                     return false
                 }
                 let displaced: AccessRecord
@@ -82,12 +87,12 @@ public final class AccessReporter: Service, Sendable {
                 } else {
                     displaced = state.refused.remove(at: state.refused.index(state.refused.startIndex, offsetBy: state.refusedInFlight))
                 }
-                state.noteDropped(displaced, now: Self.nowMs())
+                state.noteDropped(displaced)
                 state.allowed.append(record)
                 return false
             }
             guard state.count < capacity, state.refused.count < max(1, capacity / 2) else {
-                state.noteDropped(record, now: Self.nowMs())
+                state.noteDropped(record)
                 return false
             }
             state.refused.append(record)
@@ -153,7 +158,7 @@ public final class AccessReporter: Service, Sendable {
             if batch.isEmpty && dropped == nil { return true }
             let keepDropped = { [state] in
                 guard let dropped else { return }
-                state.withLockedValue { state in state.dropped = state.dropped.map { $0.merged(with: dropped) } ?? dropped }
+                state.withLockedValue { $0.addDropped(dropped) }
             }
             let forget = { [state] in
                 state.withLockedValue { state in
@@ -183,9 +188,9 @@ public final class AccessReporter: Service, Sendable {
                     // count this one carried (unless that was all it carried:
                     // then nothing would ever get through).
                     state.withLockedValue { state in
-                        for record in batch { state.noteDropped(record, now: Self.nowMs()) }
+                        for record in batch { state.noteDropped(record) }
                         state.droppedSinceLog -= batch.count
-                        if let dropped, !batch.isEmpty { state.dropped = state.dropped.map { $0.merged(with: dropped) } ?? dropped }
+                        if let dropped, !batch.isEmpty { state.addDropped(dropped) }
                     }
                     metrics?.accessDropped.increment(by: Int64(batch.count))
                     metrics?.accessBacklog.decrement(by: Double(batch.count))
@@ -202,9 +207,9 @@ public final class AccessReporter: Service, Sendable {
                     // A service that does not know the field took the records
                     // but not the count: it goes with the next report.
                     keepDropped()
-                    let warnedBefore = warnedUnconfirmedDropped.withLockedValue { warned in
-                        defer { warned = true }
-                        return warned
+                    let warnedBefore = state.withLockedValue { state in
+                        defer { state.warnedUnconfirmed = true }
+                        return state.warnedUnconfirmed
                     }
                     if !warnedBefore {
                         logger.warning(
@@ -226,10 +231,6 @@ public final class AccessReporter: Service, Sendable {
             if batch.isEmpty { return true }
         }
     }
-}
-
-extension AccessReporter {
-    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 }
 
 extension AccessReport.Dropped {
