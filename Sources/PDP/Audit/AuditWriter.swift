@@ -52,6 +52,8 @@ public final class AuditWriter: Sendable {
     /// bursts, and with them the decisions' p99, longer (`bench/pdp-load`).
     let napBelow = 2048
     let nap: TimeInterval = 0.001
+    /// How long one transaction gathers bursts before it commits.
+    let commitEvery: Duration = .milliseconds(10)
     /// Records accepted but not yet written, at most. Past it, decisions are
     /// refused (503) rather than answered unrecorded: the enforcer fails
     /// closed. About a hundred bytes each for decisions.
@@ -147,18 +149,7 @@ public final class AuditWriter: Sendable {
             // before sleeping until woken.
             var quiet = false
             while true {
-                // Everything pending is taken at once (a swap, not a copy);
-                // what replaces it already has room for as many again,
-                // allocated here rather than under the lock.
-                var spare: [PendingAudit] = []
-                spare.reserveCapacity(min(lastTaken + lastTaken / 4, 65_536))
-                let (taken, stopping) = state.withLockedValue { state in
-                    swap(&spare, &state.pending)
-                    // Marked idle while still holding the lock, so that a
-                    // submit racing with this never goes unnoticed.
-                    if spare.isEmpty, quiet, !state.stopping { state.idle = true }
-                    return (spare, state.stopping)
-                }
+                let (taken, stopping) = take(expecting: lastTaken, mayIdle: quiet)
                 if taken.isEmpty {
                     // The next spare is small again: an idle queue should not
                     // hold a burst's worth of room.
@@ -184,71 +175,144 @@ public final class AuditWriter: Sendable {
                 quiet = false
                 lastTaken = taken.count
                 writtenSinceTrim += taken.count
-                var start = 0
-                while start < taken.count, !state.withLockedValue({ $0.gaveUp }) {
-                    let end = min(start + maxBatch, taken.count)
-                    write(taken[start..<end])
-                    start = end
-                }
-                if taken.count < napBelow, !stopping {
-                    Thread.sleep(forTimeInterval: nap)
+                if taken.count > maxBatch {
+                    // Catching up: batches of `maxBatch`, one commit each.
+                    var start = 0
+                    while start < taken.count, !state.withLockedValue({ $0.gaveUp }) {
+                        let end = min(start + maxBatch, taken.count)
+                        write(Array(taken[start..<end]), gathering: false)
+                        start = end
+                    }
+                } else {
+                    writtenSinceTrim += write(taken, gathering: !stopping)
                 }
             }
         }
     }
 
-    /// Writes one transaction.
-    private func write(_ batch: ArraySlice<PendingAudit>) {
+    /// Everything pending, taken at once (a swap, not a copy); what replaces
+    /// it already has room for about as many again, allocated here rather
+    /// than under the lock. `mayIdle`: when nothing is pending, the writer is
+    /// marked idle (to be woken by the next submit).
+    private func take(expecting count: Int, mayIdle: Bool) -> (taken: [PendingAudit], stopping: Bool) {
+        var spare: [PendingAudit] = []
+        spare.reserveCapacity(min(count + count / 4, 65_536))
+        return state.withLockedValue { state in
+            swap(&spare, &state.pending)
+            // Marked idle while still holding the lock, so that a submit
+            // racing with this never goes unnoticed.
+            if spare.isEmpty, mayIdle, !state.stopping { state.idle = true }
+            return (spare, state.stopping)
+        }
+    }
+
+    /// Writes `first` in one transaction and, when `gathering`, what arrives
+    /// during the next `commitEvery` too, napping between bursts; commits
+    /// once. Returns how many records came in after `first`.
+    ///
+    /// Why one commit for several bursts: each commit writes every page it
+    /// changed to the WAL, and an audit row shares its table page and index
+    /// pages with the rows before it, so committing every burst (hundreds of
+    /// times a second) wrote the same pages again and again, and synced each
+    /// time. The CPU work stays in small steps: inserting a burst only
+    /// changes pages in SQLite's cache.
+    @discardableResult
+    private func write(_ first: [PendingAudit], gathering: Bool) -> Int {
+        var records = first
         var attempt = 0
         while true {
+            // A retry writes exactly what the failed transaction held.
+            let gather = gathering && attempt == 0
+            let started = ContinuousClock.now
+            var fed = 0
+            var emptyTakes = 0
+            /// The size of the last burst added: a big one is followed at once.
+            var lastBurst = records.count
             do {
-                let newHead = try database.appendAudit(batch, after: head.withLockedValue { $0 })
-                head.withLockedValue { $0 = newHead }
-                metrics.auditWritten.increment(by: Int64(batch.count))
-                metrics.setAuditHead(seq: newHead.seq, hash: newHead.hash)
-                let done = state.withLockedValue { state in
-                    state.written += Int64(batch.count)
-                    let written = state.written
-                    let done = state.waiters.prefix { $0.upTo <= written }.map(\.callback)
-                    state.waiters.removeFirst(done.count)
-                    return done
-                }
-                let remaining = backlog.release(batch.count)
-                metrics.auditBacklog.set(to: Double(remaining))
-                done.forEach { $0(nil) }
-                return
-            } catch {
-                // The batch stays in memory and is tried again: dropping it
-                // would leave a hole in the trail. Enforcers waiting on it are
-                // told (503) after a few attempts, so they keep their reports
-                // and send them again; nothing they were told is recorded is lost.
-                attempt += 1
-                logger.error("audit write failed; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
-                let (failed, stopRequested) = state.withLockedValue { state in
-                    let end = state.written + Int64(batch.count)
-                    let failed = attempt >= 3 ? state.waiters.prefix { $0.upTo <= end }.map(\.callback) : []
-                    state.waiters.removeFirst(failed.count)
-                    return (failed, state.stopRequested)
-                }
-                let backlog = backlog.current
-                metrics.auditBacklog.set(to: Double(backlog))
-                failed.forEach { $0(error) }
-                // One deadline for the whole shutdown, not one per batch.
-                if let stopRequested, ContinuousClock.now - stopRequested > .seconds(10) {
-                    logger.critical(
-                        "shutting down with audit records that could not be written",
-                        metadata: ["records": "\(backlog)", "error": "\(error)"])
-                    let waiting = state.withLockedValue { state in
-                        state.gaveUp = true
-                        state.pending.removeAll()
-                        defer { state.waiters.removeAll() }
-                        return state.waiters.map(\.callback)
+                let newHead = try database.appendAudit(after: head.withLockedValue { $0 }) { () -> ArraySlice<PendingAudit>? in
+                    if fed < records.count {
+                        defer { fed = records.count }
+                        return records[fed...]
                     }
-                    waiting.forEach { $0(error) }
-                    return
+                    guard gather else { return nil }
+                    while ContinuousClock.now - started < commitEvery, records.count < maxBatch {
+                        if lastBurst < napBelow { Thread.sleep(forTimeInterval: nap) }
+                        let (more, stopping) = take(expecting: lastBurst, mayIdle: false)
+                        if stopping { return more.isEmpty ? nil : append(more) }
+                        if !more.isEmpty { return append(more) }
+                        emptyTakes += 1
+                        lastBurst = 0
+                        // Two looks a nap apart found nothing: commit now.
+                        if emptyTakes >= 2 { return nil }
+                    }
+                    return nil
                 }
-                Thread.sleep(forTimeInterval: min(0.1 * Double(attempt), 2))
+                func append(_ more: [PendingAudit]) -> ArraySlice<PendingAudit> {
+                    emptyTakes = 0
+                    lastBurst = more.count
+                    let start = records.count
+                    records.append(contentsOf: more)
+                    fed = records.count
+                    return records[start...]
+                }
+                committed(records.count, head: newHead)
+                return records.count - first.count
+            } catch {
+                attempt += 1
+                if failed(records.count, attempt: attempt, error: error) { return records.count - first.count }
             }
         }
+    }
+
+    /// After a commit of `count` records: the head moves, and what waited on them is told.
+    private func committed(_ count: Int, head newHead: (seq: Int64, hash: String)) {
+        head.withLockedValue { $0 = newHead }
+        metrics.auditWritten.increment(by: Int64(count))
+        metrics.setAuditHead(seq: newHead.seq, hash: newHead.hash)
+        let done = state.withLockedValue { state in
+            state.written += Int64(count)
+            let written = state.written
+            let done = state.waiters.prefix { $0.upTo <= written }.map(\.callback)
+            state.waiters.removeFirst(done.count)
+            return done
+        }
+        let remaining = backlog.release(count)
+        metrics.auditBacklog.set(to: Double(remaining))
+        done.forEach { $0(nil) }
+    }
+
+    /// After a failed transaction of `count` records. The records stay in
+    /// memory and are tried again: dropping them would leave a hole in the
+    /// trail. Enforcers waiting on them are told (503) after a few attempts,
+    /// so they keep their reports and send them again; nothing they were told
+    /// is recorded is lost. True when the writer gives up (shutting down with
+    /// the database still failing).
+    private func failed(_ count: Int, attempt: Int, error: Error) -> Bool {
+        logger.error("audit write failed; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+        let (failed, stopRequested) = state.withLockedValue { state in
+            let end = state.written + Int64(count)
+            let failed = attempt >= 3 ? state.waiters.prefix { $0.upTo <= end }.map(\.callback) : []
+            state.waiters.removeFirst(failed.count)
+            return (failed, state.stopRequested)
+        }
+        let backlog = backlog.current
+        metrics.auditBacklog.set(to: Double(backlog))
+        failed.forEach { $0(error) }
+        // One deadline for the whole shutdown, not one per batch.
+        if let stopRequested, ContinuousClock.now - stopRequested > .seconds(10) {
+            logger.critical(
+                "shutting down with audit records that could not be written",
+                metadata: ["records": "\(backlog)", "error": "\(error)"])
+            let waiting = state.withLockedValue { state in
+                state.gaveUp = true
+                state.pending.removeAll()
+                defer { state.waiters.removeAll() }
+                return state.waiters.map(\.callback)
+            }
+            waiting.forEach { $0(error) }
+            return true
+        }
+        Thread.sleep(forTimeInterval: min(0.1 * Double(attempt), 2))
+        return false
     }
 }

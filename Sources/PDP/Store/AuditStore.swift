@@ -34,9 +34,24 @@ extension PDPDatabase {
 
     /// Appends records, chained onto `head`, in one transaction; returns the new head.
     func appendAudit(_ records: ArraySlice<PendingAudit>, after head: (seq: Int64, hash: String)) throws -> (seq: Int64, hash: String) {
+        var given = false
+        return try appendAudit(after: head) {
+            defer { given = true }
+            return given ? nil : records
+        }
+    }
+
+    /// Appends records chained onto `head` in one transaction that stays open
+    /// while `next` gives more: each call returns the next records, or nil to
+    /// commit. Returns the new head. Rows inserted earlier are written to the
+    /// file once, at the commit, however many calls added to the pages they
+    /// share: this is how the audit writer gathers several bursts into one
+    /// commit (see `AuditWriter`).
+    func appendAudit(
+        after head: (seq: Int64, hash: String), next: () -> ArraySlice<PendingAudit>?
+    ) throws -> (seq: Int64, hash: String) {
         try pool.write { db in
             var seq = head.seq
-            var hash = head.hash
             let statement = try db.cachedStatement(
                 sql: """
                     INSERT INTO audit(seq, time, kind, enforcer, source_ip, namespace, service_account, pod, spiffe, labels,
@@ -46,16 +61,17 @@ extension PDPDatabase {
                     """)
             let binder = AuditRowBinder(statement)
             var row = AuditRow()
-            var previous = Array(hash.utf8)
-            for pending in records {
-                seq += 1
-                row.start(seq: seq, previous: previous)
-                pending.appendColumns(to: &row)
-                previous = row.hash()
-                try binder.insert(row, hash: previous, db)
+            var previous = Array(head.hash.utf8)
+            while let records = next() {
+                for pending in records {
+                    seq += 1
+                    row.start(seq: seq, previous: previous)
+                    pending.appendColumns(to: &row)
+                    previous = row.hash()
+                    try binder.insert(row, hash: previous, db)
+                }
             }
-            hash = String(decoding: previous, as: UTF8.self)
-            return (seq, hash)
+            return (seq, String(decoding: previous, as: UTF8.self))
         }
     }
 
