@@ -160,6 +160,60 @@ import Testing
         #expect(metrics.contains("egress_pdp_watch_subscribers 1"))
     }
 
+    /// A watch stream is one request that lasts: it ends when the token it
+    /// was opened with is revoked or expires, and only those streams end.
+    @Test func watchStreamsEndWithTheirToken() throws {
+        let pdp = try PDPProcess()
+        func create(_ body: String) throws -> (id: String, secret: String) {
+            let json = try #require(try pdp.admin("POST", "/v1/tokens", body: body).json)
+            return (try #require(json["id"] as? String), try #require(json["token"] as? String))
+        }
+        let revoked = try create(#"{"name": "revoked", "role": "pep"}"#)
+        let expiring = try create(#"{"name": "expiring", "role": "pep", "expiresIn": 5}"#)
+        let kept = try create(#"{"name": "kept", "role": "pep"}"#)
+        func watch(_ token: String, _ name: String) throws -> (Process, URL) {
+            let output = pdp.directory.appendingPathComponent("watch-\(name).txt")
+            _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+            let curl = Process()
+            curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            curl.arguments = ["-sN", "--http2-prior-knowledge", pdp.decisionURL + "/v1/watch", "-H", "authorization: Bearer \(token)"]
+            curl.standardOutput = try FileHandle(forWritingTo: output)
+            try curl.run()
+            return (curl, output)
+        }
+        func lines(_ output: URL) -> [String] {
+            ((try? String(contentsOf: output, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        }
+        /// Waits up to `seconds` for `condition`.
+        func within(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while !condition() && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            return condition()
+        }
+        let (revokedCurl, revokedOut) = try watch(revoked.secret, "revoked")
+        let (expiringCurl, expiringOut) = try watch(expiring.secret, "expiring")
+        let (keptCurl, keptOut) = try watch(kept.secret, "kept")
+        defer { for curl in [revokedCurl, expiringCurl, keptCurl] where curl.isRunning { curl.terminate() } }
+        #expect(within(5) { [revokedOut, expiringOut, keptOut].allSatisfy { lines($0).count == 1 } })
+
+        #expect(try pdp.admin("DELETE", "/v1/tokens/\(revoked.id)").status == 204)
+        let ended = within(2) { !revokedCurl.isRunning }
+        #expect(ended, "the stream of a revoked token is still open")
+        // curl exits 0: the server ended the stream (not a reset).
+        if ended { #expect(revokedCurl.terminationStatus == 0) }
+        #expect(expiringCurl.isRunning && keptCurl.isRunning)
+        // Watching again with it is refused.
+        let again = try Curl.run(["--http2-prior-knowledge", "-H", "authorization: Bearer \(revoked.secret)", pdp.decisionURL + "/v1/watch"])
+        #expect(again.status == 401)
+
+        // The expiring token's stream ends at its expiry (5 s after it was made), with no change to carry.
+        #expect(within(8) { !expiringCurl.isRunning }, "the stream of an expired token is still open")
+        #expect(keptCurl.isRunning)
+        _ = try pdp.admin("POST", "/v1/revisions", body: Self.allowA)
+        #expect(within(5) { lines(keptOut).count == 2 })
+        #expect(lines(revokedOut).count == 1 && lines(expiringOut).count == 1)
+    }
+
     @Test func rolesLimitWhatATokenMayDo() throws {
         let pdp = try PDPProcess()
         let viewer = try pdp.token("viewer")

@@ -84,8 +84,18 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     /// This read's decisions for the audit trail, their room reserved;
     /// submitted to the writer in one go before the answers are flushed.
     private var auditBurst: [PendingAudit] = []
-    /// Open watch streams and their subscriptions.
-    private var watches: [HTTP2StreamID: UUID] = [:]
+    /// An open watch stream.
+    private struct Watch {
+        let subscription: UUID
+        /// The bearer token it was opened with; nil on a connection trusted as
+        /// a whole (the Unix socket, a client certificate).
+        let authorization: String?
+        /// Ends the stream when its token expires.
+        var expiry: Scheduled<Void>?
+    }
+
+    /// Open watch streams.
+    private var watches: [HTTP2StreamID: Watch] = [:]
     /// Access reports waiting for the audit writer: answered only if still open.
     private var pendingAccess: Set<HTTP2StreamID> = []
     private let budget: BoundedCount
@@ -273,7 +283,9 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     private func stopWatching(_ id: HTTP2StreamID) {
-        if !watches.isEmpty, let watch = watches.removeValue(forKey: id) { engine.watchers.unsubscribe(watch) }
+        guard !watches.isEmpty, let watch = watches.removeValue(forKey: id) else { return }
+        engine.watchers.unsubscribe(watch.subscription)
+        watch.expiry?.cancel()
     }
 
     // MARK: Routing
@@ -298,7 +310,13 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
             access(Data(body.readableBytesView), enforcer: enforcer.name, id, context)
         case "/v1/watch":
             guard head.method == "GET" else { return methodNotAllowed(id, context, allow: "GET") }
-            startWatching(id, context)
+            // Tokens are checked for every request; a watch is one request
+            // that lasts, so its token is checked again while it lasts.
+            if case .needsToken = connection {
+                startWatching(id, context, authorization: head.authorization)
+            } else {
+                startWatching(id, context, authorization: nil)
+            }
         default:
             if let version = head.path.split(separator: "/").first, version != "v1", version.hasPrefix("v") {
                 return respond(id, context, .notFound, error: "unknown API version '\(version)'; this service speaks v1")
@@ -394,7 +412,7 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         }
     }
 
-    private func startWatching(_ id: HTTP2StreamID, _ context: ChannelHandlerContext) {
+    private func startWatching(_ id: HTTP2StreamID, _ context: ChannelHandlerContext, authorization: String?) {
         let headers: HPACKHeaders = [":status": "200", "content-type": "application/x-ndjson", "cache-control": "no-store"]
         context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers)))), promise: nil)
         let loop = context.eventLoop
@@ -402,15 +420,37 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         stopWatching(id)
         // Subscribed before the current state is read: a change in between
         // is then sent twice rather than missed.
-        watches[id] = engine.watchers.subscribe { event in
+        let subscription = engine.watchers.subscribe { signal in
             loop.execute {
                 let (handler, context) = bound.value
-                guard handler.watches[id] != nil else { return }
-                handler.write(event.jsonLine, id, context)
-                context.flush()
+                guard let watch = handler.watches[id] else { return }
+                // Revoked or expired: nothing more is sent on it.
+                if let authorization = watch.authorization, !handler.authenticator.isLiveEnforcer(authorization: authorization) {
+                    return handler.endWatch(id, context)
+                }
+                if case .event(let event) = signal {
+                    handler.write(event.jsonLine, id, context)
+                    context.flush()
+                }
             }
         }
+        var watch = Watch(subscription: subscription, authorization: authorization)
+        if let authorization, let expiresAt = authenticator.record(authorization: authorization)?.expiresAt {
+            watch.expiry = loop.scheduleTask(in: .milliseconds(max(0, expiresAt - nowMilliseconds()) + 1)) {
+                let (handler, context) = bound.value
+                if handler.watches[id] != nil { handler.endWatch(id, context) }
+            }
+        }
+        watches[id] = watch
         write(engine.watchState.jsonLine, id, context)
+    }
+
+    /// Ends a watch stream whose token is no longer live. The enforcer sees
+    /// the stream end, watches again, and is told 401 unless it has a new token.
+    private func endWatch(_ id: HTTP2StreamID, _ context: ChannelHandlerContext) {
+        stopWatching(id)
+        let end = HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(context.channel.allocator.buffer(capacity: 0)), endStream: true))
+        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: id, payload: end)), promise: nil)
     }
 
     private func write(_ line: String, _ id: HTTP2StreamID, _ context: ChannelHandlerContext) {

@@ -66,6 +66,8 @@ public final class DecisionServer: Sendable {
         self.authenticator = authenticator
         self.group = group
         self.logger = logger
+        // Watch streams opened with a token that is revoked end at once.
+        authenticator.whenTokensChange { [engine] in engine.watchers.tokensChanged() }
     }
 
     /// Binds every configured listener; returns the bound addresses.

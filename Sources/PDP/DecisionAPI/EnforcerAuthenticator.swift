@@ -27,7 +27,20 @@ public final class EnforcerAuthenticator: Sendable {
     /// grows with every change (it invalidates connections' caches).
     private let tokens = NIOLockedValueBox((live: [String: TokenRecord](), generation: 0))
 
+    /// Told after every change to the live tokens.
+    private let observers = NIOLockedValueBox<[@Sendable () -> Void]>([])
+
     public init() {}
+
+    /// Calls `observer` after every change to the live tokens (on the thread
+    /// that made it).
+    func whenTokensChange(_ observer: @escaping @Sendable () -> Void) {
+        observers.withLockedValue { $0.append(observer) }
+    }
+
+    private func tokensChanged() {
+        for observer in observers.withLockedValue({ $0 }) { observer() }
+    }
 
     /// Serializes read-then-install, so that an older list read by one
     /// change can never be installed after a newer one.
@@ -39,6 +52,7 @@ public final class EnforcerAuthenticator: Sendable {
             let live = try database.liveTokens()
             tokens.withLockedValue { $0 = (live, $0.generation + 1) }
         }
+        tokensChanged()
     }
 
     /// Stops accepting one token at once, whatever the database says: used
@@ -48,6 +62,7 @@ public final class EnforcerAuthenticator: Sendable {
             state.live = state.live.filter { $0.value.id != id }
             state.generation += 1
         }
+        tokensChanged()
     }
 
     /// A connection's last accepted `authorization` header, so that the
@@ -80,6 +95,11 @@ public final class EnforcerAuthenticator: Sendable {
     private func enforcerAndRecord(authorization: String?) -> (enforcer: Enforcer, record: TokenRecord)? {
         guard let record = record(authorization: authorization), record.role.isEnforcer else { return nil }
         return (Enforcer(name: "token:" + record.name, mayAssertIdentity: record.role == .pepIdentity), record)
+    }
+
+    /// Whether `authorization` still holds a live token of an enforcer's role.
+    func isLiveEnforcer(authorization: String) -> Bool {
+        record(authorization: authorization)?.role.isEnforcer == true
     }
 
     /// Any live token's record (neither revoked nor expired), for both APIs.

@@ -16,12 +16,21 @@ public struct WatchEvent: Sendable, Codable, Equatable {
 /// The open watch streams. Subscribers are called on the thread that made the
 /// change; each hops to its own event loop.
 public final class WatchHub: Sendable {
-    private let subscribers = NIOLockedValueBox([UUID: @Sendable (WatchEvent) -> Void]())
+    /// What a subscriber is told.
+    enum Signal: Sendable {
+        /// A change to stream.
+        case event(WatchEvent)
+        /// A token was created, revoked or reloaded: a stream opened with a
+        /// token checks that it is still live.
+        case tokensChanged
+    }
+
+    private let subscribers = NIOLockedValueBox([UUID: @Sendable (Signal) -> Void]())
     private let metrics: PDPMetrics
 
     init(metrics: PDPMetrics) { self.metrics = metrics }
 
-    func subscribe(_ callback: @escaping @Sendable (WatchEvent) -> Void) -> UUID {
+    func subscribe(_ callback: @escaping @Sendable (Signal) -> Void) -> UUID {
         let id = UUID()
         let count = subscribers.withLockedValue {
             $0[id] = callback
@@ -40,6 +49,14 @@ public final class WatchHub: Sendable {
     }
 
     func publish(_ event: WatchEvent) {
-        for callback in subscribers.withLockedValue({ Array($0.values) }) { callback(event) }
+        signal(.event(event))
+    }
+
+    func tokensChanged() {
+        signal(.tokensChanged)
+    }
+
+    private func signal(_ signal: Signal) {
+        for callback in subscribers.withLockedValue({ Array($0.values) }) { callback(signal) }
     }
 }
