@@ -43,8 +43,10 @@ public final class WatchFollower: Service, Sendable {
             do {
                 let lines = LineSplitter()
                 let status = try await pdp.follow(path: "/v1/watch") { [self] chunk in
-                    connected.withLockedValue { $0 = true }
                     for line in lines.split(chunk) { handle(line) }
+                    // Following once the hello is handled: a reader of
+                    // `isFollowing` sees the cache as the hello left it.
+                    connected.withLockedValue { $0 = true }
                 }
                 if status != 200 { logger.error("the decision service refused the watch stream", metadata: ["status": "\(status)"]) }
             } catch {
