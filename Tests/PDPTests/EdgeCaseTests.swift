@@ -12,6 +12,24 @@ import Testing
         #expect((answer.json?["diagnostics"] as? [[String: Any]])?.first?["message"] as? String == "two files have the path 'a.egress'")
     }
 
+    /// `--policies` seeds an empty database only: once a revision is active,
+    /// the service starts on it even if the directory has gone since, and
+    /// nothing in the directory replaces it.
+    @Test func aStoredRevisionOutlivesItsSeedDirectory() throws {
+        let seed = FileManager.default.temporaryDirectory.appendingPathComponent("seed-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: seed, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: seed) }
+        try "allow * -> a.example.com\n".write(to: seed.appendingPathComponent("a.egress"), atomically: false, encoding: .utf8)
+        let pdp = try PDPProcess(["--policies", seed.path])
+        #expect(try pdp.admin("GET", "/v1/revisions").body.contains("initial policy from"))
+        #expect(pdp.stop() == 0)
+        try FileManager.default.removeItem(at: seed)
+        let again = try PDPProcess(["--policies", seed.path], directory: pdp.directory)
+        let pep = try again.token("pep")
+        #expect(try again.decide(#"{"source": {"ip": "198.18.0.1"}, "host": "a.example.com"}"#, token: pep).json?["verdict"] as? String == "allow")
+        #expect(again.stop() == 0)
+    }
+
     @Test func oneWorkloadCannotTakeAnothersAddressOrSpiffeID() throws {
         let pdp = try PDPProcess()
         #expect(try pdp.admin("PUT", "/v1/workloads/a/p", body: #"{"ips": ["198.18.0.1"], "spiffe": "spiffe://t/a"}"#).status == 200)

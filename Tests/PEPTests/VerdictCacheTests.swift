@@ -12,6 +12,8 @@ import Testing
     final class Fetches: Sendable {
         let count = NIOLockedValueBox(0)
         let failing = NIOLockedValueBox(false)
+        /// When set, a failing fetch is answered with this status instead of being unreachable.
+        let refusal = NIOLockedValueBox<Int?>(nil)
         let ttl: Int
         let delay: Duration
         init(ttl: Int = 60, delay: Duration = .zero) {
@@ -24,7 +26,10 @@ import Testing
                 return n
             }
             if delay > .zero { try await Task.sleep(for: delay) }
-            if failing.withLockedValue({ $0 }) { throw PDPClient.Unavailable(description: "down") }
+            if failing.withLockedValue({ $0 }) {
+                if let status = refusal.withLockedValue({ $0 }) { throw DecisionClient.Refused(status: status, message: "refused") }
+                throw PDPClient.Unavailable(description: "down")
+            }
             return Verdict(allow: key.host.hasPrefix("api"), rule: "r.egress:\(n)", name: nil, revision: 1, ttl: ttl)
         }
     }
@@ -127,6 +132,26 @@ import Testing
         fetches.failing.withLockedValue { $0 = true }
         try await Task.sleep(for: .milliseconds(1100))
         await #expect(throws: PDPClient.Unavailable.self) { try await cache.verdict(for: key) }
+    }
+
+    /// Stale verdicts stand in for a service that cannot be asked, never for
+    /// one that answers no: a revoked token (401) or a bad request fails
+    /// closed at once; an overloaded service (503) counts as unavailable.
+    @Test func aRefusalIsNeverAnsweredWithAStaleVerdict() async throws {
+        let fetches = Fetches(ttl: 1)
+        let cache = VerdictCache(capacity: 10, staleMaxAge: .seconds(30), fetch: fetches.fetch)
+        let (fresh, _) = try await cache.verdict(for: key)
+        #expect(fresh.allow)
+        fetches.failing.withLockedValue { $0 = true }
+        try await Task.sleep(for: .milliseconds(1100))
+        for status in [401, 403, 400] {
+            fetches.refusal.withLockedValue { $0 = status }
+            await #expect(throws: DecisionClient.Refused.self, "status \(status)") { try await cache.verdict(for: key) }
+        }
+        fetches.refusal.withLockedValue { $0 = 503 }
+        let (stale, origin) = try await cache.verdict(for: key)
+        #expect(origin == .stale)
+        #expect(stale == fresh)
     }
 
     @Test func servesStaleVerdictsUpToTheMaximumAge() async throws {

@@ -82,7 +82,9 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     /// The highest stream ID a request has opened on this connection.
     private var lastOpened = HTTP2StreamID.rootStream
     /// This read's decisions for the audit trail, their room reserved;
-    /// submitted to the writer in one go before the answers are flushed.
+    /// submitted to the writer in one go at the end of the read (just after
+    /// NIOHTTP2Handler flushed their answers; the backlog bound was taken
+    /// before each was answered).
     private var auditBurst: [PendingAudit] = []
     /// An open watch stream.
     private struct Watch {

@@ -63,8 +63,8 @@ public final class DecisionEngine: Sendable {
     /// Decides one request and writes the JSON answer into `out`, piece by
     /// piece, without building a string first. The audit record goes to
     /// `audit`, the caller's burst, with its room in the writer's backlog
-    /// reserved: the caller submits the burst (`AuditWriter.submit`) before
-    /// the answers leave, and the answer does not wait for the disk. Throws
+    /// reserved: the caller submits the burst (`AuditWriter.submit`) at the
+    /// end of the read, and the answer does not wait for the disk. Throws
     /// `AuditWriter.BacklogFull` when there is no room: a decision that
     /// would go unrecorded is not given.
     func decide(

@@ -104,15 +104,16 @@ public final class PDPService: Sendable {
             workloadsStamp.withLockedValue { $0 = stamp }
         }
         try inventory.load()
-        var seed: [Revision.File]?
-        if let directory = configuration.policiesDirectory {
-            do {
-                seed = try PolicyDirectory.files(in: directory)
-            } catch {
-                throw StoreError.io("--policies: \(error)")
-            }
-        }
-        try policies.loadActive(seed: seed, seedOrigin: configuration.policiesDirectory ?? "")
+        let directory = configuration.policiesDirectory
+        try policies.loadActive(
+            seed: {
+                guard let directory else { return nil }
+                do {
+                    return try PolicyDirectory.files(in: directory)
+                } catch {
+                    throw StoreError.io("--policies: \(error)")
+                }
+            }, seedOrigin: directory ?? "")
         let snapshot = engine.snapshot
         logger.info(
             "state loaded",

@@ -125,12 +125,15 @@ public final class PolicyManager: Sendable {
 
     /// At start-up: installs the active revision, or stores `seed` as
     /// revision 1 when the database holds none.
-    func loadActive(seed: [Revision.File]?, seedOrigin: String) throws {
+    /// `seed`: the files to store as revision 1 when the database has no
+    /// active revision; read only then, so that a policy directory that has
+    /// gone since does not stop a service that no longer needs it.
+    func loadActive(seed readSeed: () throws -> [Revision.File]?, seedOrigin: String) throws {
         if let id = try database.activeRevisionID() {
             try activate(id)
             return
         }
-        guard let seed else {
+        guard let seed = try readSeed() else {
             logger.warning("no policy revision yet: every request is denied until one is applied")
             return
         }

@@ -96,7 +96,7 @@ public final class VerdictCache: Sendable {
             } catch {
                 let stale = state.withLockedValue { state -> Verdict? in
                     if state.inflight[key]?.task == task { state.inflight[key] = nil }
-                    guard staleMaxAge > .zero, let entry = state.entries.peek(key) else { return nil }
+                    guard staleMaxAge > .zero, Self.mayServeStale(after: error), let entry = state.entries.peek(key) else { return nil }
                     return NIODeadline.now() - entry.expires <= staleMaxAge ? entry.verdict : nil
                 }
                 if let stale {
@@ -107,6 +107,15 @@ public final class VerdictCache: Sendable {
                 throw error
             }
         }
+    }
+
+    /// Whether a stale verdict may stand in after `error`: only when the
+    /// service could not be asked (unreachable, silent, or 502-504). A
+    /// service that answers and refuses, a 401 for a revoked or expired
+    /// token above all, is obeyed: failing closed.
+    static func mayServeStale(after error: Error) -> Bool {
+        guard let refused = error as? DecisionClient.Refused else { return true }
+        return (502...504).contains(refused.status)
     }
 
     /// Forgets every verdict, and keeps answers already being asked from
