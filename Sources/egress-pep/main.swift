@@ -82,7 +82,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Verdicts cached at most (env EGRESS_PEP_CACHE_SIZE; default 100000).")
     var cacheSize: Int?
 
-    @Option(help: "Seconds past its TTL a verdict may still be used while the decision service cannot be asked (unreachable, silent, 502-504; never after a refusal such as 401); 0 fails closed at once (env EGRESS_PEP_STALE_MAX_AGE; default 0).")
+    @Option(help: "Seconds past its TTL a verdict may still be used while the decision service cannot be asked (unreachable, silent, a gateway 502 or 504; never after a refusal such as 401 or 503); 0 fails closed at once (env EGRESS_PEP_STALE_MAX_AGE; default 0).")
     var staleMaxAge: Int?
 
     @Option(help: "Seconds a workload has to send its complete ClientHello (env EGRESS_PEP_HELLO_TIMEOUT; default 10).")

@@ -35,6 +35,86 @@ import Testing
         #expect(journal == "wal")
     }
 
+    /// Counts commits on the connection it is added to.
+    final class CommitCounter: TransactionObserver, @unchecked Sendable {
+        var commits = 0
+        func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool { true }
+        func databaseDidChange(with event: DatabaseEvent) {}
+        func databaseDidCommit(_ db: Database) { commits += 1 }
+        func databaseDidRollback(_ db: Database) {}
+    }
+
+    static func record(_ i: Int) -> AuditRecord {
+        AuditRecord(
+            time: 1_795_738_498_000 + Int64(i), kind: .access, enforcer: "token:test", sourceIP: "198.18.0.\(i % 200 + 1)",
+            host: "h\(i).example.com", port: 443, verdict: "allow")
+    }
+
+    /// What `next` gives while one transaction is open is committed once,
+    /// chained in order: what lets the writer gather bursts.
+    @Test func chunksGivenToOneTransactionAreOneCommit() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = try openDatabase()
+        let counter = CommitCounter()
+        database.pool.add(transactionObserver: counter)
+        let chunks = (0..<3).map { chunk in (0..<40).map { PendingAudit(Self.record(chunk * 40 + $0)) } }
+        var given = 0
+        let head = try database.appendAudit(after: (0, AuditChain.genesis)) {
+            defer { given += 1 }
+            return given < chunks.count ? chunks[given][...] : nil
+        }
+        let commits = database.pool.writeWithoutTransaction { _ in counter.commits }
+        #expect(commits == 1)
+        #expect(head.seq == 120)
+        let verification = try database.verifyAudit()
+        #expect(verification.valid && verification.records == 120)
+        #expect(try database.queryAudit({ var q = AuditQuery(); q.limit = 1000; return q }()).map(\.host) == (0..<120).map { "h\($0).example.com" })
+    }
+
+    /// A gathered transaction that fails is written again as it was: every
+    /// record once, in order, on the unchanged head; waiters are told only
+    /// once their records are committed. Inserting the third burst fails
+    /// until the test lets it: when the bursts were gathered into one
+    /// transaction (2 ms apart, the usual case), all three roll back and are
+    /// written again together.
+    @Test func aFailedTransactionIsWrittenAgainWhole() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = try openDatabase()
+        // A trigger on the writing connection stands in for a disk that
+        // refuses writes.
+        try database.pool.writeWithoutTransaction { db in
+            try db.execute(sql: """
+                CREATE TEMP TABLE failing (on_ INTEGER);
+                INSERT INTO failing VALUES (1);
+                CREATE TEMP TRIGGER refuse BEFORE INSERT ON audit
+                WHEN NEW.host = 'h45.example.com' AND (SELECT on_ FROM failing) = 1
+                BEGIN SELECT RAISE(ABORT, 'the disk refuses'); END;
+                """)
+        }
+        let writer = try AuditWriter(database: database, metrics: PDPMetrics(), logger: Logger(label: "test"))
+        writer.start()
+        let outcomes = NIOLockedValueBox<[(burst: Int, error: Bool)]>([])
+        for burst in 0..<3 {
+            writer.append((0..<20).map { Self.record(burst * 20 + $0) }) { error in
+                outcomes.withLockedValue { $0.append((burst, error != nil)) }
+            }
+            Thread.sleep(forTimeInterval: 0.002)
+        }
+        // Failed attempts are retried after 0.1 s, then 0.2 s (a third
+        // failure would tell waiters, so the flag is cleared before then).
+        Thread.sleep(forTimeInterval: 0.05)
+        #expect(!outcomes.withLockedValue { $0 }.contains { $0.burst == 2 }, "the failing burst was confirmed")
+        try database.pool.writeWithoutTransaction { db in try db.execute(sql: "UPDATE failing SET on_ = 0") }
+        writer.stop()
+        let seen = outcomes.withLockedValue { $0 }
+        #expect(seen.map(\.burst) == [0, 1, 2])
+        #expect(seen.allSatisfy { !$0.error })
+        let verification = try database.verifyAudit()
+        #expect(verification.valid)
+        #expect(verification.records == 60)
+        #expect(try database.queryAudit({ var q = AuditQuery(); q.limit = 1000; return q }()).map(\.host) == (0..<60).map { "h\($0).example.com" })
+    }
+
     /// Bursts that arrive while a transaction gathers are committed with it,
     /// and no burst's callback runs before its records can be read by another
     /// connection: an access report is confirmed only once it is stored.

@@ -28,6 +28,15 @@ import Testing
         let pep = try again.token("pep")
         #expect(try again.decide(#"{"source": {"ip": "198.18.0.1"}, "host": "a.example.com"}"#, token: pep).json?["verdict"] as? String == "allow")
         #expect(again.stop() == 0)
+        // A directory with other files is not read either.
+        try FileManager.default.createDirectory(at: seed, withIntermediateDirectories: true)
+        try "allow * -> b.example.com\n".write(to: seed.appendingPathComponent("b.egress"), atomically: false, encoding: .utf8)
+        let third = try PDPProcess(["--policies", seed.path], directory: pdp.directory)
+        let a = try third.decide(#"{"source": {"ip": "198.18.0.1"}, "host": "a.example.com"}"#, token: pep).json
+        let b = try third.decide(#"{"source": {"ip": "198.18.0.1"}, "host": "b.example.com"}"#, token: pep).json
+        #expect(a?["verdict"] as? String == "allow" && b?["verdict"] as? String == "deny")
+        #expect(a?["revision"] as? Int == 1)
+        #expect(third.stop() == 0)
     }
 
     @Test func oneWorkloadCannotTakeAnothersAddressOrSpiffeID() throws {

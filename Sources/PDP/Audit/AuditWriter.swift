@@ -192,12 +192,19 @@ public final class AuditWriter: Sendable {
 
     /// Everything pending, taken at once (a swap, not a copy); what replaces
     /// it already has room for about as many again, allocated here rather
-    /// than under the lock. `mayIdle`: when nothing is pending, the writer is
-    /// marked idle (to be woken by the next submit).
-    private func take(expecting count: Int, mayIdle: Bool) -> (taken: [PendingAudit], stopping: Bool) {
+    /// than under the lock. `limit`: at most that many, the oldest; the rest
+    /// stay queued. `mayIdle`: when nothing is pending, the writer is marked
+    /// idle (to be woken by the next submit).
+    private func take(expecting count: Int, limit: Int = .max, mayIdle: Bool) -> (taken: [PendingAudit], stopping: Bool) {
         var spare: [PendingAudit] = []
         spare.reserveCapacity(min(count + count / 4, 65_536))
         return state.withLockedValue { state in
+            if state.pending.count > limit {
+                // Rare (a transaction near its size cap meeting a backlog):
+                // a copy of the oldest, not a swap.
+                defer { state.pending.removeFirst(limit) }
+                return (Array(state.pending.prefix(limit)), state.stopping)
+            }
             swap(&spare, &state.pending)
             // Marked idle while still holding the lock, so that a submit
             // racing with this never goes unnoticed.
@@ -237,7 +244,8 @@ public final class AuditWriter: Sendable {
                     guard gather else { return nil }
                     while ContinuousClock.now - started < commitEvery, records.count < maxBatch {
                         if lastBurst < napBelow { Thread.sleep(forTimeInterval: nap) }
-                        let (more, stopping) = take(expecting: lastBurst, mayIdle: false)
+                        // Capped: a gathered transaction stays within `maxBatch`.
+                        let (more, stopping) = take(expecting: lastBurst, limit: maxBatch - records.count, mayIdle: false)
                         if stopping { return more.isEmpty ? nil : append(more) }
                         if !more.isEmpty { return append(more) }
                         emptyTakes += 1

@@ -313,9 +313,15 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         case "/v1/watch":
             guard head.method == "GET" else { return methodNotAllowed(id, context, allow: "GET") }
             // Tokens are checked for every request; a watch is one request
-            // that lasts, so its token is checked again while it lasts.
+            // that lasts, so its token is checked again while it lasts, from
+            // its start (the token may have gone since its headers came).
             if case .needsToken = connection {
-                startWatching(id, context, authorization: head.authorization)
+                guard let authorization = head.authorization, authenticator.isLiveEnforcer(authorization: authorization) else {
+                    return respond(
+                        id, context, .unauthorized, json: Self.errorJSON("a live bearer token of role 'pep' or 'pep-identity' is required"),
+                        extra: [("www-authenticate", "Bearer")])
+                }
+                startWatching(id, context, authorization: authorization)
             } else {
                 startWatching(id, context, authorization: nil)
             }

@@ -110,12 +110,13 @@ public final class VerdictCache: Sendable {
     }
 
     /// Whether a stale verdict may stand in after `error`: only when the
-    /// service could not be asked (unreachable, silent, or 502-504). A
-    /// service that answers and refuses, a 401 for a revoked or expired
-    /// token above all, is obeyed: failing closed.
+    /// service could not be asked (unreachable, silent, or a 502 or 504 from
+    /// something in between). An answer from the service itself is obeyed,
+    /// failing closed: a 401 for a revoked or expired token, and a 503, its
+    /// refusal to decide what it cannot record (a full audit backlog).
     static func mayServeStale(after error: Error) -> Bool {
         guard let refused = error as? DecisionClient.Refused else { return true }
-        return (502...504).contains(refused.status)
+        return refused.status == 502 || refused.status == 504
     }
 
     /// Forgets every verdict, and keeps answers already being asked from
