@@ -130,21 +130,30 @@ import Testing
         #expect(pdp.log.contains("workloads file not loaded; the inventory is unchanged"))
     }
 
+    /// `curl -N` following GET /v1/watch with `token`, writing to a file of its own.
+    func startWatching(_ pdp: PDPProcess, token: String, name: String) throws -> (curl: Process, output: URL) {
+        let output = pdp.directory.appendingPathComponent("watch-\(name).txt")
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        curl.arguments = ["-sN", "--http2-prior-knowledge", pdp.decisionURL + "/v1/watch", "-H", "authorization: Bearer \(token)"]
+        curl.standardOutput = try FileHandle(forWritingTo: output)
+        try curl.run()
+        return (curl, output)
+    }
+
+    /// The lines a watch has written so far.
+    func watchLines(_ output: URL) -> [String] {
+        ((try? String(contentsOf: output, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
     /// GET /v1/watch pushes an event for each new revision and inventory change.
     @Test func watchersHearOfEveryChange() throws {
         let pdp = try PDPProcess()
         let pep = try pdp.token("pep")
-        let output = pdp.directory.appendingPathComponent("watch.txt")
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        let watch = Process()
-        watch.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        watch.arguments = ["-sN", "--http2-prior-knowledge", pdp.decisionURL + "/v1/watch", "-H", "authorization: Bearer \(pep)"]
-        watch.standardOutput = try FileHandle(forWritingTo: output)
-        try watch.run()
+        let (watch, output) = try startWatching(pdp, token: pep, name: "all")
         defer { watch.terminate() }
-        func lines() -> [String] {
-            ((try? String(contentsOf: output, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-        }
+        func lines() -> [String] { watchLines(output) }
         func wait(for count: Int) {
             for _ in 0..<100 where lines().count < count { Thread.sleep(forTimeInterval: 0.05) }
         }
@@ -174,19 +183,8 @@ import Testing
         let expiringCreated = Date()
         let expiring = try create(#"{"name": "expiring", "role": "pep", "expiresIn": 8}"#)
         let kept = try create(#"{"name": "kept", "role": "pep"}"#)
-        func watch(_ token: String, _ name: String) throws -> (Process, URL) {
-            let output = pdp.directory.appendingPathComponent("watch-\(name).txt")
-            _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-            let curl = Process()
-            curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-            curl.arguments = ["-sN", "--http2-prior-knowledge", pdp.decisionURL + "/v1/watch", "-H", "authorization: Bearer \(token)"]
-            curl.standardOutput = try FileHandle(forWritingTo: output)
-            try curl.run()
-            return (curl, output)
-        }
-        func lines(_ output: URL) -> [String] {
-            ((try? String(contentsOf: output, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-        }
+        func watch(_ token: String, _ name: String) throws -> (Process, URL) { try startWatching(pdp, token: token, name: name) }
+        func lines(_ output: URL) -> [String] { watchLines(output) }
         /// Waits up to `seconds` for `condition`.
         func within(_ seconds: Double, _ condition: () -> Bool) -> Bool {
             let deadline = Date().addingTimeInterval(seconds)
