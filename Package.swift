@@ -111,7 +111,9 @@ let package = Package(
         .testTarget(name: "ClientHelloTests", dependencies: ["ClientHello", "TestSupport"], resources: [.copy("Captures")]),
         .testTarget(name: "PolicyLangTests", dependencies: ["PolicyLang"], resources: [.copy("Golden")]),
         .testTarget(name: "EgressctlTests", dependencies: ["egressctl", "PolicyLang"]),
-        .testTarget(name: "PDPTests", dependencies: ["egress-pdp", "egressctl", "egress-pep", "PEP", "PDP", "TestSupport"]),
+        .testTarget(
+            name: "PDPTests",
+            dependencies: ["egress-pdp", "egressctl", "egress-pep", "PEP", "PDP", "TestSupport", .product(name: "NIOHTTP2", package: "swift-nio-http2")]),
         .testTarget(name: "PEPTests", dependencies: ["PEP", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

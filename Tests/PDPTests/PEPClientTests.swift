@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOHTTP2
 import NIOPosix
 import PEP
 import Testing
@@ -200,6 +201,32 @@ import Testing
         #expect(origin == .miss)
         #expect(!moved.allow, "198.18.1.2 no longer belongs to the checkout workload")
         #expect(metrics.render().contains(#"egress_pep_verdict_cache_total{result="hit"} \#(hits)"#))
+    }
+
+    /// A watch stream that never delivers its hello is given up and opened
+    /// again, instead of leaving the enforcer unready for good. egress-pdp
+    /// sends the hello at once and cannot be made to stay silent, so this
+    /// server is a test double: HTTP/2 that accepts streams and never
+    /// answers them.
+    @Test func aWatchThatNeverSaysHelloIsOpenedAgain() async throws {
+        let streams = NIOLockedValueBox(0)
+        let server = try await ServerBootstrap(group: group)
+            .childChannelInitializer { channel in
+                channel.configureHTTP2Pipeline(mode: .server) { stream in
+                    streams.withLockedValue { $0 += 1 }
+                    return stream.eventLoop.makeSucceededVoidFuture()
+                }.map { _ in }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { server.close(promise: nil) }
+        let pdpClient = client(port: try #require(server.localAddress?.port))
+        let cache = VerdictCache(capacity: 10) { _ in throw CancellationError() }
+        let watch = WatchFollower(pdp: pdpClient, cache: cache, metrics: nil, logger: logger, helloTimeout: .milliseconds(300))
+        let follower = Task { try await watch.run() }
+        defer { follower.cancel() }
+        // Three streams: the first and two more after giving up on silence.
+        try await waitUntil(timeout: .seconds(10)) { streams.withLockedValue { $0 } >= 3 }
+        #expect(!watch.isFollowing)
     }
 
     @Test func connectionReportsLandInTheAuditTrail() async throws {

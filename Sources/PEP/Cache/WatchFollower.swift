@@ -23,11 +23,24 @@ public final class WatchFollower: Service, Sendable {
     /// Whether the stream is up: readiness reports it.
     private let connected = NIOLockedValueBox(false)
 
-    public init(pdp: PDPClient, cache: VerdictCache, metrics: PEPMetrics?, logger: Logger) {
+    /// How long a new stream may take to deliver its `hello`, which the
+    /// service sends at once. A stream that stays silent is given up and
+    /// opened again: without it, a stream whose first answer was lost would
+    /// leave the enforcer unready, and the cache unwatched, for good.
+    let helloTimeout: Duration
+
+    public init(pdp: PDPClient, cache: VerdictCache, metrics: PEPMetrics?, logger: Logger, helloTimeout: Duration = .seconds(5)) {
         self.pdp = pdp
         self.cache = cache
         self.metrics = metrics
         self.logger = logger
+        self.helloTimeout = helloTimeout
+    }
+
+    /// A stream that delivered nothing within `helloTimeout`.
+    struct SilentStream: Error, CustomStringConvertible {
+        let timeout: Duration
+        var description: String { "the watch stream sent no hello within \(timeout)" }
     }
 
     public var isFollowing: Bool { connected.withLockedValue { $0 } }
@@ -41,14 +54,10 @@ public final class WatchFollower: Service, Sendable {
         var failures = 0
         while !Task.isCancelled {
             do {
-                let lines = LineSplitter()
-                let status = try await pdp.follow(path: "/v1/watch") { [self] chunk in
-                    for line in lines.split(chunk) { handle(line) }
-                    // Following once the hello is handled: a reader of
-                    // `isFollowing` sees the cache as the hello left it.
-                    connected.withLockedValue { $0 = true }
-                }
+                let status = try await followOnce()
                 if status != 200 { logger.error("the decision service refused the watch stream", metadata: ["status": "\(status)"]) }
+            } catch let silent as SilentStream {
+                logger.warning("\(silent); watching again")
             } catch {
                 if !Task.isCancelled {
                     logger.warning(
@@ -63,6 +72,34 @@ public final class WatchFollower: Service, Sendable {
             }
             failures = wasConnected ? 0 : failures + 1
             try? await Task.sleep(for: .milliseconds(min(5_000, 100 << min(failures, 6))))
+        }
+    }
+
+    /// One stream, until it ends; throws `SilentStream` when its hello does
+    /// not come in time.
+    private func followOnce() async throws -> Int {
+        let lines = LineSplitter()
+        let answered = NIOLockedValueBox(false)
+        return try await withThrowingTaskGroup(of: Int?.self) { group in
+            group.addTask { [self] in
+                try await pdp.follow(path: "/v1/watch") { [self] chunk in
+                    answered.withLockedValue { $0 = true }
+                    for line in lines.split(chunk) { handle(line) }
+                    // Following once the hello is handled: a reader of
+                    // `isFollowing` sees the cache as the hello left it.
+                    connected.withLockedValue { $0 = true }
+                }
+            }
+            group.addTask { [helloTimeout] in
+                try await Task.sleep(for: helloTimeout)
+                if answered.withLockedValue({ $0 }) { return nil }
+                throw SilentStream(timeout: helloTimeout)
+            }
+            defer { group.cancelAll() }
+            while let result = try await group.next() {
+                if let status = result { return status }
+            }
+            return 0
         }
     }
 
