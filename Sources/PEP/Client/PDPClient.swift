@@ -53,6 +53,8 @@ public final class PDPClient: Sendable {
     /// back within `timeout` of one (see `PingKeepalive`).
     private let keepalive: (interval: TimeAmount, timeout: TimeAmount)
     private let state = NIOLockedValueBox(State())
+    /// Timed-out requests are logged at most every 10 s.
+    private let timeoutLog = LogThrottle()
 
     public init(
         endpoint: PDPEndpoint, token: String?, tls: NIOSSLContext?, group: EventLoopGroup, logger: Logger,
@@ -86,8 +88,19 @@ public final class PDPClient: Sendable {
         } catch {
             throw Unavailable(description: "cannot open a stream to \(endpoint): \(error)")
         }
+        // How far the request got, for the log when it times out: a request
+        // that never left and one whose answer never came are different faults.
+        let progress = NIOLockedValueBox("writing the request")
         // A stream that takes too long is closed, which ends the read below.
         let timer = stream.channel.eventLoop.scheduleTask(in: timeout ?? requestTimeout) { [self, channel = stream.channel] in
+            if let heldBack = timeoutLog.admit("timeout") {
+                logger.warning(
+                    "a request to the decision service got no answer in time",
+                    metadata: [
+                        "pdp": "\(endpoint)", "path": "\(path)", "progress": "\(progress.withLockedValue { $0 })",
+                        "held_back": "\(heldBack)",
+                    ])
+            }
             channel.close(promise: nil)
             let silent = state.withLockedValue { state -> Bool in
                 state.silentRequests += 1
@@ -105,9 +118,11 @@ public final class PDPClient: Sendable {
                 if let body {
                     try await outbound.write(.data(.init(data: .byteBuffer(body), endStream: true)))
                 }
+                progress.withLockedValue { $0 = "waiting for the answer" }
                 var status = 0
                 var collected = ByteBuffer()
                 for try await payload in inbound {
+                    progress.withLockedValue { $0 = "reading the answer" }
                     switch payload {
                     case .headers(let h):
                         if let s = h.headers.first(name: ":status").flatMap({ Int($0) }) { status = s }
