@@ -331,10 +331,17 @@ import Testing
             requestTimeout: Self.patient, keepalive: (.seconds(10), Self.patient))
         #expect(try await DecisionClient(pdp: overTLS).decide(key).allow)
 
-        // Without a client certificate the service gives no answer at all.
+        // Without a client certificate the service gives no answer at all,
+        // only a TLS alert: a refusal, which no stale verdict stands in for.
         let anonymous = try PDPClient.tlsContext(ca: ca.path("ca.pem"), certificate: nil, key: nil)
         let refused = PDPClient(endpoint: .h2(host: "127.0.0.1", port: other.tlsPort), token: nil, tls: anonymous, group: group, logger: logger)
-        await #expect(throws: (any Error).self) { try await DecisionClient(pdp: refused).decide(key) }
+        let stale = VerdictCache(capacity: 10, staleMaxAge: .seconds(3600)) { try await DecisionClient(pdp: refused).decide($0) }
+        do {
+            _ = try await stale.verdict(for: key)
+            Issue.record("a decision without a client certificate")
+        } catch let rejected as PDPClient.Rejected {
+            #expect(rejected.description.contains("_ALERT_"), "\(rejected)")
+        }
 
         let socket = try #require(other.unixSocket)
         let overSocket = PDPClient(

@@ -14,6 +14,8 @@ import Testing
         let failing = NIOLockedValueBox(false)
         /// When set, a failing fetch is answered with this status instead of being unreachable.
         let refusal = NIOLockedValueBox<Int?>(nil)
+        /// When set, a failing fetch ends in a TLS alert from the service.
+        let tlsAlert = NIOLockedValueBox(false)
         let ttl: Int
         let delay: Duration
         init(ttl: Int = 60, delay: Duration = .zero) {
@@ -28,6 +30,7 @@ import Testing
             if delay > .zero { try await Task.sleep(for: delay) }
             if failing.withLockedValue({ $0 }) {
                 if let status = refusal.withLockedValue({ $0 }) { throw DecisionClient.Refused(status: status, message: "refused") }
+                if tlsAlert.withLockedValue({ $0 }) { throw PDPClient.Rejected(description: "SSLV3_ALERT_BAD_CERTIFICATE") }
                 throw PDPClient.Unavailable(description: "down")
             }
             return Verdict(allow: key.host.hasPrefix("api"), rule: "r.egress:\(n)", name: nil, revision: 1, ttl: ttl)
@@ -149,6 +152,11 @@ import Testing
             fetches.refusal.withLockedValue { $0 = status }
             await #expect(throws: DecisionClient.Refused.self, "status \(status)") { try await cache.verdict(for: key) }
         }
+        // A client certificate the service refuses (a TLS alert).
+        fetches.refusal.withLockedValue { $0 = nil }
+        fetches.tlsAlert.withLockedValue { $0 = true }
+        await #expect(throws: PDPClient.Rejected.self) { try await cache.verdict(for: key) }
+        fetches.tlsAlert.withLockedValue { $0 = false }
         for status in [502, 504] {
             fetches.refusal.withLockedValue { $0 = status }
             let (stale, origin) = try await cache.verdict(for: key)

@@ -115,6 +115,9 @@ public final class VerdictCache: Sendable {
     /// failing closed: a 401 for a revoked or expired token, and a 503, its
     /// refusal to decide what it cannot record (a full audit backlog).
     static func mayServeStale(after error: Error) -> Bool {
+        // The service ended TLS with an alert: it refused this enforcer's
+        // client certificate.
+        if error is PDPClient.Rejected { return false }
         guard let refused = error as? DecisionClient.Refused else { return true }
         return refused.status == 502 || refused.status == 504
     }

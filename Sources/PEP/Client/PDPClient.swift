@@ -22,9 +22,17 @@ public final class PDPClient: Sendable {
         public let description: String
     }
 
+    /// The service refused this enforcer's TLS client certificate (a TLS
+    /// alert): an answer, not an outage, so no stale verdict stands in.
+    public struct Rejected: Error, CustomStringConvertible {
+        public let description: String
+    }
+
     struct Connection: Sendable {
         let channel: Channel
         let multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<Void>
+        /// Set when the service ended the TLS session with an alert.
+        let tlsRefusal: TLSRefusal
     }
 
     private struct State {
@@ -138,9 +146,11 @@ public final class PDPClient: Sendable {
                 }
                 throw Unavailable(description: "\(path): the stream ended without an answer (timeout or disconnect)")
             }
-        } catch let error as Unavailable {
-            throw error
         } catch {
+            if let alert = connection.tlsRefusal.alert {
+                throw Rejected(description: "\(path): the decision service refused this enforcer's client certificate: \(alert)")
+            }
+            if let error = error as? Unavailable { throw error }
             throw Unavailable(description: "\(path): \(error)")
         }
     }
@@ -257,6 +267,7 @@ public final class PDPClient: Sendable {
     private func connect() -> EventLoopFuture<Connection> {
         let tls = self.tls
         let endpoint = self.endpoint
+        let tlsRefusal = TLSRefusal()
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(.seconds(2))
             .channelOption(.socketOption(.so_keepalive), value: 1)
@@ -266,6 +277,7 @@ public final class PDPClient: Sendable {
                         try channel.pipeline.syncOperations.addHandler(
                             NIOSSLClientHandler(
                                 context: tls, serverHostname: (try? SocketAddress(ipAddress: host, port: 0)) == nil ? host : nil))
+                        try channel.pipeline.syncOperations.addHandler(tlsRefusal.recorder())
                     }
                 }
             }
@@ -286,7 +298,7 @@ public final class PDPClient: Sendable {
             .flatMapThrowing { multiplexer in
                 try channel.pipeline.syncOperations.addHandler(
                     PingKeepalive(interval: keepalive.interval, timeout: keepalive.timeout, logger: logger))
-                return Connection(channel: channel, multiplexer: multiplexer)
+                return Connection(channel: channel, multiplexer: multiplexer, tlsRefusal: tlsRefusal)
             }
         }
     }

@@ -1,0 +1,37 @@
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Whether the decision service ended a connection's TLS session with an
+/// alert. A service that rejects this enforcer's client certificate (expired,
+/// from another CA, missing) sends one, during the handshake or, with TLS
+/// 1.3, just after it; the requests on the connection then only see it
+/// close. Told apart from a network failure, it is obeyed: no stale verdict.
+final class TLSRefusal: Sendable {
+    private let recorded = NIOLockedValueBox<String?>(nil)
+
+    /// The alert, as BoringSSL names it, if one came.
+    var alert: String? { recorded.withLockedValue { $0 } }
+
+    /// A handler to put right after the TLS handler: it notes an alert from
+    /// the peer among the errors that go by, and passes every error on.
+    func recorder() -> Recorder { Recorder(refusal: self) }
+
+    final class Recorder: ChannelInboundHandler, Sendable {
+        typealias InboundIn = NIOAny
+        private let refusal: TLSRefusal
+
+        init(refusal: TLSRefusal) { self.refusal = refusal }
+
+        func errorCaught(context: ChannelHandlerContext, error: Error) {
+            // BoringSSL names an alert it received `..._ALERT_...`
+            // (`TLSV1_ALERT_CERTIFICATE_REQUIRED`, `SSLV3_ALERT_BAD_CERTIFICATE`);
+            // a failure of its own, such as the service's certificate not
+            // verifying, has another name.
+            let text = String(describing: error)
+            if text.contains("_ALERT_") {
+                refusal.recorded.withLockedValue { $0 = $0 ?? text }
+            }
+            context.fireErrorCaught(error)
+        }
+    }
+}
