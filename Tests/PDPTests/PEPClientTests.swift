@@ -335,7 +335,17 @@ import Testing
         // only a TLS alert: a refusal, which no stale verdict stands in for.
         let anonymous = try PDPClient.tlsContext(ca: ca.path("ca.pem"), certificate: nil, key: nil)
         let refused = PDPClient(endpoint: .h2(host: "127.0.0.1", port: other.tlsPort), token: nil, tls: anonymous, group: group, logger: logger)
-        let stale = VerdictCache(capacity: 10, staleMaxAge: .seconds(3600)) { try await DecisionClient(pdp: refused).decide($0) }
+        // The cache holds a verdict that expired a moment ago (from another
+        // source: this client can get none), which a mere outage would let stand.
+        let first = NIOLockedValueBox(true)
+        let stale = VerdictCache(capacity: 10, staleMaxAge: .seconds(3600)) { key in
+            if first.withLockedValue({ first in defer { first = false }; return first }) {
+                return Verdict(allow: true, rule: "earlier", name: nil, revision: 1, ttl: 1)
+            }
+            return try await DecisionClient(pdp: refused).decide(key)
+        }
+        _ = try await stale.verdict(for: key)
+        try await Task.sleep(for: .milliseconds(1100))
         do {
             _ = try await stale.verdict(for: key)
             Issue.record("a decision without a client certificate")

@@ -40,7 +40,11 @@ public final class WatchFollower: Service, Sendable {
     /// A stream that delivered nothing within `helloTimeout`.
     struct SilentStream: Error, CustomStringConvertible {
         let timeout: Duration
-        var description: String { "the watch stream sent no hello within \(timeout)" }
+        var description: String {
+            let (seconds, attoseconds) = timeout.components
+            let text = attoseconds == 0 ? "\(seconds) seconds" : "\(seconds * 1000 + attoseconds / 1_000_000_000_000_000) ms"
+            return "the watch stream sent no hello within \(text)"
+        }
     }
 
     public var isFollowing: Bool { connected.withLockedValue { $0 } }
@@ -57,7 +61,10 @@ public final class WatchFollower: Service, Sendable {
                 let status = try await followOnce()
                 if status != 200 { logger.error("the decision service refused the watch stream", metadata: ["status": "\(status)"]) }
             } catch let silent as SilentStream {
+                // The connection may be what is stuck (it can still answer
+                // pings): the next stream gets a new one.
                 logger.warning("\(silent); watching again")
+                pdp.dropConnection()
             } catch {
                 if !Task.isCancelled {
                     logger.warning(

@@ -94,11 +94,15 @@ public final class PDPClient: Sendable {
                 }
             }
         } catch {
+            // The connection is handed out before its TLS handshake ends: an
+            // alert may have closed it already.
+            try connection.tlsRefusal.throwIfRefused(path)
             throw Unavailable(description: "cannot open a stream to \(endpoint): \(error)")
         }
-        // How far the request got, for the log when it times out: a request
-        // that never left and one whose answer never came are different faults.
-        let progress = NIOLockedValueBox("writing the request")
+        // How far the request got, for the log when it times out. "queued":
+        // handed to the stream, not necessarily on the wire (TLS holds data
+        // until its handshake ends).
+        let progress = NIOLockedValueBox("queueing the request")
         // A stream that takes too long is closed, which ends the read below.
         let timer = stream.channel.eventLoop.scheduleTask(in: timeout ?? requestTimeout) { [self, channel = stream.channel] in
             if let heldBack = timeoutLog.admit("timeout") {
@@ -126,7 +130,7 @@ public final class PDPClient: Sendable {
                 if let body {
                     try await outbound.write(.data(.init(data: .byteBuffer(body), endStream: true)))
                 }
-                progress.withLockedValue { $0 = "waiting for the answer" }
+                progress.withLockedValue { $0 = "request queued, no answer yet" }
                 var status = 0
                 var collected = ByteBuffer()
                 for try await payload in inbound {
@@ -147,9 +151,7 @@ public final class PDPClient: Sendable {
                 throw Unavailable(description: "\(path): the stream ended without an answer (timeout or disconnect)")
             }
         } catch {
-            if let alert = connection.tlsRefusal.alert {
-                throw Rejected(description: "\(path): the decision service refused this enforcer's client certificate: \(alert)")
-            }
+            try connection.tlsRefusal.throwIfRefused(path)
             if let error = error as? Unavailable { throw error }
             throw Unavailable(description: "\(path): \(error)")
         }
@@ -319,6 +321,16 @@ public final class PDPClient: Sendable {
     }
 
     /// Closes the connection (at shutdown).
+    /// Closes the connection now; the next request connects again. For a
+    /// connection that stays open but answers nothing (a watch with no hello).
+    public func dropConnection() {
+        let connection = state.withLockedValue { state in
+            defer { state.connection = nil }
+            return state.connection
+        }
+        connection?.channel.close(promise: nil)
+    }
+
     public func close() async {
         let connection = state.withLockedValue { state in
             defer { state.connection = nil }

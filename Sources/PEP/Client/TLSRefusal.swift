@@ -12,6 +12,22 @@ final class TLSRefusal: Sendable {
     /// The alert, as BoringSSL names it, if one came.
     var alert: String? { recorded.withLockedValue { $0 } }
 
+    /// Throws `PDPClient.Rejected` if the service refused the certificate.
+    func throwIfRefused(_ path: String) throws {
+        if let alert {
+            throw PDPClient.Rejected(description: "\(path): the decision service refused this enforcer's client certificate: \(alert)")
+        }
+    }
+
+    /// The alerts a server sends about a client certificate. Others (an
+    /// internal error, a protocol mismatch, a generic handshake failure)
+    /// may come from an outage, say a TLS proxy in front of a service that
+    /// is down, and stay outages.
+    static let certificateAlerts = [
+        "_ALERT_BAD_CERTIFICATE", "_ALERT_UNSUPPORTED_CERTIFICATE", "_ALERT_CERTIFICATE_REVOKED", "_ALERT_CERTIFICATE_EXPIRED",
+        "_ALERT_CERTIFICATE_UNKNOWN", "_ALERT_UNKNOWN_CA", "_ALERT_ACCESS_DENIED", "_ALERT_CERTIFICATE_REQUIRED",
+    ]
+
     /// A handler to put right after the TLS handler: it notes an alert from
     /// the peer among the errors that go by, and passes every error on.
     func recorder() -> Recorder { Recorder(refusal: self) }
@@ -28,7 +44,7 @@ final class TLSRefusal: Sendable {
             // a failure of its own, such as the service's certificate not
             // verifying, has another name.
             let text = String(describing: error)
-            if text.contains("_ALERT_") {
+            if TLSRefusal.certificateAlerts.contains(where: { text.contains($0) }) {
                 refusal.recorded.withLockedValue { $0 = $0 ?? text }
             }
             context.fireErrorCaught(error)
