@@ -159,9 +159,7 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
                 lastOpened = id
                 let head = RequestHead(headers.headers)
                 guard let enforcer = authenticate(head, context) else {
-                    respond(
-                        id, context, .unauthorized, json: Self.errorJSON("a live bearer token of role 'pep' or 'pep-identity' is required"),
-                        extra: [("www-authenticate", "Bearer")])
+                    unauthorized(id, context)
                     // Its body, if any follows, is dropped unread, and the
                     // stream's window is not reopened: the client stops after
                     // one window's worth.
@@ -316,14 +314,12 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
             // that lasts, so its token is checked again while it lasts, from
             // its start (the token may have gone since its headers came).
             if case .needsToken = connection {
-                guard let authorization = head.authorization, authenticator.isLiveEnforcer(authorization: authorization) else {
-                    return respond(
-                        id, context, .unauthorized, json: Self.errorJSON("a live bearer token of role 'pep' or 'pep-identity' is required"),
-                        extra: [("www-authenticate", "Bearer")])
+                guard let authorization = head.authorization, let token = authenticator.enforcerRecord(authorization: authorization) else {
+                    return unauthorized(id, context)
                 }
-                startWatching(id, context, authorization: authorization)
+                startWatching(id, context, token: (authorization, token.expiresAt))
             } else {
-                startWatching(id, context, authorization: nil)
+                startWatching(id, context, token: nil)
             }
         default:
             if let version = head.path.split(separator: "/").first, version != "v1", version.hasPrefix("v") {
@@ -420,7 +416,9 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         }
     }
 
-    private func startWatching(_ id: HTTP2StreamID, _ context: ChannelHandlerContext, authorization: String?) {
+    /// `token`: the `authorization` the stream came with and when its token
+    /// expires; nil on a connection trusted as a whole.
+    private func startWatching(_ id: HTTP2StreamID, _ context: ChannelHandlerContext, token: (authorization: String, expiresAt: Int64?)?) {
         let headers: HPACKHeaders = [":status": "200", "content-type": "application/x-ndjson", "cache-control": "no-store"]
         context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers)))), promise: nil)
         let loop = context.eventLoop
@@ -433,7 +431,7 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
                 let (handler, context) = bound.value
                 guard let watch = handler.watches[id] else { return }
                 // Revoked or expired: nothing more is sent on it.
-                if let authorization = watch.authorization, !handler.authenticator.isLiveEnforcer(authorization: authorization) {
+                if let authorization = watch.authorization, handler.authenticator.enforcerRecord(authorization: authorization) == nil {
                     return handler.endWatch(id, context)
                 }
                 if case .event(let event) = signal {
@@ -442,8 +440,8 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
                 }
             }
         }
-        var watch = Watch(subscription: subscription, authorization: authorization)
-        if let authorization, let expiresAt = authenticator.record(authorization: authorization)?.expiresAt {
+        var watch = Watch(subscription: subscription, authorization: token?.authorization)
+        if let expiresAt = token?.expiresAt {
             watch.expiry = loop.scheduleTask(in: .milliseconds(max(0, expiresAt - nowMilliseconds()) + 1)) {
                 let (handler, context) = bound.value
                 if handler.watches[id] != nil { handler.endWatch(id, context) }
@@ -467,6 +465,12 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     // MARK: Answers
+
+    private func unauthorized(_ id: HTTP2StreamID, _ context: ChannelHandlerContext) {
+        respond(
+            id, context, .unauthorized, json: Self.errorJSON("a live bearer token of role 'pep' or 'pep-identity' is required"),
+            extra: [("www-authenticate", "Bearer")])
+    }
 
     private func methodNotAllowed(_ id: HTTP2StreamID, _ context: ChannelHandlerContext, allow: String) {
         respond(id, context, .methodNotAllowed, json: Self.errorJSON("use \(allow) here"), extra: [("allow", allow)])

@@ -97,9 +97,10 @@ public final class EnforcerAuthenticator: Sendable {
         return (Enforcer(name: "token:" + record.name, mayAssertIdentity: record.role == .pepIdentity), record)
     }
 
-    /// Whether `authorization` still holds a live token of an enforcer's role.
-    func isLiveEnforcer(authorization: String) -> Bool {
-        record(authorization: authorization)?.role.isEnforcer == true
+    /// The record of the live token of an enforcer's role that
+    /// `authorization` holds, if it holds one.
+    func enforcerRecord(authorization: String?) -> TokenRecord? {
+        enforcerAndRecord(authorization: authorization)?.record
     }
 
     /// Any live token's record (neither revoked nor expired), for both APIs.

@@ -110,16 +110,10 @@ public final class VerdictCache: Sendable {
     }
 
     /// Whether a stale verdict may stand in after `error`: only when the
-    /// service could not be asked (unreachable, silent, or a 502 or 504 from
-    /// something in between). An answer from the service itself is obeyed,
-    /// failing closed: a 401 for a revoked or expired token, and a 503, its
-    /// refusal to decide what it cannot record (a full audit backlog).
+    /// service could not be asked. What the service answered itself is
+    /// obeyed, failing closed (`DecisionServiceAnswer`).
     static func mayServeStale(after error: Error) -> Bool {
-        // The service ended TLS with an alert: it refused this enforcer's
-        // client certificate.
-        if error is PDPClient.Rejected { return false }
-        guard let refused = error as? DecisionClient.Refused else { return true }
-        return refused.status == 502 || refused.status == 504
+        (error as? DecisionServiceAnswer)?.isRefusal != true
     }
 
     /// Forgets every verdict, and keeps answers already being asked from

@@ -11,10 +11,14 @@ public struct DecisionClient: Sendable {
     }
 
     /// The service answered, but not with a decision (a 4xx or 5xx).
-    public struct Refused: Error, CustomStringConvertible {
+    public struct Refused: DecisionServiceAnswer, CustomStringConvertible {
         public let status: Int
         public let message: String
         public var description: String { "the decision service answered \(status): \(message)" }
+        /// Every status is the service's own answer (a 401 for a revoked or
+        /// expired token; a 503 when it will not decide what it cannot
+        /// record), except a gateway's 502 or 504 from something in between.
+        public var isRefusal: Bool { status != 502 && status != 504 }
     }
 
     public func decide(_ key: VerdictKey) async throws -> Verdict {

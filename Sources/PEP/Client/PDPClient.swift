@@ -24,8 +24,9 @@ public final class PDPClient: Sendable {
 
     /// The service refused this enforcer's TLS client certificate (a TLS
     /// alert): an answer, not an outage, so no stale verdict stands in.
-    public struct Rejected: Error, CustomStringConvertible {
+    public struct Rejected: DecisionServiceAnswer, CustomStringConvertible {
         public let description: String
+        public var isRefusal: Bool { true }
     }
 
     struct Connection: Sendable {
@@ -324,18 +325,17 @@ public final class PDPClient: Sendable {
     /// Closes the connection now; the next request connects again. For a
     /// connection that stays open but answers nothing (a watch with no hello).
     public func dropConnection() {
-        let connection = state.withLockedValue { state in
-            defer { state.connection = nil }
-            return state.connection
-        }
-        connection?.channel.close(promise: nil)
+        takeConnection()?.channel.close(promise: nil)
     }
 
     public func close() async {
-        let connection = state.withLockedValue { state in
+        try? await takeConnection()?.channel.close()
+    }
+
+    private func takeConnection() -> Connection? {
+        state.withLockedValue { state in
             defer { state.connection = nil }
             return state.connection
         }
-        try? await connection?.channel.close()
     }
 }
