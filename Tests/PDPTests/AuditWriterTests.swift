@@ -44,6 +44,13 @@ import Testing
         func databaseDidRollback(_ db: Database) {}
     }
 
+    /// The trail's hosts in sequence order.
+    func hosts(in database: PDPDatabase) throws -> [String] {
+        var query = AuditQuery()
+        query.limit = 1000
+        return try database.queryAudit(query).map(\.host)
+    }
+
     static func record(_ i: Int) -> AuditRecord {
         AuditRecord(
             time: 1_795_738_498_000 + Int64(i), kind: .access, enforcer: "token:test", sourceIP: "198.18.0.\(i % 200 + 1)",
@@ -68,7 +75,7 @@ import Testing
         #expect(head.seq == 120)
         let verification = try database.verifyAudit()
         #expect(verification.valid && verification.records == 120)
-        #expect(try database.queryAudit({ var q = AuditQuery(); q.limit = 1000; return q }()).map(\.host) == (0..<120).map { "h\($0).example.com" })
+        #expect(try hosts(in: database) == (0..<120).map { "h\($0).example.com" })
     }
 
     /// A gathered transaction that fails is written again as it was: every
@@ -112,7 +119,7 @@ import Testing
         let verification = try database.verifyAudit()
         #expect(verification.valid)
         #expect(verification.records == 60)
-        #expect(try database.queryAudit({ var q = AuditQuery(); q.limit = 1000; return q }()).map(\.host) == (0..<60).map { "h\($0).example.com" })
+        #expect(try hosts(in: database) == (0..<60).map { "h\($0).example.com" })
     }
 
     /// Bursts that arrive while a transaction gathers are committed with it,
