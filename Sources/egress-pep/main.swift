@@ -88,7 +88,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a workload has to send its complete ClientHello (env EGRESS_PEP_HELLO_TIMEOUT; default 10).")
     var helloTimeout: Int?
 
-    @Option(help: "Seconds to connect upstream, per address (env EGRESS_PEP_CONNECT_TIMEOUT; default 5).")
+    @Option(help: "Seconds for an upstream address to accept the connection and take the ClientHello; then the next address is tried (env EGRESS_PEP_CONNECT_TIMEOUT; default 5).")
     var connectTimeout: Int?
 
     @Option(help: "Seconds a name's resolved addresses are reused; 0 resolves for every connection (env EGRESS_PEP_DNS_CACHE_TTL; default 10).")

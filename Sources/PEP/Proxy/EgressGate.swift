@@ -1,7 +1,6 @@
 import ClientHello
 import Logging
 import NIOCore
-import NIOPosix
 
 /// Decides what happens to a connection once its ClientHello is read: the
 /// verdict for (source, SNI, port), then, on allow, the SNI's own addresses
@@ -38,6 +37,7 @@ public final class EgressGate: Sendable {
     let settings: Settings
     let metrics: PEPMetrics?
     let logger: Logger
+    private let connector: UpstreamConnector
     /// Refusals a workload can cause at will are logged at most every 10 s
     /// per kind (the rest still count in metrics and the audit trail).
     private let throttle = LogThrottle()
@@ -48,6 +48,7 @@ public final class EgressGate: Sendable {
         self.settings = settings
         self.metrics = metrics
         self.logger = logger
+        connector = UpstreamConnector(timeout: settings.connectTimeout, logger: logger)
     }
 
     /// The outcome without waiting, when the hello alone decides or both the
@@ -146,23 +147,13 @@ public final class EgressGate: Sendable {
         }
     }
 
-    /// Connects to the first of `addresses` that accepts, in order, on the
-    /// workload connection's own event loop (so that splicing never hops).
-    /// The channel reads from the start: the caller joins it in the same
-    /// event-loop turn as the connect completes, before any read is handled,
-    /// and a TLS server sends nothing before the hello anyway.
-    func connect(to addresses: ArraySlice<SocketAddress>, host: String, on eventLoop: EventLoop) -> EventLoopFuture<Channel> {
-        guard let address = addresses.first else {
-            return eventLoop.makeFailedFuture(ChannelError.connectTimeout(settings.connectTimeout))
-        }
-        return ClientBootstrap(group: eventLoop)
-            .connectTimeout(settings.connectTimeout)
-            .channelOption(.allowRemoteHalfClosure, value: true)
-            .connect(to: address)
-            .flatMapError { [self] error in
-                logger.info("upstream connect failed", metadata: ["host": "\(host)", "address": "\(address)", "error": "\(error)"])
-                return connect(to: addresses.dropFirst(), host: host, on: eventLoop)
-            }
+    /// Opens the upstream: the first of `addresses` that takes `bytes` (the
+    /// held ClientHello and what followed it), on the workload connection's
+    /// own event loop, so that splicing never hops. See `UpstreamConnector`.
+    func open(
+        _ addresses: [SocketAddress], sending bytes: ByteBuffer, host: String, on eventLoop: EventLoop
+    ) -> EventLoopFuture<UpstreamConnector.Upstream> {
+        connector.open(addresses[...], sending: bytes, host: host, on: eventLoop)
     }
 }
 

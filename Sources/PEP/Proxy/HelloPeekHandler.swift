@@ -69,7 +69,8 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler, Sw
     }
 
     /// Bytes held at most, the hello and what follows it while the verdict
-    /// is asked: the hello's cap and a few records more.
+    /// is asked: the hello's cap and a few records more. The same bound
+    /// holds again for what arrives while the upstream opens.
     static let maxHeld = ClientHelloReader.maxHelloLength + 4 * 16_384
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -150,18 +151,23 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler, Sw
             refuse(context: context, hello: hello)
             return
         }
+        // What is held now goes upstream with the connection; what the
+        // workload sends meanwhile is held anew and follows at the splice.
+        let sending = held ?? ByteBuffer()
+        held = nil
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        gate.connect(to: outcome.addresses[...], host: outcome.host, on: context.eventLoop).whenComplete { result in
+        gate.open(outcome.addresses, sending: sending, host: outcome.host, on: context.eventLoop).whenComplete { result in
             let handler = bound.value
             handler.state = .done
             guard let context = handler.context else {
-                if case .success(let upstream) = result { upstream.close(promise: nil) }
+                if case .success(let upstream) = result { upstream.channel.close(promise: nil) }
                 return
             }
             switch result {
             case .success(let upstream):
-                handler.ledger.upstream = upstream.remoteAddress
-                handler.splice(context: context, upstream: upstream)
+                handler.ledger.upstream = upstream.address
+                handler.ledger.bytesUp += Int64(sending.readableBytes)
+                handler.splice(context: context, upstream: upstream.channel)
             case .failure:
                 handler.ledger.denial = .upstreamFailed
                 handler.refuse(context: context, hello: hello)
@@ -169,6 +175,8 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler, Sw
         }
     }
 
+    /// Joins the workload's channel to its upstream, which has taken the
+    /// bytes held until the connect; any that came later follow now.
     private func splice(context: ChannelHandlerContext, upstream: Channel) {
         guard context.channel.isActive else {
             upstream.close(promise: nil)
