@@ -78,12 +78,19 @@ struct AuditRow {
     /// The record's hash, as lower-case hex.
     func hash() -> [UInt8] {
         var hex: [UInt8] = []
+        hash(into: &hex)
+        return hex
+    }
+
+    /// The record's hash, as lower-case hex, in place of what `hex` held:
+    /// the writer reuses one array for every record of a batch.
+    func hash(into hex: inout [UInt8]) {
+        hex.removeAll(keepingCapacity: true)
         hex.reserveCapacity(64)
         for byte in SHA256.hash(data: bytes) {
             hex.append(Self.digits[Int(byte >> 4)])
             hex.append(Self.digits[Int(byte & 0x0f)])
         }
-        return hex
     }
 
     private static let digits = Array("0123456789abcdef".utf8)

@@ -63,12 +63,16 @@ extension PDPDatabase {
             var row = AuditRow()
             var previous = Array(head.hash.utf8)
             while let records = next() {
-                for pending in records {
-                    seq += 1
-                    row.start(seq: seq, previous: previous)
-                    pending.appendColumns(to: &row)
-                    previous = row.hash()
-                    try binder.insert(row, hash: previous, db)
+                // Through the buffer: iterating the slice copied every pending
+                // record (a retain and a release of each of its fields).
+                try records.withUnsafeBufferPointer { records in
+                    for index in records.indices {
+                        seq += 1
+                        row.start(seq: seq, previous: previous)
+                        records[index].appendColumns(to: &row)
+                        row.hash(into: &previous)
+                        try binder.insert(row, hash: previous, db)
+                    }
                 }
             }
             return (seq, String(decoding: previous, as: UTF8.self))
