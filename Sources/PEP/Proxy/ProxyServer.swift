@@ -128,6 +128,8 @@ public final class ProxyServer: Service, Sendable {
                 .serverChannelOption(.backlog, value: 1024)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .serverChannelOption(.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_REUSEPORT)), value: 1)
+                // Half-closes are passed through, not turned into full closes.
+                .childChannelOption(.allowRemoteHalfClosure, value: true)
                 // No TCP_NODELAY per accepted connection: ServerBootstrap sets
                 // it on the listening socket, and Linux hands it down to every
                 // accepted one. Setting it again cost two system calls per
@@ -177,10 +179,6 @@ public final class ProxyServer: Service, Sendable {
                 channel.close(promise: nil)
                 return
             }
-            // Half-closes are passed through, not turned into full closes.
-            // Set here rather than as a bootstrap child option, which NIO
-            // applies through a chain of futures on every connection.
-            try channel.syncOptions?.setOption(.allowRemoteHalfClosure, value: true)
             metrics?.connectionsOpen.increment()
             channel.closeFuture.whenComplete { [self] _ in
                 open.withLockedValue { $0[ObjectIdentifier(channel)] = nil }
