@@ -151,9 +151,10 @@ public final class EgressGate: Sendable {
     /// held ClientHello and what followed it), on the workload connection's
     /// own event loop, so that splicing never hops. See `UpstreamConnector`.
     func open(
-        _ addresses: [SocketAddress], sending bytes: ByteBuffer, host: String, on eventLoop: EventLoop
+        _ addresses: [SocketAddress], sending bytes: ByteBuffer, host: String, on eventLoop: EventLoop,
+        while wanted: @escaping @Sendable () -> Bool
     ) -> EventLoopFuture<UpstreamConnector.Upstream> {
-        connector.open(addresses[...], sending: bytes, host: host, on: eventLoop)
+        connector.open(addresses[...], sending: bytes, host: host, on: eventLoop, while: wanted)
     }
 }
 

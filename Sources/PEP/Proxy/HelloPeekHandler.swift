@@ -156,7 +156,8 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler, Sw
         let sending = held ?? ByteBuffer()
         held = nil
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        gate.open(outcome.addresses, sending: sending, host: outcome.host, on: context.eventLoop).whenComplete { result in
+        let wanted: @Sendable () -> Bool = { bound.value.context?.channel.isActive ?? false }
+        gate.open(outcome.addresses, sending: sending, host: outcome.host, on: context.eventLoop, while: wanted).whenComplete { result in
             let handler = bound.value
             handler.state = .done
             guard let context = handler.context else {

@@ -44,10 +44,13 @@ struct UpstreamConnector: Sendable {
 
     /// Tries `addresses` in order on `eventLoop` (the workload connection's
     /// own, so that splicing never hops) until one takes `bytes`. Fails with
-    /// the last address's failure.
-    func open(_ addresses: ArraySlice<SocketAddress>, sending bytes: ByteBuffer, host: String, on eventLoop: EventLoop)
-        -> EventLoopFuture<Upstream>
-    {
+    /// the last address's failure. `wanted` is asked before each next
+    /// address: a workload that left is not followed by more connections
+    /// (they would count against nothing, `--max-connections` included).
+    func open(
+        _ addresses: ArraySlice<SocketAddress>, sending bytes: ByteBuffer, host: String, on eventLoop: EventLoop,
+        while wanted: @escaping @Sendable () -> Bool
+    ) -> EventLoopFuture<Upstream> {
         guard let address = addresses.first else {
             return eventLoop.makeFailedFuture(ChannelError.connectTimeout(timeout))
         }
@@ -55,8 +58,8 @@ struct UpstreamConnector: Sendable {
             .map { Upstream(channel: $0, address: address) }
             .flatMapError { [self] error in
                 logger.info("upstream connect failed", metadata: ["host": "\(host)", "address": "\(address)", "error": "\(error)"])
-                guard addresses.count > 1 else { return eventLoop.makeFailedFuture(error) }
-                return open(addresses.dropFirst(), sending: bytes, host: host, on: eventLoop)
+                guard addresses.count > 1, wanted() else { return eventLoop.makeFailedFuture(error) }
+                return open(addresses.dropFirst(), sending: bytes, host: host, on: eventLoop, while: wanted)
             }
     }
 
@@ -80,13 +83,23 @@ struct UpstreamConnector: Sendable {
             close(fd)
             return eventLoop.makeFailedFuture(Self.failure(address, "send", code))
         }
-        // The channel owns the descriptor from here on, and closes it.
-        let channel = ClientBootstrap(group: eventLoop)
-            .channelOption(.allowRemoteHalfClosure, value: true)
-            .withConnectedSocket(fd)
-        guard rest.readableBytes > 0 else { return channel }
-        return channel.flatMap { [rest, timeout] channel in
+        // The channel owns the descriptor from here on, and closes it on
+        // any failure once it exists. (Creating it fails only if fcntl(2)
+        // fails on this descriptor; NIO then leaves it open, which cannot
+        // happen with a socket just made.)
+        let bootstrap = ClientBootstrap(group: eventLoop).channelOption(.allowRemoteHalfClosure, value: true)
+        guard rest.readableBytes > 0 else {
+            // Everything went: the caller splices in this same event-loop
+            // turn, before the channel's first read is handled.
+            return bootstrap.withConnectedSocket(fd)
+        }
+        // Still opening, or only part taken: nothing is read until the
+        // splice, or what the server sends while the rest is written would
+        // reach no handler and be lost.
+        return bootstrap.channelOption(.autoRead, value: false).withConnectedSocket(fd).flatMap { [rest, timeout] channel in
             Self.write(rest, to: channel, address: address, within: timeout)
+        }.flatMap { channel in
+            channel.setOption(.autoRead, value: true).map { channel }
         }
     }
 
