@@ -35,11 +35,9 @@ struct UpstreamConnector: Sendable {
         let address: SocketAddress
     }
 
-    /// Why one address could not be used.
+    /// Why one address could not be used (logged with the address).
     struct Failure: Error, CustomStringConvertible {
-        let address: SocketAddress
-        let reason: String
-        var description: String { reason }
+        let description: String
     }
 
     /// Tries `addresses` in order on `eventLoop` (the workload connection's
@@ -65,12 +63,12 @@ struct UpstreamConnector: Sendable {
 
     private func attempt(_ address: SocketAddress, sending bytes: ByteBuffer, on eventLoop: EventLoop) -> EventLoopFuture<Channel> {
         let fd = socket(Int32(address.protocol.rawValue), Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return eventLoop.makeFailedFuture(Self.failure(address, "socket", errno)) }
+        guard fd >= 0 else { return eventLoop.makeFailedFuture(Self.failure("socket", errno)) }
         let connected = address.withSockAddr { connect(fd, $0, socklen_t($1)) }
         if connected != 0, errno != EINPROGRESS {
             let code = errno
             close(fd)
-            return eventLoop.makeFailedFuture(Self.failure(address, "connect", code))
+            return eventLoop.makeFailedFuture(Self.failure("connect", code))
         }
         // MSG_NOSIGNAL: a peer that reset already gives EPIPE, not SIGPIPE.
         let sent = bytes.withUnsafeReadableBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)) }
@@ -81,7 +79,7 @@ struct UpstreamConnector: Sendable {
             // Refused or reset during the handshake, found out at once.
             let code = errno
             close(fd)
-            return eventLoop.makeFailedFuture(Self.failure(address, "send", code))
+            return eventLoop.makeFailedFuture(Self.failure("send", code))
         }
         // The channel owns the descriptor from here on, and closes it on
         // any failure once it exists. (Creating it fails only if fcntl(2)
@@ -97,7 +95,7 @@ struct UpstreamConnector: Sendable {
         // splice, or what the server sends while the rest is written would
         // reach no handler and be lost.
         return bootstrap.channelOption(.autoRead, value: false).withConnectedSocket(fd).flatMap { [rest, timeout] channel in
-            Self.write(rest, to: channel, address: address, within: timeout)
+            Self.write(rest, to: channel, within: timeout)
         }.flatMap { channel in
             channel.setOption(.autoRead, value: true).map { channel }
         }
@@ -105,9 +103,7 @@ struct UpstreamConnector: Sendable {
 
     /// Writes what the first send could not: the connection is still
     /// opening, and the write waits for it (or fails with it).
-    private static func write(_ bytes: ByteBuffer, to channel: Channel, address: SocketAddress, within timeout: TimeAmount)
-        -> EventLoopFuture<Channel>
-    {
+    private static func write(_ bytes: ByteBuffer, to channel: Channel, within timeout: TimeAmount) -> EventLoopFuture<Channel> {
         let eventLoop = channel.eventLoop
         let timedOut = NIOLoopBoundBox(false, eventLoop: eventLoop)
         let timer = eventLoop.scheduleTask(in: timeout) {
@@ -123,13 +119,13 @@ struct UpstreamConnector: Sendable {
             timer.cancel()
             channel.close(promise: nil)
             if timedOut.value {
-                throw Failure(address: address, reason: "no connection within \(Double(timeout.nanoseconds) / 1e9) s")
+                throw Failure(description: "no connection within \(Double(timeout.nanoseconds) / 1e9) s")
             }
-            throw Failure(address: address, reason: "\(error)")
+            throw Failure(description: "\(error)")
         }
     }
 
-    private static func failure(_ address: SocketAddress, _ call: String, _ code: Int32) -> Failure {
-        Failure(address: address, reason: "\(call): \(String(cString: strerror(code)))")
+    private static func failure(_ call: String, _ code: Int32) -> Failure {
+        Failure(description: "\(call): \(String(cString: strerror(code)))")
     }
 }
