@@ -32,15 +32,6 @@ extension PDPDatabase {
         }
     }
 
-    /// Appends records, chained onto `head`, in one transaction; returns the new head.
-    func appendAudit(_ records: ArraySlice<PendingAudit>, after head: (seq: Int64, hash: String)) throws -> (seq: Int64, hash: String) {
-        var given = false
-        return try appendAudit(after: head) {
-            defer { given = true }
-            return given ? nil : records
-        }
-    }
-
     /// Appends records chained onto `head` in one transaction that stays open
     /// while `next` gives more: each call returns the next records, or nil to
     /// commit. Returns the new head. Rows inserted earlier are written to the

@@ -321,13 +321,13 @@ public final class PDPClient: Sendable {
         return try NIOSSLContext(configuration: tls)
     }
 
-    /// Closes the connection (at shutdown).
     /// Closes the connection now; the next request connects again. For a
     /// connection that stays open but answers nothing (a watch with no hello).
     public func dropConnection() {
         takeConnection()?.channel.close(promise: nil)
     }
 
+    /// Closes the connection (at shutdown).
     public func close() async {
         try? await takeConnection()?.channel.close()
     }
