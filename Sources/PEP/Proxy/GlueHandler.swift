@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import NIOCore
 
 /// Joins two channels: what one reads, the other writes. Reading stops while
@@ -112,6 +117,15 @@ final class GlueHandler: ChannelDuplexHandler, SweptHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         ledger.lastActivity = .now()
         partner?.partnerFlush()
+        // The bytes just flushed are what the process on the other side
+        // waits for (on a node: the workload; in the benchmark: client and
+        // server too). Offering the CPU now lets it run at once instead of
+        // at the scheduler's next tick (4 ms here) while this loop goes on
+        // with other connections; with nobody waiting it returns at once.
+        // bench/pep-bench's load, alternating builds: 1,388-1,456 against
+        // 1,263-1,352 connections/s, and 247-271 against 309-356 µs of CPU
+        // per connection (the loop then finds more ready at each wake-up).
+        sched_yield()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
