@@ -117,16 +117,26 @@ final class GlueHandler: ChannelDuplexHandler, SweptHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         ledger.lastActivity = .now()
         partner?.partnerFlush()
-        // The bytes just flushed are what the process on the other side
-        // waits for (on a node: the workload; in the benchmark: client and
-        // server too). Offering the CPU now lets it run at once instead of
-        // at the scheduler's next tick (4 ms here) while this loop goes on
-        // with other connections; with nobody waiting it returns at once.
-        // bench/pep-bench's load, alternating builds: 1,388-1,456 against
-        // 1,263-1,352 connections/s, and 247-271 against 309-356 µs of CPU
-        // per connection (the loop then finds more ready at each wake-up).
-        sched_yield()
+        if loopConnections >= Self.yieldFrom { sched_yield() }
     }
+
+    /// On an event loop with at least this many connections, each read burst
+    /// passed on is followed by an offer of the CPU (`sched_yield`). The
+    /// bytes just flushed are what a process on the other side waits for
+    /// (the workloads on a node; client and server in the benchmark), and a
+    /// busy loop would otherwise keep the CPU until the scheduler's next
+    /// tick (4 ms here) while it works through other connections.
+    /// bench/pep-bench's connection load (about 50 connections per loop),
+    /// alternating builds: 1,388-1,456 against 1,263-1,352 connections/s,
+    /// and 247-271 against 309-356 µs of CPU per connection. With only a
+    /// few connections nobody else is waiting on this loop, and the yield
+    /// measured worse: it handed the CPU to a curl that had just been woken
+    /// (later handshake segments crossed in 35-38 µs instead of 21-26 at the
+    /// median) and cost a bulk download about 3%.
+    static let yieldFrom = 8
+
+    /// The connections this event loop tracks: hellos awaited, pairs spliced.
+    private var loopConnections: Int { (idle ?? partner?.idle)?.sweeper.count ?? 0 }
 
     func channelInactive(context: ChannelHandlerContext) {
         partner?.partnerClose()
