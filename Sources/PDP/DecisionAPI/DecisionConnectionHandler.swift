@@ -225,7 +225,8 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     /// tick (4 ms here) while an enforcer with its answers, or the writer,
     /// waited: the decisions' p99 was that tick on top of the median
     /// (`perf sched timehist` under `bench/pdp-load`). With the yield, p99
-    /// went from 5.2-6.1 ms to 4.3-5.0 ms at the same rate. Below this many,
+    /// went from 5.3-5.9 ms to 4.3-4.8 ms at the same rate (alternating
+    /// builds; one later run at a slow moment of the machine: 5.29). Below this many,
     /// the load is light and the loop has nothing to hand over.
     static let yieldAfter = 16
 
