@@ -28,6 +28,8 @@ final class GlueHandler: ChannelDuplexHandler, SweptHandler {
     private var partner: GlueHandler?
     private var context: ChannelHandlerContext?
     private var pendingRead = false
+    /// Bytes read since the last read burst ended.
+    private var burstBytes = 0
     private let ledger: ConnectionLedger
     /// True on the workload's side: what it reads goes up.
     private let downstream: Bool
@@ -110,6 +112,7 @@ final class GlueHandler: ChannelDuplexHandler, SweptHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
+        burstBytes += buffer.readableBytes
         if downstream { ledger.bytesUp += Int64(buffer.readableBytes) } else { ledger.bytesDown += Int64(buffer.readableBytes) }
         partner?.partnerWrite(buffer)
     }
@@ -117,26 +120,28 @@ final class GlueHandler: ChannelDuplexHandler, SweptHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         ledger.lastActivity = .now()
         partner?.partnerFlush()
-        if loopConnections >= Self.yieldFrom { sched_yield() }
+        let burst = burstBytes
+        burstBytes = 0
+        if burst < Self.yieldBelow { sched_yield() }
     }
 
-    /// On an event loop with at least this many connections, each read burst
-    /// passed on is followed by an offer of the CPU (`sched_yield`). The
-    /// bytes just flushed are what a process on the other side waits for
-    /// (the workloads on a node; client and server in the benchmark), and a
-    /// busy loop would otherwise keep the CPU until the scheduler's next
-    /// tick (4 ms here) while it works through other connections.
-    /// bench/pep-bench's connection load (about 50 connections per loop),
-    /// alternating builds: 1,388-1,456 against 1,263-1,352 connections/s,
-    /// and 247-271 against 309-356 µs of CPU per connection. With only a
-    /// few connections nobody else is waiting on this loop, and the yield
-    /// measured worse: it handed the CPU to a curl that had just been woken
-    /// (later handshake segments crossed in 35-38 µs instead of 21-26 at the
-    /// median) and cost a bulk download about 3%.
-    static let yieldFrom = 8
-
-    /// The connections this event loop tracks: hellos awaited, pairs spliced.
-    private var loopConnections: Int { (idle ?? partner?.idle)?.sweeper.count ?? 0 }
+    /// After passing on a read burst smaller than this (a handshake
+    /// message, a request, an answer: not a bulk transfer), the loop offers
+    /// its CPU (`sched_yield`). The bytes just flushed are what a process
+    /// on the other side waits for (the workload on a node; client and
+    /// server in the benchmark), and the kernel tends to wake it on this
+    /// CPU; without the yield it waited while the loop went on, with other
+    /// connections under load, or with setting up this one's upstream, up
+    /// to the scheduler's next tick (4 ms here). With nobody waiting the
+    /// call returns at once. Measured on bench/pep-bench's network,
+    /// alternating builds: under the connection load 1,388-1,456 against
+    /// 1,263-1,352 connections/s, and 247-271 against 309-356 µs of CPU per
+    /// connection; on sequential connections the TCP + TLS handshake's
+    /// median through egress-pep came within 53 µs (7-129) of HAProxy's,
+    /// from 252 (245-320), together with the same yield after the
+    /// ClientHello is sent upstream (`UpstreamConnector`). After a bulk
+    /// burst it cost a download about 3%, so bigger bursts keep the CPU.
+    static let yieldBelow = 16 * 1024
 
     func channelInactive(context: ChannelHandlerContext) {
         partner?.partnerClose()

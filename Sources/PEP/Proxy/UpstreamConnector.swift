@@ -73,6 +73,10 @@ struct UpstreamConnector: Sendable {
         // MSG_NOSIGNAL: a peer that reset already gives EPIPE, not SIGPIPE.
         let sent = bytes.withUnsafeReadableBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)) }
         var rest = bytes
+        // The server's process is woken by the hello, likely on this CPU:
+        // it starts on its answer now rather than after this connection's
+        // channel is set up (see `GlueHandler.yieldBelow`).
+        if sent > 0 { sched_yield() }
         if sent >= 0 {
             rest.moveReaderIndex(forwardBy: sent)
         } else if errno != EAGAIN, errno != EWOULDBLOCK {
