@@ -133,13 +133,16 @@ final class GlueHandler: ChannelDuplexHandler, SweptHandler {
     /// CPU; without the yield it waited while the loop went on, with other
     /// connections under load, or with setting up this one's upstream, up
     /// to the scheduler's next tick (4 ms here). With nobody waiting the
-    /// call returns at once. Measured on bench/pep-bench's network,
+    /// call returns at once. The read that carried the ClientHello counts
+    /// as a small burst here too (the hello reached the peek handler, not
+    /// this one, and the splice happens within that read): the server has
+    /// just been woken by the hello. Measured on bench/pep-bench's network,
     /// alternating builds: under the connection load 1,388-1,456 against
     /// 1,263-1,352 connections/s, and 247-271 against 309-356 µs of CPU per
     /// connection; on sequential connections the TCP + TLS handshake's
     /// median through egress-pep came within 53 µs (7-129) of HAProxy's,
     /// from 252 (245-320), together with the same yield after the
-    /// ClientHello is sent upstream (`UpstreamConnector`). After a bulk
+    /// ClientHello is sent upstream. After a bulk
     /// burst it cost a download about 3%, so bigger bursts keep the CPU.
     static let yieldBelow = 16 * 1024
 
