@@ -88,20 +88,6 @@ public final class InventoryManager: Sendable {
 
     // MARK: The inventory file
 
-    /// What tells a changed file: its modification time and size.
-    struct FileStamp: Equatable, Sendable {
-        var modified: Date?
-        var size: Int?
-        init(_ modified: Date?, _ size: Int?) {
-            self.modified = modified
-            self.size = size
-        }
-        init(path: String) {
-            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-            self.init(attributes?[.modificationDate] as? Date, (attributes?[.size] as? NSNumber)?.intValue)
-        }
-    }
-
     /// Reads a workloads file: a YAML or JSON list of workloads, or an object
     /// with a `workloads` list.
     static func read(file path: String) throws -> [Workload] {
@@ -122,7 +108,7 @@ public final class InventoryManager: Sendable {
     /// changes, until the task is cancelled. A bad file is reported and the
     /// inventory stays as it was.
     func follow(file path: String, every interval: Duration = .seconds(1), loadedAt initial: FileStamp? = nil) async {
-        var seen = initial ?? FileStamp(nil, nil)
+        var seen = initial ?? FileStamp()
         while !Task.isCancelled {
             let stamp = FileStamp(path: path)
             if stamp != seen {

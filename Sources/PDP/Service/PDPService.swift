@@ -24,7 +24,7 @@ public final class PDPService: Sendable {
     let inventory: InventoryManager
     let group: MultiThreadedEventLoopGroup
     /// The workloads file as `prepare()` read it, so the follower does not read it again.
-    private let workloadsStamp = NIOLockedValueBox<InventoryManager.FileStamp?>(nil)
+    private let workloadsStamp = NIOLockedValueBox<FileStamp?>(nil)
 
     public init(configuration: PDPConfiguration, logger: Logger) throws {
         self.configuration = configuration
@@ -99,7 +99,7 @@ public final class PDPService: Sendable {
         if let file = configuration.workloadsFile {
             // Loaded now so that the first decision already knows the
             // workloads; the follower then watches for changes.
-            let stamp = InventoryManager.FileStamp(path: file)
+            let stamp = FileStamp(path: file)
             _ = try inventory.replace(try InventoryManager.read(file: file))
             workloadsStamp.withLockedValue { $0 = stamp }
         }
@@ -163,7 +163,7 @@ struct DecisionAPIService: Service {
 struct InventoryFileService: Service {
     let inventory: InventoryManager
     let path: String
-    let loadedAt: InventoryManager.FileStamp?
+    let loadedAt: FileStamp?
     func run() async throws {
         await cancelWhenGracefulShutdown { await inventory.follow(file: path, loadedAt: loadedAt) }
     }

@@ -1,3 +1,4 @@
+import EgressAPI
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -19,29 +20,15 @@ final class TokenFileWatcher: Service, Sendable {
         self.logger = logger
     }
 
-    /// What is compared between checks: a rename makes a new inode.
-    private struct Stamp: Equatable {
-        var inode: UInt64?
-        var modified: Date?
-        var size: Int?
-
-        init(_ path: String) {
-            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-            inode = (attributes?[.systemFileNumber] as? NSNumber)?.uint64Value
-            modified = attributes?[.modificationDate] as? Date
-            size = (attributes?[.size] as? NSNumber)?.intValue
-        }
-    }
-
     func run() async throws {
         await cancelWhenGracefulShutdown { await self.watch() }
     }
 
     private func watch() async {
-        var seen = Stamp(path)
+        var seen = FileStamp(path: path)
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
-            let now = Stamp(path)
+            let now = FileStamp(path: path)
             guard now != seen else { continue }
             seen = now
             reload()
