@@ -141,9 +141,10 @@ final class GlueHandler: ChannelDuplexHandler, SweptHandler {
     /// 1,263-1,352 connections/s, and 247-271 against 309-356 µs of CPU per
     /// connection; on sequential connections the TCP + TLS handshake's
     /// median through egress-pep came within 53 µs (7-129) of HAProxy's,
-    /// from 252 (245-320), together with the same yield after the
-    /// ClientHello is sent upstream. After a bulk
-    /// burst it cost a download about 3%, so bigger bursts keep the CPU.
+    /// from 252 (245-320), together with a yield right after the hello's
+    /// send(2), which this one replaced once the upstream channel was set
+    /// up before that send (`UpstreamConnector`). After a bulk burst it
+    /// cost a download about 3%, so bigger bursts keep the CPU.
     static let yieldBelow = 16 * 1024
 
     func channelInactive(context: ChannelHandlerContext) {
