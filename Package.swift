@@ -114,7 +114,7 @@ let package = Package(
         .testTarget(
             name: "PDPTests",
             dependencies: ["egress-pdp", "egressctl", "egress-pep", "PEP", "PDP", "TestSupport", .product(name: "NIOHTTP2", package: "swift-nio-http2")]),
-        .testTarget(name: "PEPTests", dependencies: ["PEP", "TestSupport"]),
+        .testTarget(name: "PEPTests", dependencies: ["PEP", "EgressAPI", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -43,8 +43,10 @@ import Testing
         service.arguments = [PDPProcess.repository.appendingPathComponent("Tests/Support/older_pdp.py").path, reports.path]
         let out = Pipe()
         service.standardOutput = out
-        // Not the test's own: the runner waits for its output to close.
-        service.standardError = FileHandle.nullDevice
+        // A file, not the test's own: the runner waits for its output to close.
+        let errors = directory.appendingPathComponent("stderr.txt")
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        service.standardError = try FileHandle(forWritingTo: errors)
         try service.run()
         defer {
             // SIGKILL: started from a test's thread, it may have SIGTERM blocked.
@@ -52,7 +54,9 @@ import Testing
             service.waitUntilExit()
         }
         let firstLine = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-        let port = try #require(Int(firstLine.trimmingCharacters(in: .whitespacesAndNewlines)), "the service printed '\(firstLine)'")
+        let port = try #require(
+            Int(firstLine.trimmingCharacters(in: .whitespacesAndNewlines)),
+            "the service printed '\(firstLine)': \((try? String(contentsOf: errors, encoding: .utf8)) ?? "")")
 
         let lines = NIOLockedValueBox<[(Logger.Level, String)]>([])
         let logger = Logger(label: "older-service") { _ in KeptLog(lines: lines) }
@@ -70,6 +74,7 @@ import Testing
         #expect(reporter.droppedUntold?.allowed == 1, "the service did not confirm the count")
         #expect(await reporter.flush())
         #expect(reporter.droppedUntold?.allowed == 1)
+        await client.close()
 
         let received = try String(contentsOf: reports, encoding: .utf8).split(separator: "\n").map {
             try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])

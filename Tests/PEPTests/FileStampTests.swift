@@ -48,7 +48,7 @@ import Testing
         #expect(edited.inode == first.inode)
     }
 
-    @Test func aFileReplacedByARenameDiffersByItsInodeAlone() throws {
+    @Test func aFileReplacedByARenameWithTheSameSizeAndModificationTimeIsSeen() throws {
         let path = directory + "/workloads.yaml"
         try write("same", to: path)
         setModified(path, seconds: 1_800_000_000)
@@ -60,6 +60,22 @@ import Testing
         let after = FileStamp(path: path)
         #expect(after.size == before.size)
         #expect(after.modified == before.modified)
+        #expect(after.inode != before.inode)
+        #expect(after != before)
+    }
+
+    @Test func anEditThatPutsTheOldModificationTimeBackIsSeen() throws {
+        let path = directory + "/token"
+        try write("aaaa", to: path)
+        setModified(path, seconds: 1_800_000_000)
+        let before = FileStamp(path: path)
+        // Inode times move with the kernel's clock tick (4 ms here).
+        Thread.sleep(forTimeInterval: 0.02)
+        try write("bbbb", to: path)
+        setModified(path, seconds: 1_800_000_000)
+        let after = FileStamp(path: path)
+        #expect(after.inode == before.inode && after.size == before.size && after.modified == before.modified)
+        #expect(after.changed != before.changed)
         #expect(after != before)
     }
 

@@ -133,10 +133,13 @@ final class GlueHandler: ChannelDuplexHandler, SweptHandler {
     /// CPU; without the yield it waited while the loop went on, with other
     /// connections under load, or with setting up this one's upstream, up
     /// to the scheduler's next tick (4 ms here). With nobody waiting the
-    /// call returns at once. The read that carried the ClientHello counts
-    /// as a small burst here too (the hello reached the peek handler, not
-    /// this one, and the splice happens within that read): the server has
-    /// just been woken by the hello. Measured on bench/pep-bench's network,
+    /// call returns at once. When the verdict was cached and the upstream
+    /// took the ClientHello at once, the splice happens within the read
+    /// that carried the hello, and that read counts as a small burst here
+    /// too (the hello reached the peek handler, not this one): the server
+    /// has just been woken by it. (A verdict asked of the service, or an
+    /// upstream still opening, splices later, without this yield: the
+    /// server is not waiting on this CPU then.) Measured on bench/pep-bench's network,
     /// alternating builds: under the connection load 1,388-1,456 against
     /// 1,263-1,352 connections/s, and 247-271 against 309-356 µs of CPU per
     /// connection; on sequential connections the TCP + TLS handshake's

@@ -27,16 +27,21 @@ import NIOPosix
 /// open once the kernel took every byte: an address that refuses, is
 /// unreachable, or takes nothing within `timeout` fails, and the next one is
 /// tried with the same bytes. Nothing is read from the upstream until then,
-/// or what the server sends before the splice would reach no handler.
+/// or what the server sends before the splice would reach no handler. (One
+/// case escapes: a server that answers and then closes or resets before the
+/// rest is written. NIO reads to the end then, reads off or not, and that
+/// answer, at most an alert for a hello it has not seen whole, is lost; the
+/// next address is tried.)
 ///
 /// Measured on bench/pep-bench's network (captures on the gateway): against
 /// `ClientBootstrap.connect` then write, ClientHello in to ClientHello out
 /// 231 → 150 µs at the median (HAProxy 2.6 130) and CPU per connection under
 /// load 318-327 → 300-316 µs. Setting the channel up before the send rather
-/// than after it (and after a yield to the server): 63-67 against 27-28 µs
-/// from the SYN-ACK to the hello out, and 33-36 against 95-100 µs to pass
-/// the server's first answer back (HAProxy: 36-41 and 19-23), in two rounds
-/// of 150 sequential connections each.
+/// than after it (and after a yield to the server), in three rounds of 150
+/// sequential connections alternating with the build before, HAProxy
+/// beside: the hello goes out 29-35 µs after HAProxy's from the SYN-ACK
+/// (23-39 µs before it), and the server's first answer comes back 14-15 µs
+/// after HAProxy's (72-111 µs after). See docs/benchmarks.md.
 struct UpstreamConnector: Sendable {
     let timeout: TimeAmount
     let logger: Logger
