@@ -265,11 +265,7 @@ import Testing
 /// the connection stays open.
 @Suite struct StreamErrorTests {
     @Test func aProtocolErrorOnOneStreamResetsOnlyThatStream() throws {
-        let python = PDPProcess.repository.appendingPathComponent(".build/venv-test/bin/python")
-        guard FileManager.default.isExecutableFile(atPath: python.path) else {
-            Issue.record("no \(python.path): run scripts/python-tools (scripts/test does) to install the Python test tools")
-            return
-        }
+        guard let python = PDPProcess.testPython() else { return }
         let pdp = try PDPProcess()
         let pep = try pdp.token("pep")
         let script = PDPProcess.repository.appendingPathComponent("Tests/Support/stream_error.py").path

@@ -28,11 +28,7 @@ import Testing
     }
 
     @Test func recordsGoOnceAndTheUnconfirmedCountGoesAgainEachPeriod() async throws {
-        let python = PDPProcess.repository.appendingPathComponent(".build/venv-test/bin/python")
-        guard FileManager.default.isExecutableFile(atPath: python.path) else {
-            Issue.record("no \(python.path): run scripts/python-tools (scripts/test does) to install the Python test tools")
-            return
-        }
+        guard let python = PDPProcess.testPython() else { return }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("older-pdp-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }

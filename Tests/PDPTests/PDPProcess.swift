@@ -26,6 +26,17 @@ final class PDPProcess: @unchecked Sendable {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
+    /// The Python with the test tools (h2) that scripts/python-tools
+    /// installs; nil, with the test's issue recorded, when it is missing.
+    static func testPython() -> URL? {
+        let python = repository.appendingPathComponent(".build/venv-test/bin/python")
+        guard FileManager.default.isExecutableFile(atPath: python.path) else {
+            Issue.record("no \(python.path): run scripts/python-tools (scripts/test does) to install the Python test tools")
+            return nil
+        }
+        return python
+    }
+
     /// The service on the example policies and a workloads file
     /// (`workloads.yaml` in its directory) holding `workloads`.
     static func withExamplePolicies(workloads: String, _ arguments: [String] = []) throws -> PDPProcess {

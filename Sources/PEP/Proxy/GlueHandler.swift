@@ -139,8 +139,9 @@ final class GlueHandler: ChannelDuplexHandler, SweptHandler {
     /// too (the hello reached the peek handler, not this one): the server
     /// has just been woken by it. (A verdict asked of the service, or an
     /// upstream still opening, splices later, without this yield: the
-    /// server is not waiting on this CPU then.) Measured on bench/pep-bench's network,
-    /// alternating builds: under the connection load 1,388-1,456 against
+    /// server is not waiting on this CPU then.) Measured on
+    /// bench/pep-bench's network, alternating builds: under the connection
+    /// load 1,388-1,456 against
     /// 1,263-1,352 connections/s, and 247-271 against 309-356 µs of CPU per
     /// connection; on sequential connections the TCP + TLS handshake's
     /// median through egress-pep came within 53 µs (7-129) of HAProxy's,

@@ -117,18 +117,10 @@ struct UpstreamConnector: Sendable {
             }
     }
 
-    /// The channel, reading from now on.
+    /// The channel, reading from now on. On its event loop the option is
+    /// set at once, so the caller still splices before the first read.
     private static func readsOn(_ channel: Channel) -> EventLoopFuture<Channel> {
-        guard let options = channel.syncOptions else {
-            return channel.setOption(.autoRead, value: true).map { channel }
-        }
-        do {
-            try options.setOption(.autoRead, value: true)
-        } catch {
-            channel.close(promise: nil)
-            return channel.eventLoop.makeFailedFuture(Failure(description: "\(error)"))
-        }
-        return channel.eventLoop.makeSucceededFuture(channel)
+        channel.setOption(.autoRead, value: true).map { channel }
     }
 
     /// Writes what the first send could not: the connection is still
