@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
-// Benchmarks for the policy language (ordo-one/benchmark). A separate package
-// so that building and testing the product does not build the benchmark
-// harness. Run: bench/policy-bench
+// Benchmarks for the policy language (ordo-one/benchmark), and nio-relay for
+// bench/pep-bench. A separate package so that building and testing the
+// product does not build the benchmark harness. Run: bench/policy-bench
 import PackageDescription
 
 let package = Package(
@@ -10,11 +10,23 @@ let package = Package(
     dependencies: [
         .package(name: "egress", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", exact: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Deterministic generator of policy sets, workloads and requests.
         .target(name: "PolicyGen", dependencies: [.product(name: "PolicyLang", package: "egress")]),
         .executableTarget(name: "generate-policies", dependencies: ["PolicyGen"]),
+        // The plainest SwiftNIO relay: the floor under bench/pep-bench's latency figures.
+        .executableTarget(
+            name: "nio-relay",
+            dependencies: [
+                .product(name: "PEP", package: "egress"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "PolicyBenchmarks",
             dependencies: [

@@ -1,0 +1,153 @@
+// nio-relay: the plainest TCP relay SwiftNIO makes, as a floor for
+// bench/pep-bench's latency figures. It does what egress-pep does on an
+// allowed connection's path and nothing else: accept, wait for the first
+// bytes, connect to one fixed upstream with ClientBootstrap, send them, then
+// join the two channels (yielding the CPU after small read bursts, as
+// egress-pep's glue does). No ClientHello parse, verdict, resolver, ledger,
+// report or metric. What egress-pep adds beyond this relay is its own cost;
+// what this relay adds beyond the direct path is the framework's on this
+// machine.
+//
+// Usage: nio-relay LISTEN_HOST LISTEN_PORT UPSTREAM_IP UPSTREAM_PORT [--pin]
+//   --pin: one event loop pinned to each CPU the process may use, with
+//   egress-pep's own CPUAffinity (otherwise one unpinned loop per core).
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import NIOCore
+import NIOPosix
+import PEP
+
+/// One side of a joined pair: what it reads, its partner writes, with
+/// reads paused while the partner cannot take more.
+final class RelayGlue: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var partner: RelayGlue?
+    private var context: ChannelHandlerContext?
+    private var pendingRead = false
+    private var burstBytes = 0
+
+    static func pair() -> (RelayGlue, RelayGlue) {
+        let a = RelayGlue(), b = RelayGlue()
+        a.partner = b
+        b.partner = a
+        return (a, b)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        partner = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        burstBytes += buffer.readableBytes
+        partner?.context?.write(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        partner?.context?.flush()
+        if burstBytes < 16 * 1024 { sched_yield() }
+        burstBytes = 0
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        partner?.context?.close(promise: nil)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, let partner, partner.pendingRead {
+            partner.pendingRead = false
+            partner.context?.read()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if partner?.context?.channel.isWritable ?? false {
+            context.read()
+        } else {
+            pendingRead = true
+        }
+    }
+}
+
+/// Holds the client's first bytes, connects upstream, sends them and joins
+/// the channels.
+final class FirstBytesHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let upstream: SocketAddress
+    private var started = false
+
+    init(upstream: SocketAddress) { self.upstream = upstream }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !started else { return }
+        started = true
+        let first = unwrapInboundIn(data)
+        let client = context.channel
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        client.setOption(.autoRead, value: false).whenComplete { _ in }
+        ClientBootstrap(group: context.eventLoop)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .connect(to: upstream)
+            .whenComplete { result in
+                guard case .success(let server) = result else {
+                    client.close(promise: nil)
+                    return
+                }
+                let (down, up) = RelayGlue.pair()
+                server.writeAndFlush(first, promise: nil)
+                do {
+                    try server.pipeline.syncOperations.addHandler(up)
+                    try client.pipeline.syncOperations.addHandler(down)
+                    client.pipeline.syncOperations.removeHandler(bound.value, promise: nil)
+                } catch {
+                    client.close(promise: nil)
+                    server.close(promise: nil)
+                    return
+                }
+                client.setOption(.autoRead, value: true).whenComplete { _ in }
+            }
+    }
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 5, let listenPort = Int(arguments[2]), let upstreamPort = Int(arguments[4]) else {
+    print("usage: nio-relay LISTEN_HOST LISTEN_PORT UPSTREAM_IP UPSTREAM_PORT [--pin]")
+    exit(2)
+}
+let upstream = try SocketAddress(ipAddress: arguments[3], port: upstreamPort)
+let group =
+    arguments.dropFirst(5).contains("--pin")
+    ? CPUAffinity.pinnedGroup(threads: nil, logger: Logger(label: "nio-relay"))
+    : MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+// One listening socket per loop (SO_REUSEPORT), each keeping its
+// connections, as egress-pep does.
+for eventLoop in group.makeIterator() {
+    _ = try ServerBootstrap(group: eventLoop, childGroup: eventLoop)
+        .serverChannelOption(.backlog, value: 1024)
+        .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        .serverChannelOption(.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_REUSEPORT)), value: 1)
+        .childChannelOption(.allowRemoteHalfClosure, value: true)
+        .childChannelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(FirstBytesHandler(upstream: upstream))
+            }
+        }
+        .bind(host: arguments[1], port: listenPort).wait()
+}
+print("nio-relay: listening on \(arguments[1]):\(listenPort), relaying to \(upstream)")
+while true { pause() }
