@@ -17,7 +17,7 @@ let package = Package(
         // Deterministic generator of policy sets, workloads and requests.
         .target(name: "PolicyGen", dependencies: [.product(name: "PolicyLang", package: "egress")]),
         .executableTarget(name: "generate-policies", dependencies: ["PolicyGen"]),
-        // The plainest SwiftNIO relay: the floor under bench/pep-bench's latency figures.
+        // A plain SwiftNIO relay, beside egress-pep in bench/pep-bench's latency figures.
         .executableTarget(
             name: "nio-relay",
             dependencies: [
