@@ -124,7 +124,7 @@ final class FirstBytesHandler: ChannelInboundHandler, RemovableChannelHandler {
         held = buffer
         let client = context.channel
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        client.setOption(.autoRead, value: false).whenComplete { _ in }
+        _ = client.setOption(.autoRead, value: false)
         ClientBootstrap(group: context.eventLoop)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .connect(to: upstream)
@@ -144,7 +144,7 @@ final class FirstBytesHandler: ChannelInboundHandler, RemovableChannelHandler {
                     server.close(promise: nil)
                     return
                 }
-                client.setOption(.autoRead, value: true).whenComplete { _ in }
+                _ = client.setOption(.autoRead, value: true)
             }
     }
 }
