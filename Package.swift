@@ -45,6 +45,9 @@ let package = Package(
         .target(name: "CMemory"),
         // The admin API's message types, shared by the service and egressctl.
         .target(name: "EgressAPI"),
+        // Connection caps per source address, shared by both daemons.
+        // Standard library only.
+        .target(name: "ConnectionLimits"),
         // The policy decision point: store, decision API, admin API, audit.
         .target(
             name: "PDP",
@@ -52,6 +55,7 @@ let package = Package(
                 "PolicyLang",
                 "EgressAPI",
                 "CMemory",
+                "ConnectionLimits",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -87,6 +91,7 @@ let package = Package(
             dependencies: [
                 "ClientHello",
                 "EgressAPI",
+                "ConnectionLimits",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NIOCore
 import PDP
 
 /// `egress-pdp`: the policy decision service.
@@ -87,6 +88,33 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Event loop threads (env EGRESS_PDP_THREADS; default one per core).")
     var threads: Int?
 
+    @Option(help: "Decision API connections open at once, at most; more are closed at accept (env EGRESS_PDP_MAX_CONNECTIONS; default 1024).")
+    var maxConnections: Int?
+
+    @Option(help: "Decision API connections one source address may hold at once (env EGRESS_PDP_MAX_CONNECTIONS_PER_SOURCE; default 64).")
+    var maxConnectionsPerSource: Int?
+
+    @Option(help: "Stream resets one source address may send in 10 s over all its connections; past it the connection is closed and the address refused for 10 s; 0 for no limit (env EGRESS_PDP_MAX_RESETS_PER_SOURCE; default 400).")
+    var maxResetsPerSource: Int?
+
+    @Option(help: "Seconds from accepting a decision API connection to its first HTTP/2 frame (env EGRESS_PDP_PREFACE_TIMEOUT; default 10).")
+    var prefaceTimeout: Double?
+
+    @Option(help: "Seconds a decision API connection with no open request or watch may send nothing before it is closed (env EGRESS_PDP_IDLE_TIMEOUT; default 300).")
+    var idleTimeout: Double?
+
+    @Option(help: "Seconds from a request's headers to the end of its body; then it is answered 408 (env EGRESS_PDP_REQUEST_TIMEOUT; default 30).")
+    var requestTimeout: Double?
+
+    @Option(help: "Bytes of request bodies held across all connections; past it requests are answered 503 (env EGRESS_PDP_BODY_BUDGET; default 67108864, 64 MiB).")
+    var bodyBudget: Int?
+
+    @Option(help: "Bytes of request bodies one connection may hold (env EGRESS_PDP_BODY_BUDGET_PER_CONNECTION; default 16777216, 16 MiB).")
+    var bodyBudgetPerConnection: Int?
+
+    @Option(help: "Answers a connection may leave unread (held back by its flow-control windows); past it the connection is closed (env EGRESS_PDP_MAX_BUFFERED_ANSWERS; default 256).")
+    var maxBufferedAnswers: Int?
+
     @Flag(help: "Write a new admin token to --admin-token-file at start, as on the first start: the way back in when every admin token was revoked or lost (needs access to the data directory).")
     var newAdminToken = false
 
@@ -140,7 +168,7 @@ struct Serve: AsyncParsableCommand {
         let deny = try number(denyTtl, "EGRESS_PDP_DENY_TTL", default: 5)!
         guard allow >= 0, deny >= 0 else { throw ValidationError("TTLs are zero or more seconds") }
 
-        let configuration = PDPConfiguration(
+        var configuration = PDPConfiguration(
             databasePath: value(db, "EGRESS_PDP_DB") ?? (dataDir as NSString).appendingPathComponent("pdp.sqlite"),
             decision: DecisionListeners(tcp: tcp, unixSocket: unix, tls: tls),
             adminHost: admin.0, adminPort: admin.1,
@@ -155,6 +183,7 @@ struct Serve: AsyncParsableCommand {
             auditMaxBacklog: maxBacklog,
             newAdminToken: newAdminToken,
             eventLoopThreads: try number(threads, "EGRESS_PDP_THREADS", default: ProcessInfo.processInfo.activeProcessorCount)!)
+        configuration.decisionLimits = try decisionLimits(number: number)
         do {
             try await PDPService(configuration: configuration, logger: logger).run()
         } catch let rejected as PolicyManager.Rejected {
@@ -164,6 +193,44 @@ struct Serve: AsyncParsableCommand {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)
         }
+    }
+
+    /// The decision API's limits from the options, each range-checked.
+    private func decisionLimits(number: (Int?, String, Int?) throws -> Int?) throws -> DecisionLimits {
+        let env = ProcessInfo.processInfo.environment
+        func counted(_ option: Int?, _ name: String, _ flag: String, default fallback: Int, minimum: Int = 1) throws -> Int {
+            let value = try number(option, name, fallback) ?? fallback
+            guard value >= minimum else { throw ValidationError("\(flag) must be \(minimum) or more, not \(value)") }
+            return value
+        }
+        func seconds(_ option: Double?, _ name: String, _ flag: String, default fallback: Double) throws -> TimeAmount {
+            var value = fallback
+            if let option {
+                value = option
+            } else if let text = env[name], !text.isEmpty {
+                guard let parsed = Double(text) else { throw ValidationError("\(name) must be a number of seconds, not '\(text)'") }
+                value = parsed
+            }
+            guard value >= 0.05, value <= 86_400 else { throw ValidationError("\(flag) must be 0.05 to 86400 seconds, not \(value)") }
+            return .nanoseconds(Int64(value * 1e9))
+        }
+        let maxConnections = try counted(self.maxConnections, "EGRESS_PDP_MAX_CONNECTIONS", "--max-connections", default: 1024)
+        let perSource = try counted(
+            maxConnectionsPerSource, "EGRESS_PDP_MAX_CONNECTIONS_PER_SOURCE", "--max-connections-per-source", default: 64)
+        let resets = try counted(
+            maxResetsPerSource, "EGRESS_PDP_MAX_RESETS_PER_SOURCE", "--max-resets-per-source", default: 400, minimum: 0)
+        let budget = try counted(bodyBudget, "EGRESS_PDP_BODY_BUDGET", "--body-budget", default: 64 << 20, minimum: 64 * 1024)
+        let perConnection = try counted(
+            bodyBudgetPerConnection, "EGRESS_PDP_BODY_BUDGET_PER_CONNECTION", "--body-budget-per-connection", default: 16 << 20,
+            minimum: 64 * 1024)
+        return DecisionLimits(
+            admission: .init(maxConnections: maxConnections, maxPerSource: perSource, maxResetsPerSource: resets == 0 ? nil : resets),
+            bodyBudget: budget, bodyBudgetPerConnection: min(perConnection, budget),
+            prefaceTimeout: try seconds(prefaceTimeout, "EGRESS_PDP_PREFACE_TIMEOUT", "--preface-timeout", default: 10),
+            idleTimeout: try seconds(idleTimeout, "EGRESS_PDP_IDLE_TIMEOUT", "--idle-timeout", default: 300),
+            requestTimeout: try seconds(requestTimeout, "EGRESS_PDP_REQUEST_TIMEOUT", "--request-timeout", default: 30),
+            maxBufferedAnswers: try counted(
+                maxBufferedAnswers, "EGRESS_PDP_MAX_BUFFERED_ANSWERS", "--max-buffered-answers", default: 256))
     }
 
     static func defaultDataDirectory() -> String {

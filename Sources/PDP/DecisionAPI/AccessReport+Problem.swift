@@ -15,6 +15,13 @@ extension AccessReport {
             if !(0...65535).contains(c.port) { return "connections[\(i)].port is outside 0-65535" }
             if c.verdict != "allow" && c.verdict != "deny" { return "connections[\(i)].verdict must be 'allow' or 'deny'" }
             if c.host.utf8.count > 255 { return "connections[\(i)].host is longer than a DNS name can be" }
+            let texts: [(String, String?)] = [
+                ("sourceIP", c.sourceIP), ("host", c.host), ("rule", c.rule), ("ruleName", c.ruleName), ("reason", c.reason),
+                ("originalDestination", c.originalDestination), ("upstream", c.upstream),
+            ]
+            for case let (name, text?) in texts {
+                if let problem = PrintableText.problem(text, field: "connections[\(i)].\(name)") { return problem }
+            }
         }
         if let dropped {
             // No arithmetic on the numbers before they are bounded: an

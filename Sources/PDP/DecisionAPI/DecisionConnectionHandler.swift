@@ -1,3 +1,4 @@
+import ConnectionLimits
 import EgressAPI
 import Foundation
 #if canImport(Glibc)
@@ -61,6 +62,16 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         }
     }
 
+    /// Why the service closed a connection (a metric's label).
+    enum CloseReason: String, CaseIterable {
+        case prefaceTimeout = "preface-timeout"
+        case idleTimeout = "idle-timeout"
+        /// Its source reset more streams than `maxResetsPerSource` allows.
+        case resetLimit = "reset-limit"
+        /// It left more answers unread than `maxBufferedAnswers`.
+        case bufferedAnswers = "buffered-answers"
+    }
+
     static let maxDecisionBody = 64 * 1024
     static let maxAccessBody = 8 * 1024 * 1024
 
@@ -79,6 +90,8 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         var overBudget = false
         /// Bytes of `body` counted against the shared budget.
         var reserved = 0
+        /// The tick its headers came at (`ConnectionDeadlines`).
+        var openedAt: Int
     }
 
     private var streams = OpenStreams<Stream>()
@@ -104,6 +117,21 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     /// Access reports waiting for the audit writer: answered only if still open.
     private var pendingAccess: Set<HTTP2StreamID> = []
     private let budget: BoundedCount
+    private let limits: DecisionLimits
+    private let admission: ConnectionAdmission
+    /// The peer's address, the key of its share and its reset count.
+    private let source: String
+    private let metrics: PDPMetrics
+    private var deadlines: ConnectionDeadlines
+    private var ticker: RepeatedTask?
+    /// Bytes this connection's streams hold of the budget.
+    private var held = 0
+    /// Streams NIO has open on this connection: those being received,
+    /// watched or waiting for the audit writer, and answered ones whose
+    /// answer the client's flow-control window still holds back.
+    private var nioStreams = 0
+    /// RST_STREAM frames in this read burst, counted against the source.
+    private var resetsThisRead = 0
 
     /// The connection window this side keeps open (the protocol starts at 64 KiB).
     static let connectionWindow = 1 << 20
@@ -118,9 +146,15 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     init(
         engine: DecisionEngine, authenticator: EnforcerAuthenticator, connection: EnforcerAuthenticator.Connection,
         cache: EnforcerAuthenticator.ConnectionCache, inFlight: InFlightCounter, budget: BoundedCount,
+        limits: DecisionLimits, admission: ConnectionAdmission, source: String, metrics: PDPMetrics,
         certificateName: ((Channel) -> String?)? = nil
     ) {
         self.budget = budget
+        self.limits = limits
+        self.admission = admission
+        self.source = source
+        self.metrics = metrics
+        deadlines = ConnectionDeadlines(preface: limits.prefaceTimeout, idle: limits.idleTimeout, request: limits.requestTimeout)
         self.certificateName = certificateName
         self.cache = cache
         self.engine = engine
@@ -130,12 +164,82 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { openConnectionWindow(context) }
+        if context.channel.isActive {
+            openConnectionWindow(context)
+            startClock(context)
+        }
     }
 
     func channelActive(context: ChannelHandlerContext) {
         openConnectionWindow(context)
+        startClock(context)
         context.fireChannelActive()
+    }
+
+    // MARK: Limits
+
+    private func startClock(_ context: ChannelHandlerContext) {
+        guard ticker == nil else { return }
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        ticker = context.eventLoop.scheduleRepeatedTask(initialDelay: deadlines.tick, delay: deadlines.tick) { _ in
+            let (handler, context) = bound.value
+            handler.tick(context)
+        }
+    }
+
+    private func tick(_ context: ChannelHandlerContext) {
+        let busy = !streams.isEmpty || !watches.isEmpty || !pendingAccess.isEmpty
+        if let expiry = deadlines.advance(busy: busy) {
+            switch expiry {
+            case .prefaceTimeout: return close(context, .prefaceTimeout, goAway: nil)
+            case .idleTimeout: return close(context, .idleTimeout, goAway: .noError)
+            }
+        }
+        guard !streams.isEmpty else { return }
+        let expired = streams.ids { deadlines.requestExpired(openedAt: $0.openedAt) }
+        for id in expired {
+            forget(id)
+            metrics.requestsTimedOut.increment()
+            // The answer, then a reset that tells the client to stop sending
+            // (RFC 9113, 8.1: a complete response before the request is).
+            respond(id, context, .requestTimeout, error: "the request's body did not arrive within \(limits.requestTimeout.nanoseconds / 1_000_000) ms")
+            context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.noError))), promise: nil)
+        }
+        if !expired.isEmpty { context.flush() }
+    }
+
+    /// Closes the connection for `reason`, with a GOAWAY first if given.
+    private func close(_ context: ChannelHandlerContext, _ reason: CloseReason, goAway code: HTTP2ErrorCode?) {
+        guard context.channel.isActive else { return }
+        metrics.connectionsClosed[reason]?.increment()
+        if let code {
+            let frame = HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: lastOpened, errorCode: code, opaqueData: nil))
+            context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        }
+        context.close(promise: nil)
+    }
+
+    /// At the end of a read burst: the source's resets, and answers the
+    /// client leaves unread.
+    private func checkAbuse(_ context: ChannelHandlerContext) {
+        if resetsThisRead > 0 {
+            let count = resetsThisRead
+            resetsThisRead = 0
+            if admission.recordResets(source, count: count) { return close(context, .resetLimit, goAway: .enhanceYourCalm) }
+        }
+        let unread = nioStreams - streams.count - watches.count - pendingAccess.count
+        if unread > limits.maxBufferedAnswers { close(context, .bufferedAnswers, goAway: .enhanceYourCalm) }
+    }
+
+    /// Gives back every reservation of the connection's streams: on every
+    /// way a connection ends (closed by either side, reset, GOAWAY, a
+    /// timeout), whether or not NIO reports its streams closed.
+    private func releaseEverything() {
+        ticker?.cancel()
+        ticker = nil
+        for stream in streams.removeAll() { budget.release(stream.reserved) }
+        held = 0
+        pendingAccess.removeAll()
     }
 
     private var windowOpened = false
@@ -152,6 +256,7 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         let id = frame.streamID
+        deadlines.frameRead()
         switch frame.payload {
         case .headers(let headers):
             // A request opens a stream with a higher ID than any before
@@ -168,31 +273,39 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
                     // one window's worth.
                     return
                 }
-                streams.insert(Stream(head: head, enforcer: enforcer), for: id)
+                streams.insert(Stream(head: head, enforcer: enforcer, openedAt: deadlines.now), for: id)
             }
             if headers.endStream { finish(id, context) }
         case .data(let payload):
             let budget = budget
-            let known: Void? = streams.modify(id) { stream in
-                guard case .byteBuffer(var chunk) = payload.data, !stream.tooLarge, !stream.overBudget else { return }
+            let connectionRoom = limits.bodyBudgetPerConnection - held
+            let change: Int? = streams.modify(id) { stream in
+                guard case .byteBuffer(var chunk) = payload.data, !stream.tooLarge, !stream.overBudget else { return 0 }
                 let limit = stream.head.path == "/v1/access" ? Self.maxAccessBody : Self.maxDecisionBody
                 if (stream.body?.readableBytes ?? 0) + chunk.readableBytes > limit {
                     stream.tooLarge = true
-                } else if !budget.reserve(chunk.readableBytes) {
+                } else if chunk.readableBytes > connectionRoom || !budget.reserve(chunk.readableBytes) {
                     stream.overBudget = true
                 } else {
                     stream.reserved += chunk.readableBytes
-                    if stream.body == nil { stream.body = chunk } else { stream.body!.writeBuffer(&chunk) }
+                    if stream.body == nil {
+                        stream.body = chunk
+                    } else {
+                        stream.body?.writeBuffer(&chunk)
+                    }
+                    return chunk.readableBytes
                 }
-                if stream.tooLarge || stream.overBudget {
-                    budget.release(stream.reserved)
-                    stream.reserved = 0
-                    stream.body = nil
-                }
+                let given = stream.reserved
+                budget.release(given)
+                stream.reserved = 0
+                stream.body = nil
+                return -given
             }
-            guard known != nil else { return }
+            guard let change else { return }
+            held += change
             if payload.endStream { finish(id, context) }
         case .rstStream:
+            resetsThisRead += 1
             forget(id)
         default:
             break
@@ -213,7 +326,7 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
 
     /// Drops what is known of a stream that was reset or closed.
     private func forget(_ id: HTTP2StreamID) {
-        if let stream = streams.remove(id) { budget.release(stream.reserved) }
+        if let stream = streams.remove(id) { release(stream) }
         if !pendingAccess.isEmpty { pendingAccess.remove(id) }
         stopWatching(id)
     }
@@ -234,6 +347,7 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         let answered = auditBurst.count
         submitAuditBurst()
         context.flush()
+        checkAbuse(context)
         context.fireChannelReadComplete()
         // After the flush, so that the answers are on their way first.
         if answered >= Self.yieldAfter { sched_yield() }
@@ -242,7 +356,10 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
         case let closed as StreamClosedEvent:
+            nioStreams -= 1
             forget(closed.streamID)
+        case is NIOHTTP2StreamCreatedEvent:
+            nioStreams += 1
         case let window as NIOHTTP2WindowUpdatedEvent:
             // Credit is given back from the windows NIO keeps, so that bytes
             // this handler never sees (padding, frames of reset streams)
@@ -277,21 +394,28 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         context.close(promise: nil)
     }
 
+    private func release(_ stream: Stream) {
+        budget.release(stream.reserved)
+        held -= stream.reserved
+    }
+
     private func finish(_ id: HTTP2StreamID, _ context: ChannelHandlerContext) {
         guard let stream = streams.remove(id) else { return }
-        budget.release(stream.reserved)
+        release(stream)
         handle(stream, id, context: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         submitAuditBurst()
         for id in Array(watches.keys) { stopWatching(id) }
+        releaseEverything()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         submitAuditBurst()
         for id in Array(watches.keys) { stopWatching(id) }
+        releaseEverything()
     }
 
     private func submitAuditBurst() {
@@ -315,6 +439,7 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
             return respond(id, context, .badRequest, error: "malformed request: \(malformed)")
         }
         if stream.overBudget {
+            metrics.bodyBudgetRefusals.increment()
             return respond(id, context, .serviceUnavailable, error: "too many request bodies are held at once; try again")
         }
         switch head.path {

@@ -43,6 +43,7 @@ struct DecisionRequest: Sendable, Equatable {
         guard let hostValue = object["host"] else { throw Invalid(message: "missing field 'host'") }
         guard let host = hostValue as? String, !host.isEmpty else { throw Invalid(message: "'host' must be a non-empty string") }
         guard host.utf8.count <= 255 else { throw Invalid(message: "'host' is longer than a DNS name can be") }
+        if let problem = PrintableText.problem(host, field: "host") { throw Invalid(message: problem) }
         let port: Int
         do {
             port = try JSONPort.read(object["port"])
@@ -70,6 +71,7 @@ struct DecisionRequest: Sendable, Equatable {
         func string(_ key: String) throws(Invalid) -> String? {
             guard let value = fields[key], !(value is NSNull) else { return nil }
             guard let text = value as? String else { throw Invalid(message: "'source.\(key)' must be a string") }
+            if let problem = PrintableText.problem(text, field: "source.\(key)") { throw Invalid(message: problem) }
             return text
         }
         let asserted = fields.keys.contains { identityKeys.contains($0) }
@@ -91,6 +93,9 @@ struct DecisionRequest: Sendable, Equatable {
         case let object as [String: Any]:
             for (key, value) in object {
                 guard let value = value as? String else { throw Invalid(message: "'source.labels.\(key)' must be a string") }
+                if let problem = PrintableText.problem(key, field: "source.labels") ?? PrintableText.problem(value, field: "source.labels.\(key)") {
+                    throw Invalid(message: problem)
+                }
                 labels[key] = value
             }
         case nil, is NSNull: break

@@ -1,3 +1,4 @@
+import ConnectionLimits
 import Crypto
 import Foundation
 import Logging
@@ -49,7 +50,10 @@ public final class DecisionServer: Sendable {
     /// Bytes of request bodies held in memory across all connections, at
     /// most: past it a request is answered 503 instead of growing memory
     /// without end.
-    private let budget = BoundedCount(limit: 64 << 20)
+    private let budget: BoundedCount
+    private let limits: DecisionLimits
+    private let admission: ConnectionAdmission
+    private let metrics: PDPMetrics
     private let listeners = NIOLockedValueBox([Channel]())
     private let connections = NIOLockedValueBox([ObjectIdentifier: Channel]())
 
@@ -61,8 +65,19 @@ public final class DecisionServer: Sendable {
         HTTP2Setting(parameter: .initialWindowSize, value: DecisionConnectionHandler.streamWindow),
     ]
 
-    init(engine: DecisionEngine, authenticator: EnforcerAuthenticator, group: MultiThreadedEventLoopGroup, logger: Logger) {
+    init(
+        engine: DecisionEngine, authenticator: EnforcerAuthenticator, group: MultiThreadedEventLoopGroup, limits: DecisionLimits,
+        logger: Logger
+    ) {
         self.engine = engine
+        self.limits = limits
+        budget = BoundedCount(limit: limits.bodyBudget)
+        admission = ConnectionAdmission(limits.admission)
+        metrics = engine.metrics
+        metrics.sampleAtScrape { [budget, admission, metrics] in
+            metrics.bodyBytesHeld.set(to: Double(budget.current))
+            metrics.decisionConnections.set(to: Double(admission.openConnections))
+        }
         self.authenticator = authenticator
         self.group = group
         self.logger = logger
@@ -126,12 +141,26 @@ public final class DecisionServer: Sendable {
         let inFlight = inFlight
         let budget = budget
         let connections = connections
+        let limits = limits
+        let admission = admission
+        let metrics = metrics
+        let logger = logger
         var bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
         if tcp { bootstrap = bootstrap.childChannelOption(.socketOption(.tcp_nodelay), value: 1) }
         return bootstrap.childChannelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
+                // Over the cap, the source's share or a reset penalty: closed
+                // at once, before anything is read.
+                let source = channel.remoteAddress?.ipAddress ?? "unix-socket"
+                if let refusal = admission.admit(source) {
+                    metrics.connectionsRefused[refusal]?.increment()
+                    logger.debug("connection refused", metadata: ["source": "\(source)", "reason": "\(refusal.rawValue)"])
+                    channel.close(promise: nil)
+                    return
+                }
+                channel.closeFuture.whenComplete { _ in admission.release(source) }
                 let id = ObjectIdentifier(channel)
                 connections.withLockedValue { $0[id] = channel }
                 channel.closeFuture.whenComplete { _ in _ = connections.withLockedValue { $0.removeValue(forKey: id) } }
@@ -159,6 +188,7 @@ public final class DecisionServer: Sendable {
                 try channel.pipeline.syncOperations.addHandler(
                     DecisionConnectionHandler(
                         engine: engine, authenticator: authenticator, connection: connection, cache: cache, inFlight: inFlight, budget: budget,
+                        limits: limits, admission: admission, source: source, metrics: metrics,
                         certificateName: tls == nil ? nil : { channel in
                             (try? channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self))?.peerCertificate
                                 .map(Self.certificateName)

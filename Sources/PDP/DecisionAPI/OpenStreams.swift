@@ -11,6 +11,25 @@ struct OpenStreams<Value> {
 
     var isEmpty: Bool { newest == nil && others.isEmpty }
 
+    var count: Int { others.count + (newest == nil ? 0 : 1) }
+
+    /// The streams whose value satisfies `predicate`.
+    func ids(where predicate: (Value) -> Bool) -> [HTTP2StreamID] {
+        var result: [HTTP2StreamID] = []
+        if let newest, predicate(newest.value) { result.append(newest.id) }
+        for (id, value) in others where predicate(value) { result.append(id) }
+        return result
+    }
+
+    /// Removes every stream and returns their values.
+    mutating func removeAll() -> [Value] {
+        var values = Array(others.values)
+        if let newest { values.append(newest.value) }
+        newest = nil
+        others = [:]
+        return values
+    }
+
     func contains(_ id: HTTP2StreamID) -> Bool {
         if let newest, newest.id == id { return true }
         return !others.isEmpty && others[id] != nil

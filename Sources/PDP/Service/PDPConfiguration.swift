@@ -23,6 +23,8 @@ public struct PDPConfiguration: Sendable {
     /// Write a fresh admin token at start even if tokens exist.
     public var newAdminToken: Bool
     public var eventLoopThreads: Int
+    /// The decision API's caps and timeouts.
+    public var decisionLimits = DecisionLimits()
 
     public init(
         databasePath: String, decision: DecisionListeners, adminHost: String = "127.0.0.1", adminPort: Int = 15011,

@@ -1,3 +1,4 @@
+import ConnectionLimits
 import NIOConcurrencyHelpers
 import Prometheus
 
@@ -13,6 +14,20 @@ public final class PDPMetrics: Sendable {
     let auditHeadSeq: Gauge
     let watchSubscribers: Gauge
     let accessReported: Counter
+    /// Decision API connections open now.
+    let decisionConnections: Gauge
+    /// Decision API connections closed at accept, by `ConnectionAdmission.Refusal`.
+    let connectionsRefused: [ConnectionAdmission.Refusal: Counter]
+    /// Decision API connections the service closed, by why.
+    let connectionsClosed: [DecisionConnectionHandler.CloseReason: Counter]
+    /// Requests whose body did not arrive within the request timeout (408).
+    let requestsTimedOut: Counter
+    /// Requests answered 503 because the body budget was spent.
+    let bodyBudgetRefusals: Counter
+    /// Bytes of request bodies held now; set from the budget at each scrape.
+    let bodyBytesHeld: Gauge
+    /// Lint and validate requests refused for their size or time (413, 422, 503).
+    let policyChecksRefused: Counter
     /// `egress_pdp_audit_head_info{hash="..."} 1`: the chain head for an
     /// outside system to anchor. Replaced (not added to) when the head moves.
     private let headInfo: NIOLockedValueBox<Gauge?> = NIOLockedValueBox(nil)
@@ -35,6 +50,26 @@ public final class PDPMetrics: Sendable {
         watchSubscribers = registry.makeGauge(descriptor: name("watch_subscribers", "", "Open GET /v1/watch streams."))
         accessReported = registry.makeCounter(
             descriptor: name("access_records", "total", "Connection records reported by enforcers."))
+        decisionConnections = registry.makeGauge(descriptor: name("decision_connections", "", "Decision API connections open."))
+        let refused = name("decision_connections_refused", "total", "Decision API connections closed at accept, by reason.")
+        let registry = registry
+        connectionsRefused = Dictionary(
+            uniqueKeysWithValues: ConnectionAdmission.Refusal.allCases.map {
+                ($0, registry.makeCounter(descriptor: refused, labels: [("reason", $0.rawValue)]))
+            })
+        let closed = name("decision_connections_closed", "total", "Decision API connections the service closed, by reason.")
+        connectionsClosed = Dictionary(
+            uniqueKeysWithValues: DecisionConnectionHandler.CloseReason.allCases.map {
+                ($0, registry.makeCounter(descriptor: closed, labels: [("reason", $0.rawValue)]))
+            })
+        requestsTimedOut = registry.makeCounter(
+            descriptor: name("decision_request_timeouts", "total", "Requests whose body did not arrive in time (answered 408)."))
+        bodyBudgetRefusals = registry.makeCounter(
+            descriptor: name("decision_body_budget_refusals", "total", "Requests answered 503 because the request-body budget was spent."))
+        bodyBytesHeld = registry.makeGauge(
+            descriptor: name("decision_body_bytes_held", "", "Bytes of request bodies held in memory now, across all connections."))
+        policyChecksRefused = registry.makeCounter(
+            descriptor: name("policy_checks_refused", "total", "Validate and revision requests refused for their size, time or concurrency."))
     }
 
     /// One series carries both the head's sequence number and its hash, so
@@ -54,5 +89,14 @@ public final class PDPMetrics: Sendable {
         }
     }
 
-    public func render() -> String { registry.emitToString() }
+    /// Values read only when scraped (a gauge of an atomic count, say).
+    private let samplers = NIOLockedValueBox<[@Sendable () -> Void]>([])
+
+    /// Runs `sample` before every scrape.
+    func sampleAtScrape(_ sample: @escaping @Sendable () -> Void) { samplers.withLockedValue { $0.append(sample) } }
+
+    public func render() -> String {
+        for sample in samplers.withLockedValue({ $0 }) { sample() }
+        return registry.emitToString()
+    }
 }

@@ -53,7 +53,8 @@ public final class PDPService: Sendable {
     public func run() async throws {
         let started = ContinuousClock.now
         try prepare()
-        let decisionServer = DecisionServer(engine: engine, authenticator: authenticator, group: group, logger: logger)
+        let decisionServer = DecisionServer(
+            engine: engine, authenticator: authenticator, group: group, limits: configuration.decisionLimits, logger: logger)
         let bound = try await decisionServer.start(configuration.decision)
         for address in bound { logger.info("decision API listening", metadata: ["address": "\(address)"]) }
 
