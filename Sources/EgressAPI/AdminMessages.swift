@@ -75,6 +75,16 @@ public struct TokenRecord: Codable, Sendable, Hashable {
 
 /// The result of checking the audit chain from its anchor to its head.
 public struct AuditVerification: Codable, Sendable {
+    /// One place where the chain does not hold.
+    public struct Break: Codable, Sendable, Equatable {
+        public var seq: Int64
+        public var problem: String
+        public init(seq: Int64, problem: String) {
+            self.seq = seq
+            self.problem = problem
+        }
+    }
+
     public var valid: Bool
     public var records: Int
     public var firstSeq: Int64?
@@ -87,11 +97,21 @@ public struct AuditVerification: Codable, Sendable {
     /// it outside too: whoever can write the database can move it.
     public var anchorSeq: Int64?
     public var anchorHash: String?
+    /// Every break found, in order (at most `maxBreaks`; `breakCount` counts
+    /// them all). Verification goes on past a break: each record is checked
+    /// against the one stored before it, so one false alarm cannot hide
+    /// tampering further on.
+    public var breaks: [Break]?
+    public var breakCount: Int?
+
+    public static let maxBreaks = 1000
 
     public init(
         valid: Bool, records: Int, firstSeq: Int64?, lastSeq: Int64?, head: String, brokenAt: Int64?, problem: String?,
-        anchorSeq: Int64? = nil, anchorHash: String? = nil
+        anchorSeq: Int64? = nil, anchorHash: String? = nil, breaks: [Break]? = nil, breakCount: Int? = nil
     ) {
+        self.breaks = breaks
+        self.breakCount = breakCount
         self.anchorSeq = anchorSeq
         self.anchorHash = anchorHash
         self.valid = valid

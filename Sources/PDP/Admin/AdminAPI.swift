@@ -134,7 +134,22 @@ struct AdminAPI: Sendable {
         }
         v1.get("audit/verify") { request, _ in
             try require(.viewer, request)
-            return try AdminJSON.response(try database.verifyAudit())
+            // The writer's head first: a trail emptied or cut short under a
+            // running service does not verify. An operator who anchored a
+            // head outside passes it too (headSeq, headHash).
+            var heads = [audit.currentHead]
+            let q = request.uri.queryParameters
+            switch (q.get("headSeq"), q.get("headHash")) {
+            case (nil, nil): break
+            case (let seq?, let hash?):
+                guard let seq = Int64(seq), seq >= 0, hash.count == 64, hash.allSatisfy(\.isHexDigit) else {
+                    throw AdminError(.badRequest, "'headSeq' must be a non-negative integer and 'headHash' 64 hex digits")
+                }
+                heads.append((seq, hash.lowercased()))
+            default:
+                throw AdminError(.badRequest, "'headSeq' and 'headHash' go together")
+            }
+            return try AdminJSON.response(try database.verifyAudit(expectedHeads: heads))
         }
         v1.get("audit/head") { request, _ in
             try require(.viewer, request)

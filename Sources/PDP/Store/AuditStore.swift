@@ -96,51 +96,6 @@ extension PDPDatabase {
         }
     }
 
-    /// Walks the chain from the anchor and recomputes every hash.
-    func verifyAudit() throws -> AuditVerification {
-        try pool.read { db in
-            var previous = AuditChain.genesis
-            var expectedSeq: Int64 = 1
-            var anchor: (seq: Int64, hash: String)?
-            if let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_anchor WHERE id = 1") {
-                anchor = (try row.decode(Int64.self, forColumn: "seq"), try row.decode(String.self, forColumn: "hash"))
-                previous = anchor!.hash
-                expectedSeq = anchor!.seq + 1
-            }
-            var count = 0
-            var first: Int64?
-            func broken(at seq: Int64, _ problem: String) -> AuditVerification {
-                AuditVerification(
-                    valid: false, records: count, firstSeq: first, lastSeq: count > 0 ? expectedSeq - 1 : nil, head: previous,
-                    brokenAt: seq, problem: problem, anchorSeq: anchor?.seq, anchorHash: anchor?.hash)
-            }
-            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit ORDER BY seq")
-            while let row = try cursor.next() {
-                let seq = (try? row.decode(Int64.self, forColumn: "seq")) ?? expectedSeq
-                let record: AuditRecord
-                let labels: String?
-                do {
-                    record = try Self.auditRecord(row)
-                    labels = try row.decode(String?.self, forColumn: "labels")
-                } catch {
-                    return broken(at: seq, "record \(seq) cannot be read (\(error)): it was changed")
-                }
-                first = first ?? seq
-                if seq != expectedSeq { return broken(at: seq, "record \(expectedSeq) is missing") }
-                let hash = AuditChain.hash(record, labelsJSON: labels, seq: seq, previous: previous)
-                if hash != record.hash {
-                    return broken(at: seq, "record \(seq) does not match its hash: it or an earlier record was changed")
-                }
-                previous = hash
-                expectedSeq = seq + 1
-                count += 1
-            }
-            return AuditVerification(
-                valid: true, records: count, firstSeq: first, lastSeq: count > 0 ? expectedSeq - 1 : nil, head: previous,
-                brokenAt: nil, problem: nil, anchorSeq: anchor?.seq, anchorHash: anchor?.hash)
-        }
-    }
-
     /// The record retention dropped last, which the chain now starts from.
     func auditAnchor() throws -> (seq: Int64, hash: String)? {
         try pool.read { db in

@@ -95,21 +95,45 @@ struct AuditCommand: AsyncParsableCommand {
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Recompute the audit hash chain; exit 1 if any record was changed, removed or reordered.",
-            discussion: "Compare the printed head with one recorded elsewhere to catch records cut off the end.")
+            discussion: """
+                Every break is printed, not only the first. The trail must also reach the service's
+                own head: one emptied or cut short while the service runs does not verify. To catch
+                the same after a restart, record the printed head elsewhere (or scrape the metric
+                egress_pdp_audit_head_info) and pass it back with --head.
+                """)
         @OptionGroup var connection: ServerOptions
+        @Option(help: "A head recorded earlier, SEQ:HASH: the trail must still hold that record with that hash.")
+        var head: String?
+
+        func validate() throws { _ = try head.map(Self.parseHead) }
+
+        static func parseHead(_ text: String) throws -> (seq: Int64, hash: String) {
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 2, let seq = Int64(parts[0]), seq >= 0, parts[1].count == 64, parts[1].allSatisfy(\.isHexDigit) else {
+                throw ValidationError("--head is SEQ:HASH, a record number and its 64-hex-digit hash; got '\(text)'")
+            }
+            return (seq, String(parts[1]))
+        }
 
         func run() async throws {
             let client = try connection.client()
+            var query: [URLQueryItem] = []
+            if let head = try head.map(Self.parseHead) {
+                query = [URLQueryItem(name: "headSeq", value: String(head.seq)), URLQueryItem(name: "headHash", value: head.hash)]
+            }
             try await reportingClientErrors {
-                let result = try await client.get("v1/audit/verify", as: AuditVerification.self)
+                let result = try await client.get("v1/audit/verify", query: query, as: AuditVerification.self)
                 if result.valid {
                     StandardStreams.out(
-                        "audit chain intact: \(result.records) records (\(result.firstSeq.map(String.init) ?? "-")...\(result.lastSeq.map(String.init) ?? "-")), head \(result.head)\n")
-                } else {
-                    StandardStreams.out(
-                        "audit chain BROKEN at record \(result.brokenAt.map(String.init) ?? "?"): \(result.problem ?? "")\n")
-                    throw ExitCode(1)
+                        "audit chain intact: \(result.records) records (\(result.firstSeq.map(String.init) ?? "-")...\(result.lastSeq.map(String.init) ?? "-")), head \(result.lastSeq.map(String.init) ?? "0"):\(result.head)\n")
+                    return
                 }
+                let breaks = result.breaks ?? [.init(seq: result.brokenAt ?? 0, problem: result.problem ?? "")]
+                let count = result.breakCount ?? breaks.count
+                StandardStreams.out("audit chain BROKEN in \(count) place\(count == 1 ? "" : "s") (\(result.records) records read):\n")
+                for item in breaks { StandardStreams.out("  record \(item.seq): \(item.problem)\n") }
+                if count > breaks.count { StandardStreams.out("  ... and \(count - breaks.count) more\n") }
+                throw ExitCode(1)
             }
         }
     }
