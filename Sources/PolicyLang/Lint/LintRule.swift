@@ -11,6 +11,15 @@ public protocol LintRule: Sendable {
 public struct LintContext: Sendable {
     public let set: PolicySet
     public let publicSuffixes: PublicSuffixList
+    /// Rules that may take long poll it and stop early when it is spent;
+    /// the linter then throws rather than return a partial result.
+    public var budget = LintBudget.unlimited
+
+    public init(set: PolicySet, publicSuffixes: PublicSuffixList, budget: LintBudget = .unlimited) {
+        self.set = set
+        self.publicSuffixes = publicSuffixes
+        self.budget = budget
+    }
 
     /// Rules whose meaning is fully known: with errors present a rule may
     /// have lost an invalid part, so the rules that reason about meaning

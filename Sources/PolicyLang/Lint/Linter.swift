@@ -14,8 +14,19 @@ public struct Linter: Sendable {
     }
 
     public func lint(_ set: PolicySet) -> [Diagnostic] {
-        let context = LintContext(set: set, publicSuffixes: publicSuffixes)
-        let all = set.diagnostics + rules.flatMap { $0.check(context) }
+        // An unlimited budget is never exhausted.
+        (try? lint(set, within: .unlimited)) ?? []
+    }
+
+    /// Lints within `budget`; throws when it runs out before every rule ran.
+    public func lint(_ set: PolicySet, within budget: LintBudget) throws(LintBudget.Exhausted) -> [Diagnostic] {
+        let context = LintContext(set: set, publicSuffixes: publicSuffixes, budget: budget)
+        var all = set.diagnostics
+        for rule in rules {
+            try budget.check()
+            all += rule.check(context)
+        }
+        try budget.check()
         return all.sorted {
             ($0.file.path, $0.span.lowerBound, $0.id.rawValue) < ($1.file.path, $1.span.lowerBound, $1.id.rawValue)
         }
