@@ -115,6 +115,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Answers a connection may leave unread (held back by its flow-control windows); past it the connection is closed (env EGRESS_PDP_MAX_BUFFERED_ANSWERS; default 256).")
     var maxBufferedAnswers: Int?
 
+    @Option(help: "Seconds one policy check (revisions/validate, a new revision) may take; past it the answer is 422 (env EGRESS_PDP_POLICY_CHECK_TIMEOUT; default 10).")
+    var policyCheckTimeout: Double?
+
+    @Option(help: "Policy files one validate or revision request may carry; past it the answer is 413 (env EGRESS_PDP_MAX_POLICY_FILES; default 5000).")
+    var maxPolicyFiles: Int?
+
     @Flag(help: "Write a new admin token to --admin-token-file at start, as on the first start: the way back in when every admin token was revoked or lost (needs access to the data directory).")
     var newAdminToken = false
 
@@ -184,6 +190,10 @@ struct Serve: AsyncParsableCommand {
             newAdminToken: newAdminToken,
             eventLoopThreads: try number(threads, "EGRESS_PDP_THREADS", default: ProcessInfo.processInfo.activeProcessorCount)!)
         configuration.decisionLimits = try decisionLimits(number: number)
+        configuration.policyCheckTimeout = .nanoseconds(
+            try Self.seconds(policyCheckTimeout, "EGRESS_PDP_POLICY_CHECK_TIMEOUT", "--policy-check-timeout", default: 10).nanoseconds)
+        configuration.maxPolicyFiles = try number(maxPolicyFiles, "EGRESS_PDP_MAX_POLICY_FILES", default: 5000) ?? 5000
+        if configuration.maxPolicyFiles < 1 { throw ValidationError("--max-policy-files must be 1 or more") }
         do {
             try await PDPService(configuration: configuration, logger: logger).run()
         } catch let rejected as PolicyManager.Rejected {
@@ -197,23 +207,12 @@ struct Serve: AsyncParsableCommand {
 
     /// The decision API's limits from the options, each range-checked.
     private func decisionLimits(number: (Int?, String, Int?) throws -> Int?) throws -> DecisionLimits {
-        let env = ProcessInfo.processInfo.environment
         func counted(_ option: Int?, _ name: String, _ flag: String, default fallback: Int, minimum: Int = 1) throws -> Int {
             let value = try number(option, name, fallback) ?? fallback
             guard value >= minimum else { throw ValidationError("\(flag) must be \(minimum) or more, not \(value)") }
             return value
         }
-        func seconds(_ option: Double?, _ name: String, _ flag: String, default fallback: Double) throws -> TimeAmount {
-            var value = fallback
-            if let option {
-                value = option
-            } else if let text = env[name], !text.isEmpty {
-                guard let parsed = Double(text) else { throw ValidationError("\(name) must be a number of seconds, not '\(text)'") }
-                value = parsed
-            }
-            guard value >= 0.05, value <= 86_400 else { throw ValidationError("\(flag) must be 0.05 to 86400 seconds, not \(value)") }
-            return .nanoseconds(Int64(value * 1e9))
-        }
+        func seconds(_ o: Double?, _ n: String, _ f: String, default d: Double) throws -> TimeAmount { try Self.seconds(o, n, f, default: d) }
         let maxConnections = try counted(self.maxConnections, "EGRESS_PDP_MAX_CONNECTIONS", "--max-connections", default: 1024)
         let perSource = try counted(
             maxConnectionsPerSource, "EGRESS_PDP_MAX_CONNECTIONS_PER_SOURCE", "--max-connections-per-source", default: 64)
@@ -231,6 +230,19 @@ struct Serve: AsyncParsableCommand {
             requestTimeout: try seconds(requestTimeout, "EGRESS_PDP_REQUEST_TIMEOUT", "--request-timeout", default: 30),
             maxBufferedAnswers: try counted(
                 maxBufferedAnswers, "EGRESS_PDP_MAX_BUFFERED_ANSWERS", "--max-buffered-answers", default: 256))
+    }
+
+    /// A number of seconds from an option or its variable, 0.05 to 86400.
+    static func seconds(_ option: Double?, _ name: String, _ flag: String, default fallback: Double) throws -> TimeAmount {
+        var value = fallback
+        if let option {
+            value = option
+        } else if let text = ProcessInfo.processInfo.environment[name], !text.isEmpty {
+            guard let parsed = Double(text) else { throw ValidationError("\(name) must be a number of seconds, not '\(text)'") }
+            value = parsed
+        }
+        guard value >= 0.05, value <= 86_400 else { throw ValidationError("\(flag) must be 0.05 to 86400 seconds, not \(value)") }
+        return .nanoseconds(Int64(value * 1e9))
     }
 
     static func defaultDataDirectory() -> String {

@@ -13,6 +13,7 @@ struct AdminAPI: Sendable {
     let audit: AuditWriter
     let authenticator: EnforcerAuthenticator
     let metrics: PDPMetrics
+    let checks: PolicyCheckRunner
     let ready: @Sendable () -> Bool
     let tokensChanged: @Sendable () throws -> Void
 
@@ -52,10 +53,11 @@ struct AdminAPI: Sendable {
         }
         v1.post("revisions") { request, _ in
             let token = try require(.admin, request)
-            let body = try await AdminJSON.decode(RevisionRequest.self, from: request)
             do {
-                let (revision, check) = try policies.create(
-                    body.files, author: token.name, reason: body.reason ?? "", activate: body.activate ?? true)
+                let (body, (revision, check)) = try await checking(request, RevisionRequest.self, files: \.files) { body, budget in
+                    try policies.create(
+                        body.files, author: token.name, reason: body.reason ?? "", activate: body.activate ?? true, budget: budget)
+                }
                 return try AdminJSON.response(
                     CreatedRevision(
                         revision: revision.id, active: body.activate ?? true, diagnostics: check.diagnostics,
@@ -67,8 +69,9 @@ struct AdminAPI: Sendable {
         }
         v1.post("revisions/validate") { request, _ in
             try require(.viewer, request)
-            let body = try await AdminJSON.decode(ValidateRequest.self, from: request)
-            let check = policies.check(body.files)
+            let (_, check) = try await checking(request, ValidateRequest.self, files: \.files) { body, budget in
+                try policies.check(body.files, budget: budget)
+            }
             return try AdminJSON.response(
                 Validation(
                     valid: check.valid, diagnostics: check.diagnostics, testsPassed: check.testsPassed,
@@ -195,6 +198,25 @@ struct AdminAPI: Sendable {
 
     // MARK: Helpers
 
+    /// Reads a body of policy files and runs `work` on it through the check
+    /// runner: off the threads that answer decisions and `/healthz`, within
+    /// its time, and cancelled when the client closes its connection.
+    private func checking<Body: Decodable & Sendable, T: Sendable>(
+        _ request: Request, _ type: Body.Type, files: KeyPath<Body, [Revision.File]> & Sendable,
+        _ work: @escaping @Sendable (Body, LintBudget) throws -> T
+    ) async throws -> (Body, T) {
+        let gone = AtomicFlag()
+        let headers = request.headers
+        return try await request.body.consumeWithInboundCloseHandler { requestBody in
+            let body = try await AdminJSON.decode(type, body: requestBody, headers: headers)
+            try checks.checkSize(files: body[keyPath: files].count)
+            let result = try await checks.run(clientGone: { gone.value }) { budget in try work(body, budget) }
+            return (body, result)
+        } onInboundClosed: {
+            gone.set()
+        }
+    }
+
     @discardableResult
     private func require(_ role: Role, _ request: Request) throws -> TokenRecord {
         guard let token = authenticator.record(authorization: request.headers[.authorization]) else {
@@ -263,3 +285,4 @@ struct AdminAPI: Sendable {
         return query
     }
 }
+

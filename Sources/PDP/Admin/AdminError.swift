@@ -35,12 +35,18 @@ enum AdminJSON {
     /// `ClosedJSONObject` body with a field it does not have is refused, not
     /// read past.
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int = 16 << 20) async throws -> T {
-        if let contentType = request.headers[.contentType], !contentType.lowercased().hasPrefix("application/json") {
+        try await decode(type, body: request.body, headers: request.headers, limit: limit)
+    }
+
+    /// `decode(_:from:limit:)` for a body taken apart from its request (as
+    /// `consumeWithInboundCloseHandler` hands it over).
+    static func decode<T: Decodable>(_ type: T.Type, body: RequestBody, headers: HTTPFields, limit: Int = 16 << 20) async throws -> T {
+        if let contentType = headers[.contentType], !contentType.lowercased().hasPrefix("application/json") {
             throw AdminError(.unsupportedMediaType, "the body must be application/json, not \(contentType)")
         }
         let buffer: ByteBuffer
         do {
-            buffer = try await request.body.collect(upTo: limit)
+            buffer = try await body.collect(upTo: limit)
         } catch {
             throw AdminError(.contentTooLarge, "the body is larger than \(limit) bytes")
         }

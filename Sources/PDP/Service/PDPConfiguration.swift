@@ -25,6 +25,10 @@ public struct PDPConfiguration: Sendable {
     public var eventLoopThreads: Int
     /// The decision API's caps and timeouts.
     public var decisionLimits = DecisionLimits()
+    /// Time one policy check (validate, a new revision) may take.
+    public var policyCheckTimeout: Duration = .seconds(10)
+    /// Policy files one request may carry.
+    public var maxPolicyFiles = 5000
 
     public init(
         databasePath: String, decision: DecisionListeners, adminHost: String = "127.0.0.1", adminPort: Int = 15011,

@@ -59,9 +59,11 @@ public final class PDPService: Sendable {
         for address in bound { logger.info("decision API listening", metadata: ["address": "\(address)"]) }
 
         let readiness = ReadinessFlag()
+        let checks = PolicyCheckRunner(
+            limits: .init(maxFiles: configuration.maxPolicyFiles, timeout: configuration.policyCheckTimeout), metrics: metrics)
         let admin = AdminAPI(
             policies: policies, inventory: inventory, database: database, audit: audit, authenticator: authenticator,
-            metrics: metrics, ready: { readiness.isReady },
+            metrics: metrics, checks: checks, ready: { readiness.isReady },
             tokensChanged: { [authenticator, database] in try authenticator.reload(from: database) })
         let logger = logger
         let app = Application(
@@ -88,6 +90,7 @@ public final class PDPService: Sendable {
             configuration: .init(
                 services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await serviceGroup.run()
+        await checks.shutdown()
         try await group.shutdownGracefully()
         let head = audit.currentHead
         logger.info("stopped", metadata: ["auditHeadSeq": "\(head.seq)", "auditHead": "\(head.hash)"])

@@ -44,20 +44,20 @@ public final class PolicyManager: Sendable {
         self.logger = logger
     }
 
-    public func check(_ files: [Revision.File]) -> Check {
+    /// Checks a set within `budget`; throws when the budget runs out first.
+    public func check(_ files: [Revision.File], budget: LintBudget = .unlimited) throws(LintBudget.Exhausted) -> Check {
         func refuse(_ path: String, _ message: String) -> Check {
-            let record = DiagnosticRecord(Diagnostic(.syntax, in: SourceFile(path: path, text: ""), at: 0..<0, message))
+            let record = DiagnosticRecord(Diagnostic(.syntax, in: SourceFile(path: "<revision>", text: ""), at: 0..<0, message))
             return Check(index: nil, diagnostics: [record], testsPassed: 0, testFailures: [])
         }
         var seen = Set<String>()
         for file in files {
-            guard file.path.hasSuffix(".egress"), !file.path.isEmpty, !file.path.hasPrefix("/"),
-                !file.path.split(separator: "/").contains("..")
-            else { return refuse(file.path, "a policy file's path must be relative, without '..', and end in .egress") }
+            if let problem = RevisionPath.problem(file.path) { return refuse(file.path, problem) }
             guard seen.insert(file.path).inserted else { return refuse(file.path, "two files have the path '\(file.path)'") }
         }
         let set = PolicySet(files: files.map { SourceFile(path: $0.path, text: $0.content) })
-        let diagnostics = linter.lint(set)
+        try budget.check()
+        let diagnostics = try linter.lint(set, within: budget)
         let records = diagnostics.map(DiagnosticRecord.init)
         guard !diagnostics.contains(where: { $0.severity == .error }), set.files.count > 0,
             let index = try? PolicyCompiler.compile(set)
@@ -89,9 +89,9 @@ public final class PolicyManager: Sendable {
 
     /// Checks and stores a new revision; activates it when asked.
     public func create(
-        _ files: [Revision.File], author: String, reason: String, activate: Bool
+        _ files: [Revision.File], author: String, reason: String, activate: Bool, budget: LintBudget = .unlimited
     ) throws -> (revision: Revision, check: Check) {
-        let check = check(files)
+        let check = try check(files, budget: budget)
         guard let index = check.index else {
             throw Rejected(message: "the policy set has errors; nothing was stored", diagnostics: check.diagnostics)
         }
@@ -113,7 +113,8 @@ public final class PolicyManager: Sendable {
     public func activate(_ id: Int64) throws {
         try changes.withLock {
             guard let revision = try database.revision(id) else { throw StoreError.notFound("revision \(id) does not exist") }
-            let check = check(revision.files)
+            // A stored revision was checked when it was stored: no budget.
+            let check = try check(revision.files)
             guard let index = check.index else {
                 throw Rejected(message: "revision \(id) no longer compiles", diagnostics: check.diagnostics)
             }

@@ -13,24 +13,26 @@ public struct LintBudget: Sendable {
     public static let unlimited = LintBudget(deadline: nil)
 
     public let deadline: ContinuousClock.Instant?
+    /// Asked as well as `Task.isCancelled`, for work that runs outside the
+    /// task that waits for it (on a thread of its own).
+    public let isCancelled: (@Sendable () -> Bool)?
 
-    public init(deadline: ContinuousClock.Instant?) {
+    public init(deadline: ContinuousClock.Instant?, isCancelled: (@Sendable () -> Bool)? = nil) {
         self.deadline = deadline
+        self.isCancelled = isCancelled
     }
 
-    public init(seconds: Double) {
-        deadline = .now + .milliseconds(Int64(seconds * 1000))
-    }
+    private var cancelled: Bool { Task.isCancelled || isCancelled?() == true }
 
-    /// Whether the time is up or the task was cancelled.
+    /// Whether the time is up or the work was cancelled.
     public var isExhausted: Bool {
-        if Task.isCancelled { return true }
+        if cancelled { return true }
         guard let deadline else { return false }
         return ContinuousClock.now >= deadline
     }
 
-    func check() throws(Exhausted) {
-        if Task.isCancelled { throw Exhausted(cancelled: true) }
+    public func check() throws(Exhausted) {
+        if cancelled { throw Exhausted(cancelled: true) }
         if let deadline, ContinuousClock.now >= deadline { throw Exhausted(cancelled: false) }
     }
 }
