@@ -121,6 +121,9 @@ struct AdminAPI: Sendable {
             try require(.admin, request)
             let namespace = try decoded(context, "namespace")
             let pod = try decoded(context, "pod")
+            if let problem = KubernetesNames.checkLabel(namespace, what: "namespace") ?? KubernetesNames.checkSubdomain(pod, what: "pod name") {
+                throw AdminError(.badRequest, problem)
+            }
             guard let generation = try inventory.delete(namespace: namespace, pod: pod) else {
                 throw AdminError(.notFound, "no workload \(namespace)/\(pod)")
             }
@@ -172,10 +175,15 @@ struct AdminAPI: Sendable {
                 // Counted in code points, as the OpenAPI document's maxLength counts them.
                 throw AdminError(.badRequest, "'name' must be 1-100 characters")
             }
+            // The audit names enforcers `token:NAME`: a name must say which
+            // token it was, and print as what it is.
+            if let problem = PrintableText.problem(body.name, field: "name") { throw AdminError(.badRequest, problem) }
             if let expiresIn = body.expiresIn, !(1...TokenRequest.maxExpiresIn).contains(expiresIn) {
                 throw AdminError(.badRequest, "'expiresIn' must be 1 to \(TokenRequest.maxExpiresIn) seconds (ten years)")
             }
-            let (record, secret) = try database.createToken(name: body.name, role: body.role, expiresIn: body.expiresIn)
+            let (record, secret) = try invalidAsConflict {
+                try database.createToken(name: body.name, role: body.role, expiresIn: body.expiresIn)
+            }
             try tokensChanged()
             return try AdminJSON.response(
                 CreatedToken(id: record.id, name: record.name, role: record.role, token: secret, expiresAt: record.expiresAt),
@@ -249,6 +257,14 @@ struct AdminAPI: Sendable {
             return try body()
         } catch StoreError.invalid(let message) {
             throw AdminError(.badRequest, message)
+        }
+    }
+
+    private func invalidAsConflict<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch StoreError.conflict(let message) {
+            throw AdminError(.conflict, message)
         }
     }
 

@@ -10,8 +10,20 @@ extension Workload {
     /// in selectors and addresses must parse, or decisions would silently miss.
     public func problems() -> [String] {
         var problems: [String] = []
-        if namespace.isEmpty { problems.append("namespace is empty") }
-        if pod.isEmpty { problems.append("pod is empty") }
+        // Kubernetes' own rules: a name the API server would refuse is not a
+        // workload's, and one with a control character (`a%00b` on the
+        // admin path) was cut short in the store and took another's place.
+        if let problem = KubernetesNames.checkLabel(namespace, what: "namespace") { problems.append(problem) }
+        if let problem = KubernetesNames.checkSubdomain(pod, what: "pod name") { problems.append(problem) }
+        if let serviceAccount, let problem = KubernetesNames.checkSubdomain(serviceAccount, what: "service account") {
+            problems.append(problem)
+        }
+        for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
+            if let problem = KubernetesNames.checkLabelKey(key) ?? KubernetesNames.checkLabelValue(value) { problems.append(problem) }
+        }
+        if let spiffe, let problem = KubernetesNames.checkSPIFFE(spiffe) ?? PrintableText.problem(spiffe, field: "spiffe") {
+            problems.append(problem)
+        }
         for ip in ips where IPAddressText.normalize(ip) == nil {
             problems.append("'\(ip)' is not an IPv4 or IPv6 address")
         }

@@ -142,7 +142,10 @@ public final class PDPService: Sendable {
         guard FileManager.default.createFile(atPath: temporary, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600]),
             rename(temporary, path) == 0
         else { throw StoreError.io("cannot write the admin token to \(path)") }
-        _ = try database.createToken(name: "bootstrap-admin", role: .admin, secret: secret)
+        // Token names are unique among live tokens: a new one made while the
+        // first still lives gets the time in its name.
+        let name = configuration.newAdminToken ? "bootstrap-admin-\(nowMilliseconds())" : "bootstrap-admin"
+        _ = try database.createToken(name: name, role: .admin, secret: secret)
         logger.notice(
             configuration.newAdminToken ? "wrote a new admin token (--new-admin-token)" : "first start: wrote an admin token",
             metadata: ["file": "\(path)"])

@@ -126,10 +126,12 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     case io(String)
     case notFound(String)
     case invalid(String)
+    /// The change would break a uniqueness rule (two live tokens of one name).
+    case conflict(String)
 
     public var description: String {
         switch self {
-        case .io(let m), .notFound(let m), .invalid(let m): return m
+        case .io(let m), .notFound(let m), .invalid(let m), .conflict(let m): return m
         }
     }
 }

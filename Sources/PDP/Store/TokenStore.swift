@@ -31,6 +31,12 @@ extension PDPDatabase {
             id: String(UUID().uuidString.prefix(8)).lowercased(), name: name, role: role, createdAt: now,
             expiresAt: expiresIn.map { now + $0 * 1000 })
         try pool.write { db in
+            // Names are unique among live tokens, checked in the transaction
+            // that adds one: the audit's `token:NAME` must name one token.
+            let taken = try Bool.fetchOne(
+                db, sql: "SELECT EXISTS(SELECT 1 FROM token WHERE name = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?))",
+                arguments: [name, now]) ?? false
+            if taken { throw StoreError.conflict("a live token is already named '\(name)'; revoke it first or pick another name") }
             try db.execute(
                 sql: "INSERT INTO token(id, name, role, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [record.id, name, role.rawValue, TokenSecret.hash(secret), record.createdAt, record.expiresAt])

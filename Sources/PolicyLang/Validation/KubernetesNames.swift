@@ -1,7 +1,7 @@
 /// Kubernetes' syntax rules for the names a selector term may hold
 /// (`invalid-selector`). Each check returns `nil` when the text is valid, or a
 /// message that says what is wrong.
-enum KubernetesNames {
+public enum KubernetesNames {
     private static func isLowerAlnum(_ b: UInt8) -> Bool {
         (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9"))
     }
@@ -11,7 +11,7 @@ enum KubernetesNames {
     }
 
     /// RFC 1123 label: namespaces.
-    static func checkLabel(_ text: String, what: String) -> String? {
+    public static func checkLabel(_ text: String, what: String) -> String? {
         let bytes = Array(text.utf8)
         if bytes.isEmpty { return "expected a \(what)" }
         if bytes.count > 63 { return "\(what) '\(text)' is \(bytes.count) characters long; at most 63 are allowed" }
@@ -25,7 +25,7 @@ enum KubernetesNames {
 
     /// RFC 1123 subdomain: service accounts, pods, label key prefixes.
     /// `allowGlob` admits `*` anywhere (pod name globs).
-    static func checkSubdomain(_ text: String, what: String, allowGlob: Bool = false) -> String? {
+    public static func checkSubdomain(_ text: String, what: String, allowGlob: Bool = false) -> String? {
         let bytes = Array(text.utf8)
         if bytes.isEmpty { return "expected a \(what)" }
         if bytes.count > 253 { return "\(what) '\(text)' is \(bytes.count) characters long; at most 253 are allowed" }
@@ -50,7 +50,7 @@ enum KubernetesNames {
             && bytes.allSatisfy { isAlnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") }
     }
 
-    static func checkLabelKey(_ key: String) -> String? {
+    public static func checkLabelKey(_ key: String) -> String? {
         let parts = key.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         if parts.count == 2 {
             if let problem = checkSubdomain(String(parts[0]), what: "label key prefix") { return problem }
@@ -62,14 +62,14 @@ enum KubernetesNames {
         return nil
     }
 
-    static func checkLabelValue(_ value: String) -> String? {
+    public static func checkLabelValue(_ value: String) -> String? {
         let bytes = Array(value.utf8)
         if bytes.isEmpty || checkName(bytes) { return nil }
         return "label value '\(value)' must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
     }
 
     /// `spiffe://trust-domain/path`, per the SPIFFE ID specification.
-    static func checkSPIFFE(_ id: String) -> String? {
+    public static func checkSPIFFE(_ id: String) -> String? {
         guard id.hasPrefix("spiffe://") else { return "SPIFFE ID '\(id)' must start with 'spiffe://'" }
         let rest = id.dropFirst("spiffe://".count)
         let parts = rest.split(separator: "/", omittingEmptySubsequences: false)
