@@ -103,6 +103,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Workload connections open at once, at most; more are refused (env EGRESS_PEP_MAX_CONNECTIONS; default 10000).")
     var maxConnections: Int?
 
+    @Option(help: "Connections one workload address may hold at once; more from it are refused (env EGRESS_PEP_MAX_CONNECTIONS_PER_SOURCE; default 1000, at most --max-connections).")
+    var maxConnectionsPerSource: Int?
+
     @Option(help: "Seconds open connections may finish after SIGTERM (env EGRESS_PEP_SHUTDOWN_GRACE; default 30).")
     var shutdownGrace: Int?
 
@@ -200,6 +203,9 @@ struct Serve: AsyncParsableCommand {
             c.dnsTimeout = .seconds(Int64(try number(dnsTimeout, "EGRESS_PEP_DNS_TIMEOUT", default: 5, minimum: 1)))
             c.idleTimeout = .seconds(Int64(try number(idleTimeout, "EGRESS_PEP_IDLE_TIMEOUT", default: 300, minimum: 1)))
             c.maxConnections = try number(maxConnections, "EGRESS_PEP_MAX_CONNECTIONS", default: 10_000, minimum: 1)
+            c.maxConnectionsPerSource = min(
+                c.maxConnections,
+                try number(maxConnectionsPerSource, "EGRESS_PEP_MAX_CONNECTIONS_PER_SOURCE", default: 1000, minimum: 1))
             c.shutdownGrace = .seconds(Int64(try number(shutdownGrace, "EGRESS_PEP_SHUTDOWN_GRACE", default: 30, minimum: 0)))
             c.reportBuffer = try number(reportBuffer, "EGRESS_PEP_REPORT_BUFFER", default: 100_000, minimum: 1)
             if threads != nil || !(env["EGRESS_PEP_THREADS"] ?? "").isEmpty {

@@ -27,6 +27,8 @@ public enum DenialReason: String, CaseIterable, Sendable {
     case upstreamFailed = "upstream-failed"
     /// Over `--max-connections`.
     case capacity
+    /// Its source address holds `--max-connections-per-source` already.
+    case sourceShare = "source-share"
     /// The workload closed the connection before its ClientHello was complete.
     case abandoned
 }

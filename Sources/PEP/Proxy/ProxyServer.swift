@@ -1,3 +1,4 @@
+import ConnectionLimits
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -20,18 +21,21 @@ public final class ProxyServer: Service, Sendable {
         public var tproxy: Bool
         public var connect: SocketAddress?
         public var maxConnections: Int
+        public var maxConnectionsPerSource: Int
         public var helloTimeout: TimeAmount
         public var idleTimeout: TimeAmount
         public var shutdownGrace: TimeAmount
 
         public init(
-            transparent: SocketAddress?, tproxy: Bool = false, connect: SocketAddress?, maxConnections: Int, helloTimeout: TimeAmount,
+            transparent: SocketAddress?, tproxy: Bool = false, connect: SocketAddress?, maxConnections: Int, maxConnectionsPerSource: Int? = nil,
+            helloTimeout: TimeAmount,
             idleTimeout: TimeAmount, shutdownGrace: TimeAmount
         ) {
             self.transparent = transparent
             self.tproxy = tproxy
             self.connect = connect
             self.maxConnections = maxConnections
+            self.maxConnectionsPerSource = min(maxConnections, maxConnectionsPerSource ?? maxConnections)
             self.helloTimeout = helloTimeout
             self.idleTimeout = idleTimeout
             self.shutdownGrace = shutdownGrace
@@ -45,10 +49,13 @@ public final class ProxyServer: Service, Sendable {
     private let metrics: PEPMetrics?
     private let logger: Logger
     private let open = NIOLockedValueBox<[ObjectIdentifier: Channel]>([:])
+    /// The cap and each workload address's share of it.
+    private let admission: ConnectionAdmission
     private let bound = NIOLockedValueBox<[SocketAddress]>([])
 
     public init(settings: Settings, gate: EgressGate, reporter: AccessReporter, group: EventLoopGroup, metrics: PEPMetrics?, logger: Logger) {
         self.settings = settings
+        admission = ConnectionAdmission(.init(maxConnections: settings.maxConnections, maxPerSource: settings.maxConnectionsPerSource))
         self.gate = gate
         self.reporter = reporter
         self.group = group
@@ -168,19 +175,16 @@ public final class ProxyServer: Service, Sendable {
             let ledger = ConnectionLedger(
                 sourceIP: sourceIP, originalDestination: original ?? (explicit ? nil : channel.localAddress),
                 port: (original ?? channel.localAddress)?.port ?? 443, wallClockMs: wallMs)
-            let admitted = open.withLockedValue { open -> Bool in
-                guard open.count < settings.maxConnections else { return false }
-                open[ObjectIdentifier(channel)] = channel
-                return true
-            }
-            guard admitted else {
-                ledger.denial = .capacity
+            if let refusal = admission.admit(sourceIP) {
+                ledger.denial = refusal == .sourceShare ? .sourceShare : .capacity
                 finish(ledger)
                 channel.close(promise: nil)
                 return
             }
+            open.withLockedValue { $0[ObjectIdentifier(channel)] = channel }
             metrics?.connectionsOpen.increment()
             channel.closeFuture.whenComplete { [self] _ in
+                admission.release(sourceIP)
                 open.withLockedValue { $0[ObjectIdentifier(channel)] = nil }
                 metrics?.connectionsOpen.decrement()
                 finish(ledger)

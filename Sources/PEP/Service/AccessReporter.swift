@@ -217,6 +217,12 @@ public final class AccessReporter: Service, Sendable {
                             metadata: ["answer": "\(String(buffer: response.body).prefix(300))"])
                     }
                 }
+            } catch is CancellationError {
+                // Shutdown stopped the periodic flush mid-report: the batch
+                // stays, and the final flush sends it. Nothing failed.
+                keepDropped()
+                logger.debug("a connection report was interrupted by shutdown; the final flush sends it", metadata: ["records": "\(batch.count)"])
+                return false
             } catch {
                 keepDropped()
                 logger.warning("cannot report connections; keeping them", metadata: ["error": "\(error)", "records": "\(batch.count)"])

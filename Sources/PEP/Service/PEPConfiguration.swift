@@ -34,6 +34,9 @@ public struct PEPConfiguration: Sendable {
     public var dnsTimeout: TimeAmount = .seconds(5)
     public var idleTimeout: TimeAmount = .seconds(300)
     public var maxConnections = 10_000
+    /// Connections one workload address may hold at once: one compromised
+    /// pod cannot take every slot of its node.
+    public var maxConnectionsPerSource = 1000
     public var shutdownGrace: TimeAmount = .seconds(30)
     public var reportBuffer = 100_000
     /// Nil: one per core, or, pinned, one per CPU the process may use.

@@ -62,7 +62,8 @@ public final class PEPService: Sendable {
         let proxy = ProxyServer(
             settings: .init(
                 transparent: configuration.transparent, tproxy: configuration.tproxy, connect: configuration.connect,
-                maxConnections: configuration.maxConnections, helloTimeout: configuration.helloTimeout,
+                maxConnections: configuration.maxConnections, maxConnectionsPerSource: configuration.maxConnectionsPerSource,
+                helloTimeout: configuration.helloTimeout,
                 idleTimeout: configuration.idleTimeout, shutdownGrace: configuration.shutdownGrace),
             gate: gate, reporter: reporter, group: group, metrics: metrics, logger: logger)
 
