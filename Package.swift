@@ -119,7 +119,7 @@ let package = Package(
         .testTarget(
             name: "PDPTests",
             dependencies: ["egress-pdp", "egressctl", "egress-pep", "PEP", "PDP", "TestSupport", .product(name: "NIOHTTP2", package: "swift-nio-http2")]),
-        .testTarget(name: "PEPTests", dependencies: ["PEP", "EgressAPI", "TestSupport"]),
+        .testTarget(name: "PEPTests", dependencies: ["PEP", "EgressAPI", "ConnectionLimits", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

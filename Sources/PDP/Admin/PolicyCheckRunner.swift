@@ -77,9 +77,12 @@ final class PolicyCheckRunner: Sendable {
         }
     }
 
+    /// Ends running checks at their next budget check, and refuses new ones.
+    func stopChecks() { stopping.store(true, ordering: .relaxed) }
+
     /// Ends running checks and the thread.
     func shutdown() async {
-        stopping.store(true, ordering: .relaxed)
+        stopChecks()
         try? await pool.shutdownGracefully()
     }
 }

@@ -86,6 +86,9 @@ public final class PDPService: Sendable {
             services.append(InventoryFileService(inventory: inventory, path: file, loadedAt: workloadsStamp.withLockedValue { $0 }))
         }
         services.append(app)
+        // Last, so that it hears of the shutdown first: the admin API waits
+        // for requests under way, and a long check must end before that.
+        services.append(PolicyCheckStopper(checks: checks))
         let serviceGroup = ServiceGroup(
             configuration: .init(
                 services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -157,6 +160,14 @@ final class ReadinessFlag: Sendable {
     private let flag = NIOLockedValueBox(false)
     func set() { flag.withLockedValue { $0 = true } }
     var isReady: Bool { flag.withLockedValue { $0 } }
+}
+
+struct PolicyCheckStopper: Service {
+    let checks: PolicyCheckRunner
+    func run() async throws {
+        try? await gracefulShutdown()
+        checks.stopChecks()
+    }
 }
 
 struct DecisionAPIService: Service {

@@ -1,0 +1,204 @@
+import Foundation
+import Testing
+
+/// What an intruder holding an enforcer's or a viewer's token can send the
+/// service's admin side and audit trail, on a real service and SQLite file:
+/// every piece of it is refused with a clear answer and nothing stored is
+/// ever misread.
+@Suite(.serialized) struct HardeningTests {
+    func sqlite(_ database: String, _ sql: String) throws {
+        let run = try runCommand("/usr/bin/sqlite3", [database, sql])
+        #expect(run.status == 0, "sqlite3 \(sql): \(run.err)")
+    }
+
+    func decisions(_ pdp: PDPProcess, _ count: Int) throws {
+        let pep = try pdp.token("pep", name: "burst-\(UUID().uuidString.prefix(6))")
+        for i in 0..<count {
+            let answer = try pdp.decide(#"{"source": {"ip": "198.18.0.\#(i + 1)"}, "host": "h\#(i).example.com"}"#, token: pep)
+            #expect(answer.status == 200)
+        }
+        #expect(try pdp.waitForAudit(records: count) == count)
+    }
+
+    // MARK: Control characters
+
+    @Test func aNulInAnyFieldFromAnEnforcerIsRefusedAndNamed() throws {
+        let pdp = try PDPProcess()
+        let pep = try pdp.token("pep-identity", name: "sidecar")
+        var answer = try pdp.decide(#"{"source": {"ip": "198.18.0.1"}, "host": "api.stripe.com\u0000.evil.example"}"#, token: pep)
+        #expect(answer.status == 400)
+        #expect(answer.body.contains("'host' contains the control character U+0000"))
+        answer = try pdp.decide(#"{"source": {"namespace": "shop\u0000x"}, "host": "api.stripe.com"}"#, token: pep)
+        #expect(answer.status == 400)
+        #expect(answer.body.contains("'source.namespace'"))
+        answer = try Curl.run([
+            "--http2-prior-knowledge", "-X", "POST", pdp.decisionURL + "/v1/access", "-H", "authorization: Bearer \(pep)",
+            "-H", "content-type: application/json", "-d",
+            #"{"connections": [{"sourceIP": "198.18.0.1", "host": "api.stripe.com\u0000.evil.example", "port": 443, "verdict": "deny", "reason": "policy"}]}"#,
+        ])
+        #expect(answer.status == 400)
+        #expect(answer.body.contains("connections[0].host"))
+        // Nothing was recorded, and the trail verifies.
+        let verify = try #require(try pdp.admin("GET", "/v1/audit/verify").json)
+        #expect(verify["valid"] as? Bool == true)
+        #expect(verify["records"] as? Int == 0)
+    }
+
+    // MARK: Verification
+
+    @Test func verificationReportsEveryBreakAndGoesOnPastTheFirst() throws {
+        let pdp = try PDPProcess()
+        try decisions(pdp, 10)
+        pdp.stop()
+        try sqlite(pdp.databasePath, "UPDATE audit SET host = 'innocent.example.com' WHERE seq IN (3, 8)")
+        let again = try PDPProcess(directory: pdp.directory)
+        let result = try #require(try again.admin("GET", "/v1/audit/verify").json)
+        #expect(result["valid"] as? Bool == false)
+        #expect(result["breakCount"] as? Int == 2)
+        let breaks = (result["breaks"] as? [[String: Any]] ?? []).compactMap { $0["seq"] as? Int }
+        #expect(breaks == [3, 8])
+
+        let ctl = try runCommand(
+            PDPProcess.binaries.appendingPathComponent("egressctl").path,
+            ["audit", "verify", "--server", again.adminURL, "--token-file", pdp.directory.appendingPathComponent("data/admin.token").path])
+        #expect(ctl.status == 1)
+        #expect(ctl.out.contains("BROKEN in 2 places"))
+        #expect(ctl.out.contains("record 3:") && ctl.out.contains("record 8:"))
+    }
+
+    @Test func anEmptiedTrailDoesNotVerify() throws {
+        let pdp = try PDPProcess()
+        try decisions(pdp, 6)
+        let head = try #require(try pdp.admin("GET", "/v1/audit/head").json)
+        let headHash = try #require(head["hash"] as? String)
+        // Emptied under the running service: its own head says 6.
+        try sqlite(pdp.databasePath, "DELETE FROM audit")
+        var result = try #require(try pdp.admin("GET", "/v1/audit/verify").json)
+        #expect(result["valid"] as? Bool == false)
+        #expect((result["problem"] as? String)?.contains("records were removed") == true)
+
+        // After a restart the service's head is gone with the records; a
+        // head recorded outside still catches it.
+        pdp.stop()
+        let again = try PDPProcess(directory: pdp.directory)
+        result = try #require(try again.admin("GET", "/v1/audit/verify?headSeq=6&headHash=\(headHash)").json)
+        #expect(result["valid"] as? Bool == false)
+        let ctl = try runCommand(
+            PDPProcess.binaries.appendingPathComponent("egressctl").path,
+            ["audit", "verify", "--head", "6:\(headHash)", "--server", again.adminURL, "--token-file",
+             pdp.directory.appendingPathComponent("data/admin.token").path])
+        #expect(ctl.status == 1)
+        #expect(ctl.out.contains("the head is record 6"))
+        #expect(try again.admin("GET", "/v1/audit/verify?headSeq=6").status == 400)
+    }
+
+    // MARK: Names
+
+    @Test func tokenNamesAreUniqueAndPrintable() throws {
+        let pdp = try PDPProcess()
+        _ = try pdp.token("pep", name: "node-a")
+        var answer = try pdp.admin("POST", "/v1/tokens", body: #"{"name": "node-a", "role": "pep"}"#)
+        #expect(answer.status == 409)
+        #expect(answer.body.contains("already named 'node-a'"))
+        answer = try pdp.admin("POST", "/v1/tokens", body: #"{"name": "node\u001b[2Jb", "role": "pep"}"#)
+        #expect(answer.status == 400)
+        #expect(answer.body.contains("U+001B"))
+    }
+
+    @Test func workloadNamesFollowKubernetesRulesOnEveryAdminPath() throws {
+        let pdp = try PDPProcess()
+        var answer = try pdp.admin("PUT", "/v1/workloads/shop/a%00b", body: #"{"serviceAccount": "checkout", "ips": ["198.18.0.5"]}"#)
+        #expect(answer.status == 400)
+        answer = try pdp.admin("PUT", "/v1/workloads/Shop/web-1", body: #"{"ips": ["198.18.0.5"]}"#)
+        #expect(answer.status == 400)
+        answer = try pdp.admin("PUT", "/v1/workloads", body: #"{"workloads": [{"namespace": "shop", "pod": "a\u0000", "ips": []}]}"#)
+        #expect(answer.status == 400)
+        answer = try pdp.admin("DELETE", "/v1/workloads/shop/a%00b")
+        #expect(answer.status == 400)
+        // A good name still works, and nothing bad was stored.
+        answer = try pdp.admin("PUT", "/v1/workloads/shop/a", body: #"{"ips": ["198.18.0.5"]}"#)
+        #expect(answer.status == 200)
+        let list = try #require(try pdp.admin("GET", "/v1/workloads").json?["workloads"] as? [[String: Any]])
+        #expect(list.compactMap { $0["pod"] as? String } == ["a"])
+    }
+
+    @Test(arguments: ["..\\x.egress", "a/../b.egress", "/etc/x.egress", "a\u{0}.egress", "a\nb.egress", "\u{202E}ssergE.egress", "x.txt"])
+    func revisionPathsMustBePlainRelativeEgressPaths(_ path: String) throws {
+        let pdp = try PDPProcess()
+        let body = try JSONSerialization.data(withJSONObject: ["files": [["path": path, "content": "allow * -> a.example.com\n"]]])
+        let answer = try pdp.admin("POST", "/v1/revisions", body: String(decoding: body, as: UTF8.self))
+        #expect(answer.status == 422)
+        #expect(answer.body.contains("policy file path"))
+    }
+
+    // MARK: Policy checks
+
+    /// Rules that the shadowed-rule check cannot index (a positive and a
+    /// negated term on one label key), many enough to take a while.
+    static func slowPolicy(_ count: Int) -> String {
+        let body = (0..<count).map { "allow app!=a\($0) -> api.example.com as n\($0)\nallow app=b\($0) -> api.example.com as p\($0)\n" }
+        let text = body.joined()
+        let data = try? JSONSerialization.data(withJSONObject: ["files": [["path": "slow.egress", "content": text]]])
+        return String(decoding: data ?? Data(), as: UTF8.self)
+    }
+
+    @Test func aCheckThatTakesTooLongIsRefusedAndTheServiceKeepsAnswering() throws {
+        let pdp = try PDPProcess(["--policy-check-timeout", "0.2"])
+        let file = pdp.directory.appendingPathComponent("slow.json")
+        try Self.slowPolicy(3000).write(to: file, atomically: true, encoding: .utf8)
+        let answer = try Curl.run([
+            "-X", "POST", pdp.adminURL + "/v1/revisions/validate", "-H", "authorization: Bearer \(pdp.adminToken)",
+            "-H", "content-type: application/json", "--data-binary", "@" + file.path,
+        ])
+        #expect(answer.status == 422)
+        #expect(answer.body.contains("could not be checked within"))
+        #expect(try Curl.run([pdp.adminURL + "/healthz"]).status == 200)
+        let many = (0..<6).map { ["path": "f\($0).egress", "content": "allow * -> a.example.com\n"] }
+        let body = try JSONSerialization.data(withJSONObject: ["files": many])
+        let tooMany = try PDPProcess(["--max-policy-files", "5"], directory: nil)
+        let refused = try tooMany.admin("POST", "/v1/revisions/validate", body: String(decoding: body, as: UTF8.self))
+        #expect(refused.status == 413)
+        #expect(refused.body.contains("at most 5 policy files"))
+    }
+
+    @Test func aCheckEndsWhenItsClientGoesAway() throws {
+        let pdp = try PDPProcess(["--policy-check-timeout", "120"])
+        let file = pdp.directory.appendingPathComponent("slow.json")
+        try Self.slowPolicy(6000).write(to: file, atomically: true, encoding: .utf8)
+        let gone = try Curl.run(
+            [
+                "-X", "POST", pdp.adminURL + "/v1/revisions/validate", "-H", "authorization: Bearer \(pdp.adminToken)",
+                "-H", "content-type: application/json", "--data-binary", "@" + file.path,
+            ], timeout: 1)
+        #expect(gone.status == 0, "the check should outlast curl's 1 s: \(gone)")
+        // The check stops soon after, counted as refused (cancelled).
+        let deadline = Date().addingTimeInterval(10)
+        var refused = false
+        while Date() < deadline, !refused {
+            let metrics = try Curl.run([pdp.adminURL + "/metrics"]).body
+            refused = metrics.contains("egress_pdp_policy_checks_refused_total 1")
+            if !refused { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        #expect(refused)
+        #expect(try Curl.run([pdp.adminURL + "/healthz"]).status == 200)
+    }
+
+    @Test func sigtermDuringALongCheckStopsWithinTheGracePeriod() throws {
+        let pdp = try PDPProcess(["--policy-check-timeout", "120"])
+        let file = pdp.directory.appendingPathComponent("slow.json")
+        try Self.slowPolicy(6000).write(to: file, atomically: true, encoding: .utf8)
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        client.arguments = [
+            "-sS", "-o", "/dev/null", "-X", "POST", pdp.adminURL + "/v1/revisions/validate", "-H", "authorization: Bearer \(pdp.adminToken)",
+            "-H", "content-type: application/json", "--data-binary", "@" + file.path,
+        ]
+        try client.run()
+        Thread.sleep(forTimeInterval: 1)
+        let started = Date()
+        #expect(pdp.stop(SIGTERM) == 0)
+        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(!pdp.log.contains("Cannot schedule tasks"))
+        client.waitUntilExit()
+    }
+}
