@@ -130,7 +130,9 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     /// watched or waiting for the audit writer, and answered ones whose
     /// answer the client's flow-control window still holds back.
     private var nioStreams = 0
-    /// RST_STREAM frames in this read burst, counted against the source.
+    /// Streams reset in this read burst, by the client or by NIO for a
+    /// stream error it made (both cost the service the same), counted
+    /// against the source.
     private var resetsThisRead = 0
 
     /// The connection window this side keeps open (the protocol starts at 64 KiB).
@@ -227,8 +229,22 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
             resetsThisRead = 0
             if admission.recordResets(source, count: count) { return close(context, .resetLimit, goAway: .enhanceYourCalm) }
         }
-        let unread = nioStreams - streams.count - watches.count - pendingAccess.count
-        if unread > limits.maxBufferedAnswers { close(context, .bufferedAnswers, goAway: .enhanceYourCalm) }
+        if unreadAnswers > limits.maxBufferedAnswers { close(context, .bufferedAnswers, goAway: .enhanceYourCalm) }
+    }
+
+    /// Answers written that the client has not taken: streams NIO holds
+    /// open that are not being received, watched or recorded.
+    private var unreadAnswers: Int { nioStreams - streams.count - watches.count - pendingAccess.count }
+
+    /// A new stream opened. Checked here as well as at the end of a read,
+    /// because a client that never opens its windows can send a thousand
+    /// requests in one read. Answers not yet flushed count as unread, so
+    /// they are flushed first: a client that reads them is never closed.
+    private func streamOpened(_ context: ChannelHandlerContext) {
+        nioStreams += 1
+        guard unreadAnswers > limits.maxBufferedAnswers else { return }
+        context.flush()
+        if unreadAnswers > limits.maxBufferedAnswers { close(context, .bufferedAnswers, goAway: .enhanceYourCalm) }
     }
 
     /// Gives back every reservation of the connection's streams: on every
@@ -305,7 +321,6 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
             held += change
             if payload.endStream { finish(id, context) }
         case .rstStream:
-            resetsThisRead += 1
             forget(id)
         default:
             break
@@ -357,9 +372,10 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         switch event {
         case let closed as StreamClosedEvent:
             nioStreams -= 1
+            if closed.reason != nil { resetsThisRead += 1 }
             forget(closed.streamID)
         case is NIOHTTP2StreamCreatedEvent:
-            nioStreams += 1
+            streamOpened(context)
         case let window as NIOHTTP2WindowUpdatedEvent:
             // Credit is given back from the windows NIO keeps, so that bytes
             // this handler never sees (padding, frames of reset streams)

@@ -153,7 +153,10 @@ public final class DecisionServer: Sendable {
             channel.eventLoop.makeCompletedFuture {
                 // Over the cap, the source's share or a reset penalty: closed
                 // at once, before anything is read.
-                let source = channel.remoteAddress?.ipAddress ?? "unix-socket"
+                // A Unix socket's clients are local processes its file
+                // permissions let in: each connection is its own source, so
+                // that one of them cannot use up the others' share.
+                let source = channel.remoteAddress?.ipAddress ?? "unix-socket/\(ObjectIdentifier(channel).hashValue)"
                 if let refusal = admission.admit(source) {
                     metrics.connectionsRefused[refusal]?.increment()
                     logger.debug("connection refused", metadata: ["source": "\(source)", "reason": "\(refusal.rawValue)"])
