@@ -91,7 +91,7 @@ public final class ConnectionAdmission: Sendable {
 
     /// Counts `count` stream resets from `source`; `true` when that carries
     /// it over its limit: the caller closes the connection, and the source
-    /// is refused new ones until the window after this one ends.
+    /// is refused new ones for one `resetWindow` from now.
     public func recordResets(_ source: String, count: Int, now: ContinuousClock.Instant = .now) -> Bool {
         guard let limit = limits.maxResetsPerSource, count > 0 else { return false }
         return state.withLock { state in

@@ -125,8 +125,10 @@ final class PDPProcess: @unchecked Sendable {
     var decisionURL: String { "http://127.0.0.1:\(decisionPort)" }
     var adminURL: String { "http://127.0.0.1:\(adminPort)" }
 
-    /// A new token of `role`, made through the admin API.
-    func token(_ role: String, name: String = "test") throws -> String {
+    /// A new token of `role`, made through the admin API. Names are unique
+    /// among live tokens: without one, each token gets a name of its own.
+    func token(_ role: String, name: String? = nil) throws -> String {
+        let name = name ?? "test-\(role)-\(UUID().uuidString.prefix(8).lowercased())"
         let answer = try Curl.run([
             "-X", "POST", adminURL + "/v1/tokens", "-H", "authorization: Bearer \(adminToken)",
             "-H", "content-type: application/json", "-d", #"{"name":"\#(name)","role":"\#(role)"}"#,

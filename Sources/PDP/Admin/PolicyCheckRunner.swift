@@ -54,12 +54,12 @@ final class PolicyCheckRunner: Sendable {
         }
         defer { queued.subtract(1, ordering: .relaxed) }
         let cancelled = AtomicFlag()
-        let deadline = ContinuousClock.now + limits.timeout
         let timeout = limits.timeout
         do {
             return try await withTaskCancellationHandler {
                 try await pool.runIfActive { [self] in
-                    let budget = LintBudget(deadline: deadline) {
+                    // From when it runs, not from when it queued.
+                    let budget = LintBudget(deadline: .now + timeout) {
                         cancelled.value || clientGone() || self.stopping.load(ordering: .relaxed)
                     }
                     try budget.check()

@@ -3,8 +3,9 @@ import NIOCore
 /// The clocks of one decision API connection, counted in ticks of one
 /// repeating task rather than read from the system clock: a request's age
 /// is then an integer stored with it, and no frame pays for a clock read.
-/// A timeout fires between one and two ticks of `timeout / 4` late, at most
-/// a quarter of it.
+/// A tick is a quarter of the shortest timeout (at most 1 s), so a timeout
+/// fires within about one tick of its time, early or late: within a quarter
+/// of it.
 struct ConnectionDeadlines {
     /// Why a connection is closed by its clock.
     enum Expiry: String {

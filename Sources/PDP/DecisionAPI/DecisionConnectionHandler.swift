@@ -297,8 +297,7 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
             let connectionRoom = limits.bodyBudgetPerConnection - held
             let change: Int? = streams.modify(id) { stream in
                 guard case .byteBuffer(var chunk) = payload.data, !stream.tooLarge, !stream.overBudget else { return 0 }
-                let limit = stream.head.path == "/v1/access" ? Self.maxAccessBody : Self.maxDecisionBody
-                if (stream.body?.readableBytes ?? 0) + chunk.readableBytes > limit {
+                if (stream.body?.readableBytes ?? 0) + chunk.readableBytes > bodyLimit(stream.head.path) {
                     stream.tooLarge = true
                 } else if chunk.readableBytes > connectionRoom || !budget.reserve(chunk.readableBytes) {
                     stream.overBudget = true
@@ -404,10 +403,20 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         // HTTP/2 protocol errors have been dealt with by NIO already: a stream
-        // error resets only that stream, a connection error sends GOAWAY.
-        // Closing here would take every other stream down with it.
-        if error is any NIOHTTP2Error { return }
+        // error resets only that stream (closing here would take every other
+        // stream down with it). A connection error (one of NIO's guards, a
+        // broken frame) got a GOAWAY, but NIO leaves the socket open: closed
+        // here, so that a client that ignores the GOAWAY does not keep its
+        // slot.
+        if error is NIOHTTP2Errors.StreamError { return }
         context.close(promise: nil)
+    }
+
+    /// The largest body a request to `path` may have: its endpoint's cap, or
+    /// a connection's share of the budget if that is smaller (a body that
+    /// can never fit is 413, not a 503 to be tried again forever).
+    private func bodyLimit(_ path: String) -> Int {
+        min(path == "/v1/access" ? Self.maxAccessBody : Self.maxDecisionBody, limits.bodyBudgetPerConnection)
     }
 
     private func release(_ stream: Stream) {
@@ -493,8 +502,7 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     /// The body, or `nil` after answering why it cannot be used.
     private func checkedBody(_ stream: Stream, _ id: HTTP2StreamID, _ context: ChannelHandlerContext) -> ByteBuffer? {
         if stream.tooLarge {
-            let limit = stream.head.path == "/v1/access" ? Self.maxAccessBody : Self.maxDecisionBody
-            respond(id, context, .payloadTooLarge, error: "the body is larger than \(limit) bytes")
+            respond(id, context, .payloadTooLarge, error: "the body is larger than \(bodyLimit(stream.head.path)) bytes")
             return nil
         }
         if let type = stream.head.contentType, !type.lowercased().hasPrefix("application/json") {

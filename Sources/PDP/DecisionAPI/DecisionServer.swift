@@ -8,6 +8,7 @@ import NIOHTTP1
 import NIOHTTP2
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// Where the decision API listens.
 public struct DecisionListeners: Sendable {
@@ -54,6 +55,8 @@ public final class DecisionServer: Sendable {
     private let limits: DecisionLimits
     private let admission: ConnectionAdmission
     private let metrics: PDPMetrics
+    /// Numbers the Unix socket's connections, each its own source.
+    private let unixConnections = Atomic<Int>(0)
     private let listeners = NIOLockedValueBox([Channel]())
     private let connections = NIOLockedValueBox([ObjectIdentifier: Channel]())
 
@@ -156,7 +159,7 @@ public final class DecisionServer: Sendable {
                 // A Unix socket's clients are local processes its file
                 // permissions let in: each connection is its own source, so
                 // that one of them cannot use up the others' share.
-                let source = channel.remoteAddress?.ipAddress ?? "unix-socket/\(ObjectIdentifier(channel).hashValue)"
+                let source = channel.remoteAddress?.ipAddress ?? "unix-socket/\(self.unixConnections.add(1, ordering: .relaxed).newValue)"
                 if let refusal = admission.admit(source) {
                     metrics.connectionsRefused[refusal]?.increment()
                     logger.debug("connection refused", metadata: ["source": "\(source)", "reason": "\(refusal.rawValue)"])

@@ -27,6 +27,15 @@ enum RevisionPath {
         return nil
     }
 
+    /// The rule revisions stored before this one were held to: relative,
+    /// without `..`, ending in `.egress`.
+    static func storedProblem(_ path: String) -> String? {
+        guard path.hasSuffix(".egress"), !path.hasPrefix("/"), !path.split(separator: "/").contains("..") else {
+            return "policy file path \(String(reflecting: path)) must be relative, without '..', and end in .egress"
+        }
+        return nil
+    }
+
     private static func isAllowed(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),

@@ -13,13 +13,26 @@ extension Workload {
         // Kubernetes' own rules: a name the API server would refuse is not a
         // workload's, and one with a control character (`a%00b` on the
         // admin path) was cut short in the store and took another's place.
-        if let problem = KubernetesNames.checkLabel(namespace, what: "namespace") { problems.append(problem) }
-        if let problem = KubernetesNames.checkSubdomain(pod, what: "pod name") { problems.append(problem) }
-        if let serviceAccount, let problem = KubernetesNames.checkSubdomain(serviceAccount, what: "service account") {
+        // Control characters first: Kubernetes' messages quote the name,
+        // which would carry them into a log.
+        if let problem = PrintableText.problem(namespace, field: "namespace") ?? KubernetesNames.checkLabel(namespace, what: "namespace") {
+            problems.append(problem)
+        }
+        if let problem = PrintableText.problem(pod, field: "pod") ?? KubernetesNames.checkSubdomain(pod, what: "pod name") {
+            problems.append(problem)
+        }
+        if let serviceAccount,
+            let problem = PrintableText.problem(serviceAccount, field: "serviceAccount")
+                ?? KubernetesNames.checkSubdomain(serviceAccount, what: "service account")
+        {
             problems.append(problem)
         }
         for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
-            if let problem = KubernetesNames.checkLabelKey(key) ?? KubernetesNames.checkLabelValue(value) { problems.append(problem) }
+            if let problem = PrintableText.problem(key, field: "labels") ?? PrintableText.problem(value, field: "labels")
+                ?? KubernetesNames.checkLabelKey(key) ?? KubernetesNames.checkLabelValue(value)
+            {
+                problems.append(problem)
+            }
         }
         if let spiffe, let problem = KubernetesNames.checkSPIFFE(spiffe) ?? PrintableText.problem(spiffe, field: "spiffe") {
             problems.append(problem)

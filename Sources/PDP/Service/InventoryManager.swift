@@ -68,7 +68,10 @@ public final class InventoryManager: Sendable {
         var names = Set<String>()
         for (i, w) in workloads.enumerated() {
             let name = "\(w.namespace)/\(w.pod)"
-            if let problem = w.problems().first { throw StoreError.invalid("workload \(i) (\(name)): \(problem)") }
+            if let problem = w.problems().first {
+                // Escaped: the name may hold the very characters refused.
+                throw StoreError.invalid("workload \(i) (\(name.debugDescription)): \(problem)")
+            }
             if !names.insert(name).inserted { throw StoreError.invalid("workload \(name) is listed twice") }
             for ip in w.ips {
                 let normal = IPAddressText.normalize(ip) ?? ip

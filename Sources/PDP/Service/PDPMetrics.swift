@@ -26,7 +26,8 @@ public final class PDPMetrics: Sendable {
     let bodyBudgetRefusals: Counter
     /// Bytes of request bodies held now; set from the budget at each scrape.
     let bodyBytesHeld: Gauge
-    /// Lint and validate requests refused for their size or time (413, 422, 503).
+    /// Validate and revision requests refused for their size (413), time
+    /// (422), a full queue or cancellation (503).
     let policyChecksRefused: Counter
     /// `egress_pdp_audit_head_info{hash="..."} 1`: the chain head for an
     /// outside system to anchor. Replaced (not added to) when the head moves.

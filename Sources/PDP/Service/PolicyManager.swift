@@ -45,14 +45,21 @@ public final class PolicyManager: Sendable {
     }
 
     /// Checks a set within `budget`; throws when the budget runs out first.
-    public func check(_ files: [Revision.File], budget: LintBudget = .unlimited) throws(LintBudget.Exhausted) -> Check {
+    /// `stored`: the files of a revision stored before, whose paths are held
+    /// to the rule of their time (relative, no `..`, `.egress`) so that a
+    /// revision stored earlier can still be activated and started from.
+    public func check(
+        _ files: [Revision.File], budget: LintBudget = .unlimited, stored: Bool = false
+    ) throws(LintBudget.Exhausted) -> Check {
         func refuse(_ path: String, _ message: String) -> Check {
             let record = DiagnosticRecord(Diagnostic(.syntax, in: SourceFile(path: "<revision>", text: ""), at: 0..<0, message))
             return Check(index: nil, diagnostics: [record], testsPassed: 0, testFailures: [])
         }
         var seen = Set<String>()
         for file in files {
-            if let problem = RevisionPath.problem(file.path) { return refuse(file.path, problem) }
+            if let problem = stored ? RevisionPath.storedProblem(file.path) : RevisionPath.problem(file.path) {
+                return refuse(file.path, problem)
+            }
             guard seen.insert(file.path).inserted else { return refuse(file.path, "two files have the path '\(file.path)'") }
         }
         let set = PolicySet(files: files.map { SourceFile(path: $0.path, text: $0.content) })
@@ -74,6 +81,7 @@ public final class PolicyManager: Sendable {
         var passed = 0
         var failures: [String] = []
         for tests in set.testFiles {
+            try budget.check()
             for result in PolicyTestRunner.run(tests, against: index) {
                 if result.passed {
                     passed += 1
@@ -114,7 +122,7 @@ public final class PolicyManager: Sendable {
         try changes.withLock {
             guard let revision = try database.revision(id) else { throw StoreError.notFound("revision \(id) does not exist") }
             // A stored revision was checked when it was stored: no budget.
-            let check = try check(revision.files)
+            let check = try check(revision.files, stored: true)
             guard let index = check.index else {
                 throw Rejected(message: "revision \(id) no longer compiles", diagnostics: check.diagnostics)
             }

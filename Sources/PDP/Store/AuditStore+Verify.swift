@@ -80,8 +80,11 @@ private struct ChainWalk {
     /// Checks that the trail holds the head known from elsewhere.
     mutating func checkReaches(_ head: (seq: Int64, hash: String), anchor: (seq: Int64, hash: String)?) {
         guard head.seq > 0 else { return }
-        if let anchor, anchor.seq == head.seq {
-            if anchor.hash != head.hash { broken(head.seq, "the anchor at record \(head.seq) has another hash than the head") }
+        if let anchor, anchor.seq >= head.seq {
+            if anchor.seq == head.seq, anchor.hash != head.hash {
+                broken(head.seq, "the anchor at record \(head.seq) has another hash than the head")
+            }
+            // Older than the anchor: retention dropped it, nothing to compare.
             return
         }
         guard let last, last >= head.seq else {

@@ -125,7 +125,7 @@ struct AuditCommand: AsyncParsableCommand {
                 let result = try await client.get("v1/audit/verify", query: query, as: AuditVerification.self)
                 if result.valid {
                     StandardStreams.out(
-                        "audit chain intact: \(result.records) records (\(result.firstSeq.map(String.init) ?? "-")...\(result.lastSeq.map(String.init) ?? "-")), head \(result.lastSeq.map(String.init) ?? "0"):\(result.head)\n")
+                        "audit chain intact: \(result.records) records (\(result.firstSeq.map(String.init) ?? "-")...\(result.lastSeq.map(String.init) ?? "-")), head \(result.lastSeq ?? result.anchorSeq ?? 0):\(result.head)\n")
                     return
                 }
                 let breaks = result.breaks ?? [.init(seq: result.brokenAt ?? 0, problem: result.problem ?? "")]
