@@ -404,11 +404,11 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         // HTTP/2 protocol errors have been dealt with by NIO already: a stream
         // error resets only that stream (closing here would take every other
-        // stream down with it). A connection error (one of NIO's guards, a
-        // broken frame) got a GOAWAY, but NIO leaves the socket open: closed
-        // here, so that a client that ignores the GOAWAY does not keep its
-        // slot.
-        if error is NIOHTTP2Errors.StreamError { return }
+        // stream down with it), a connection error sends GOAWAY. NIO reports
+        // both the same way and leaves the socket open; when one of its
+        // guards against abuse fired, the connection is closed here, so that
+        // a client that ignores the GOAWAY does not keep its slot.
+        if error is any NIOHTTP2Error, !Self.isAbuseGuard(error) { return }
         context.close(promise: nil)
     }
 
@@ -422,6 +422,19 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     private func release(_ stream: Stream) {
         budget.release(stream.reserved)
         held -= stream.reserved
+    }
+
+    /// NIO's guards against a misbehaving peer: each ends the connection.
+    static func isAbuseGuard(_ error: Error) -> Bool {
+        switch error {
+        case is NIOHTTP2Errors.ExcessiveRSTFrames, is NIOHTTP2Errors.ExcessiveStreamErrors,
+            is NIOHTTP2Errors.ExcessiveNumberOfGlitches, is NIOHTTP2Errors.ExcessiveControlFrames,
+            is NIOHTTP2Errors.ExcessiveEmptyDataFrames, is NIOHTTP2Errors.ExcessiveContinuationFrames,
+            is NIOHTTP2Errors.ExcessiveOutboundFrameBuffering, is NIOHTTP2Errors.BadClientMagic:
+            return true
+        default:
+            return false
+        }
     }
 
     private func finish(_ id: HTTP2StreamID, _ context: ChannelHandlerContext) {
