@@ -217,9 +217,10 @@ public final class AccessReporter: Service, Sendable {
                             metadata: ["answer": "\(String(buffer: response.body).prefix(300))"])
                     }
                 }
-            } catch is CancellationError {
-                // Shutdown stopped the periodic flush mid-report: the batch
-                // stays, and the final flush sends it. Nothing failed.
+            } catch _ where Task.isCancelled {
+                // Shutdown stopped the periodic flush mid-report (the client
+                // wraps the cancellation in its own error): the batch stays,
+                // and the final flush sends it. Nothing failed.
                 keepDropped()
                 logger.debug("a connection report was interrupted by shutdown; the final flush sends it", metadata: ["records": "\(batch.count)"])
                 return false
