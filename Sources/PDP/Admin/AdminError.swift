@@ -61,7 +61,7 @@ enum AdminJSON {
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch {
-            throw AdminError(.badRequest, "malformed body: \(DecisionConnectionHandler.describe(error))")
+            throw AdminError(.badRequest, "malformed body: \(DecodingProblem.describe(error))")
         }
     }
 }
