@@ -81,7 +81,7 @@ extension DiagnosticRenderer {
             let start = d.location
             let end = d.file.location(of: d.span.upperBound)
             return Result(
-                ruleId: d.id.rawValue, ruleIndex: ids.firstIndex(of: d.id)!, level: d.severity.rawValue,
+                ruleId: d.id.rawValue, ruleIndex: ids.firstIndex(of: d.id) ?? 0, level: d.severity.rawValue,
                 message: Text(text: d.message + (d.help.map { " (help: \($0))" } ?? "")),
                 locations: [
                     Location(

@@ -79,8 +79,10 @@ struct EvalCommand: ParsableCommand {
                 if malformed > 0 { throw ExitCode(1) }
                 return
             }
-            let source = try Self.parseSource(from!)
-            let (host, port) = try Self.splitHostPort(to!)
+            // validate() makes --from and --to required without --batch.
+            guard let from, let to else { throw ValidationError("--from and --to are required without --batch") }
+            let source = try Self.parseSource(from)
+            let (host, port) = try Self.splitHostPort(to)
             let decision = index.decide(source: source, host: host, port: port)
             switch format {
             case .json:

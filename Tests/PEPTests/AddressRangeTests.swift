@@ -89,4 +89,10 @@ import Testing
             #expect("\(error)".contains("'cluster.local' is not an IPv4 or IPv6 address"))
         }
     }
+
+    @Test func everyBuiltInRangeParses() {
+        // The built-in lists drop a literal that does not parse; none may.
+        #expect(AddressRange.alwaysInternal.count == 4)
+        #expect(AddressRange.defaultInternal.count == 10)
+    }
 }

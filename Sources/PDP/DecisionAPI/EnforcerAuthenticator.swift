@@ -67,8 +67,8 @@ public final class EnforcerAuthenticator: Sendable {
 
     /// A connection's last accepted `authorization` header, so that the
     /// streams of one connection hash the token once, not once per request.
-    /// Used only on the connection's event loop, hence unchecked.
-    final class ConnectionCache: @unchecked Sendable {
+    /// Used only on the connection's event loop.
+    final class ConnectionCache {
         var authorization: String?
         var enforcer: Enforcer?
         var expiresAt: Int64?

@@ -43,7 +43,12 @@ struct OpenStreams<Value> {
 
     /// Runs `body` on the stream's value; `nil` when there is no such stream.
     mutating func modify<Result>(_ id: HTTP2StreamID, _ body: (inout Value) -> Result) -> Result? {
-        if newest?.id == id { return body(&newest!.value) }
+        if var current = newest, current.id == id {
+            // Taken out while it changes, so that its buffers are not shared.
+            newest = nil
+            defer { newest = current }
+            return body(&current.value)
+        }
         guard !others.isEmpty, var value = others.removeValue(forKey: id) else { return nil }
         defer { others[id] = value }
         return body(&value)

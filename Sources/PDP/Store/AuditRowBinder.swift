@@ -19,6 +19,11 @@ struct AuditRowBinder {
     func insert(_ row: AuditRow, hash: [UInt8], _ db: Database) throws {
         let code = row.bytes.withUnsafeBufferPointer { bytes in
             hash.withUnsafeBufferPointer { hash in
+                // An empty array may have no storage; any address serves
+                // for zero bytes, and a text column is never longer than
+                // the row's bytes.
+                let rowBytes = UnsafeRawPointer(bytes.baseAddress) ?? UnsafeRawPointer(bitPattern: 1)
+                let hashBytes = UnsafeRawPointer(hash.baseAddress) ?? UnsafeRawPointer(bitPattern: 1)
                 sqlite3_bind_int64(statement, 1, row.seq)
                 var index: Int32 = 2
                 for column in row.columns {
@@ -28,11 +33,11 @@ struct AuditRowBinder {
                     case .integer(let value):
                         sqlite3_bind_int64(statement, index, value)
                     case .text(let start, let count):
-                        bindText(UnsafeRawPointer(bytes.baseAddress!) + start, count, at: index)
+                        rowBytes.map { bindText($0 + start, count, at: index) }
                     }
                     index += 1
                 }
-                bindText(UnsafeRawPointer(hash.baseAddress!), hash.count, at: index)
+                hashBytes.map { bindText($0, hash.count, at: index) }
                 // Stepped inside the closures: the bound bytes live until
                 // here, and no binding outlives them.
                 defer {

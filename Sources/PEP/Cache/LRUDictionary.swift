@@ -45,8 +45,9 @@ struct LRUDictionary<Key: Hashable, Value> {
         }
         var evicted: Key?
         if index.count >= capacity, oldest >= 0 {
-            evicted = nodes[oldest].key
-            remove(evicted!)
+            let key = nodes[oldest].key
+            remove(key)
+            evicted = key
         }
         let node = Node(key: key, value: value, newer: -1, older: newest)
         let i: Int

@@ -35,8 +35,9 @@ public struct AddressRange: Sendable, Equatable, CustomStringConvertible {
 
     /// Loopback and unspecified addresses: the enforcer's own host, whatever
     /// the options say (`0.0.0.0` connects to the local host too).
-    public static let alwaysInternal: [AddressRange] = ["0.0.0.0/8", "127.0.0.0/8", "::/128", "::1/128"].map {
-        try! AddressRange(parsing: $0)
+    /// (Literals that parse: a test holds every one of them.)
+    public static let alwaysInternal: [AddressRange] = ["0.0.0.0/8", "127.0.0.0/8", "::/128", "::1/128"].compactMap {
+        try? AddressRange(parsing: $0)
     }
 
     /// The single address's own range (/32 or /128).
@@ -104,7 +105,7 @@ public struct AddressRange: Sendable, Equatable, CustomStringConvertible {
     public static let defaultInternal: [AddressRange] = [
         "0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
         "::/128", "::1/128", "fe80::/10", "fc00::/7",
-    ].map { try! AddressRange(parsing: $0) }
+    ].compactMap { try? AddressRange(parsing: $0) }
 
     /// The address as a number, an IPv4-mapped IPv6 address as its IPv4 one.
     static func number(_ address: SocketAddress) -> (isIPv4: Bool, value: UInt128)? {

@@ -3,8 +3,8 @@ import NIOCore
 
 /// What is known about one workload connection, filled in as it goes and
 /// reported when it closes. Used only on the connection's event loop (the
-/// workload's channel and its upstream share one), hence unchecked Sendable.
-final class ConnectionLedger: @unchecked Sendable {
+/// workload's channel and its upstream share one).
+final class ConnectionLedger {
     let started = NIODeadline.now()
     let startedWallMs: Int64
     let sourceIP: String

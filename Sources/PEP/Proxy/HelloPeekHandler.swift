@@ -121,9 +121,9 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler, Sw
         if held == nil {
             held = bytes
         } else {
-            held!.writeBuffer(&bytes)
+            held?.writeBuffer(&bytes)
         }
-        if held!.readableBytes > Self.maxHeld {
+        if (held?.readableBytes ?? 0) > Self.maxHeld {
             // The reader refuses a longer hello itself; this bounds what a
             // client can make us hold behind one.
             state = .done
@@ -202,15 +202,19 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler, Sw
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 
+    /// A TLS record holding one alert (RFC 8446, 5.1 and 6): content type 21
+    /// (alert), legacy version 3.3, length 2, level 2 (fatal), description
+    /// 49 (`access_denied`). Sent before the handshake, in plaintext.
+    static let accessDeniedAlert: [UInt8] = [21, 0x03, 0x03, 0x00, 0x02, 2, 49]
+
     /// A TLS client gets a fatal `access_denied` alert, so that it reports a
     /// refusal rather than a network error; anything else is just closed.
     private func refuse(context: ChannelHandlerContext, hello: ClientHelloResult) {
         held = nil
         switch hello {
         case .sni, .noSNI:
-            let alert: [UInt8] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 49]
             let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: alert))).whenComplete { _ in
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: Self.accessDeniedAlert))).whenComplete { _ in
                 bound.value.close(promise: nil)
             }
         case .notTLS, .malformed:

@@ -33,7 +33,6 @@ struct Parser {
         return token
     }
 
-    func isWord(_ text: String) -> Bool { current.kind == .word && current.text == text }
 
     mutating func report(
         _ id: DiagnosticID, _ span: Range<Int>, _ message: String, help: String? = nil
@@ -104,7 +103,8 @@ struct Parser {
     private var previousEnd: Int { position > 0 ? tokens[position - 1].span.upperBound : 0 }
 
     private mutating func parseRule(start: Int) throws -> Rule {
-        let effect = Effect(rawValue: advance().text)!
+        // Called only on an `allow` or `deny` word.
+        guard let effect = Effect(rawValue: advance().text) else { try fail(expected: "'allow' or 'deny'") }
         let selectorStart = current.span.lowerBound
         let selector = try parseSelector()
         let selectorSpan = selectorStart..<previousEnd

@@ -132,7 +132,10 @@ enum HostPatternSyntax {
             }
             bounds.append(value)
         }
-        let range = PortRange(low: bounds[0], high: bounds.last!)
+        guard let low = bounds.first, let high = bounds.last else {
+            return .failure(Problem(message: "expected a port number or LOW-HIGH range after ':'", help: nil))
+        }
+        let range = PortRange(low: low, high: high)
         if range.low > range.high {
             return .failure(
                 Problem(message: "port range \(text) is empty", help: "write the lower port first: \(range.high)-\(range.low)"))

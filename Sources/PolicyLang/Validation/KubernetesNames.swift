@@ -15,8 +15,8 @@ public enum KubernetesNames {
         let bytes = Array(text.utf8)
         if bytes.isEmpty { return "expected a \(what)" }
         if bytes.count > 63 { return "\(what) '\(text)' is \(bytes.count) characters long; at most 63 are allowed" }
-        if !bytes.allSatisfy({ isLowerAlnum($0) || $0 == UInt8(ascii: "-") }) || !isLowerAlnum(bytes.first!)
-            || !isLowerAlnum(bytes.last!)
+        if !bytes.allSatisfy({ isLowerAlnum($0) || $0 == UInt8(ascii: "-") }) || !(bytes.first.map(isLowerAlnum) ?? false)
+            || !(bytes.last.map(isLowerAlnum) ?? false)
         {
             return "\(what) '\(text)' must be lower-case letters, digits and '-', starting and ending with a letter or digit"
         }
@@ -33,8 +33,8 @@ public enum KubernetesNames {
             let b = Array(label.utf8)
             let star = UInt8(ascii: "*")
             let edgeOK: (UInt8) -> Bool = { isLowerAlnum($0) || (allowGlob && $0 == star) }
-            if b.isEmpty || !b.allSatisfy({ edgeOK($0) || $0 == UInt8(ascii: "-") }) || !edgeOK(b.first!)
-                || !edgeOK(b.last!)
+            if b.isEmpty || !b.allSatisfy({ edgeOK($0) || $0 == UInt8(ascii: "-") }) || !(b.first.map(edgeOK) ?? false)
+                || !(b.last.map(edgeOK) ?? false)
             {
                 return "\(what) '\(text)' must be lower-case letters, digits, '-' and '.'"
                     + (allowGlob ? " (and '*' as a glob)" : "")
@@ -46,7 +46,8 @@ public enum KubernetesNames {
 
     /// A label name: at most 63 of `[A-Za-z0-9._-]`, alphanumeric at both ends.
     private static func checkName(_ bytes: [UInt8]) -> Bool {
-        bytes.count <= 63 && !bytes.isEmpty && isAlnum(bytes.first!) && isAlnum(bytes.last!)
+        guard let first = bytes.first, let last = bytes.last else { return false }
+        return bytes.count <= 63 && isAlnum(first) && isAlnum(last)
             && bytes.allSatisfy { isAlnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") }
     }
 
@@ -55,7 +56,7 @@ public enum KubernetesNames {
         if parts.count == 2 {
             if let problem = checkSubdomain(String(parts[0]), what: "label key prefix") { return problem }
         }
-        let name = Array(parts.last!.utf8)
+        let name = Array((parts.last ?? "").utf8)
         if key.filter({ $0 == "/" }).count > 1 || !checkName(name) {
             return "label key '\(key)' must be an optional DNS prefix and '/', then at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
         }

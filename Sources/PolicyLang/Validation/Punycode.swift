@@ -33,7 +33,8 @@ enum Punycode {
         if basicCount > 0 { output.append("-") }
         var n = 128, delta = 0, bias = 72
         while handled < scalars.count {
-            let m = scalars.map { Int($0.value) }.filter { $0 >= n }.min()!
+            // Some scalar is at least n while any is unhandled.
+            guard let m = scalars.map({ Int($0.value) }).filter({ $0 >= n }).min() else { break }
             delta += (m - n) * (handled + 1)
             n = m
             for scalar in scalars {

@@ -39,7 +39,8 @@ struct AdminClient: Sendable {
             throw Failure(message: "bad server address \(server)", diagnostics: [])
         }
         if !query.isEmpty { components.queryItems = query }
-        var request = URLRequest(url: components.url!)
+        guard let url = components.url else { throw Failure(message: "bad server address \(server)", diagnostics: []) }
+        var request = URLRequest(url: url)
         request.httpMethod = method
         request.timeoutInterval = 30
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
