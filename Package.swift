@@ -48,6 +48,9 @@ let package = Package(
         // Connection caps per source address, shared by both daemons.
         // Standard library only.
         .target(name: "ConnectionLimits"),
+        // The daemons' options (flag, environment variable, range) and
+        // HOST:PORT, read one way by both.
+        .target(name: "DaemonOptions"),
         // The policy decision point: store, decision API, admin API, audit.
         .target(
             name: "PDP",
@@ -79,6 +82,7 @@ let package = Package(
             name: "egress-pdp",
             dependencies: [
                 "PDP",
+                "DaemonOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -92,6 +96,7 @@ let package = Package(
                 "ClientHello",
                 "EgressAPI",
                 "ConnectionLimits",
+                "DaemonOptions",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -108,6 +113,7 @@ let package = Package(
             name: "egress-pep",
             dependencies: [
                 "PEP",
+                "DaemonOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import DaemonOptions
 import NIOCore
 import PDP
 
@@ -128,72 +129,27 @@ struct Serve: AsyncParsableCommand {
     var logLevel: String?
 
     func run() async throws {
-        let env = ProcessInfo.processInfo.environment
-        func value(_ option: String?, _ name: String) -> String? { option ?? env[name].flatMap { $0.isEmpty ? nil : $0 } }
-        func number(_ option: Int?, _ name: String, default fallback: Int?) throws -> Int? {
-            if let option { return option }
-            guard let text = value(nil, name) else { return fallback }
-            guard let number = Int(text) else { throw ValidationError("\(name) must be a whole number, not '\(text)'") }
-            return number
-        }
-
         // Everything this process creates (database, socket, token file) is
         // private to its user unless made otherwise on purpose.
         umask(0o077)
 
-        let level = value(logLevel, "EGRESS_PDP_LOG_LEVEL") ?? "info"
-        guard let parsedLevel = Logger.Level(rawValue: level) else { throw ValidationError("unknown log level '\(level)'") }
+        let options = OptionReader(prefix: "EGRESS_PDP_")
+        let configuration: PDPConfiguration
+        let level: Logger.Level
+        do {
+            let levelText = options.value(logLevel, "EGRESS_PDP_LOG_LEVEL") ?? "info"
+            guard let parsed = Logger.Level(rawValue: levelText) else { throw OptionReader.Invalid("unknown log level '\(levelText)'") }
+            level = parsed
+            configuration = try makeConfiguration(options)
+        } catch let invalid as OptionReader.Invalid {
+            throw ValidationError(invalid.description)
+        }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = parsedLevel
+            handler.logLevel = level
             return handler
         }
         let logger = Logger(label: "egress-pdp")
-
-        let dataDir = value(dataDir, "EGRESS_PDP_DATA_DIR") ?? Self.defaultDataDirectory()
-        let listenText = value(listen, "EGRESS_PDP_LISTEN") ?? "127.0.0.1:15010"
-        let tcp = listenText == "none" ? nil : try Self.hostPort(listenText, "--listen")
-        var tls: DecisionListeners.TLS?
-        if let tlsListen = value(tlsListen, "EGRESS_PDP_TLS_LISTEN") {
-            let (host, port) = try Self.hostPort(tlsListen, "--tls-listen")
-            guard let cert = value(tlsCert, "EGRESS_PDP_TLS_CERT"), let key = value(tlsKey, "EGRESS_PDP_TLS_KEY"),
-                let ca = value(tlsClientCa, "EGRESS_PDP_TLS_CLIENT_CA")
-            else { throw ValidationError("--tls-listen needs --tls-cert, --tls-key and --tls-client-ca") }
-            tls = .init(host: host, port: port, certificate: cert, key: key, clientCA: ca)
-        }
-        let unix = value(unixSocket, "EGRESS_PDP_UNIX_SOCKET")
-        if tcp == nil, unix == nil, tls == nil { throw ValidationError("every decision listener is disabled") }
-        let admin = try Self.hostPort(value(adminListen, "EGRESS_PDP_ADMIN_LISTEN") ?? "127.0.0.1:15011", "--admin-listen")
-        let maxAge = try number(auditMaxAgeDays, "EGRESS_PDP_AUDIT_MAX_AGE_DAYS", default: nil)
-        let maxRecords = try number(auditMaxRecords, "EGRESS_PDP_AUDIT_MAX_RECORDS", default: nil)
-        if let maxAge, !(1...36_500).contains(maxAge) { throw ValidationError("--audit-max-age-days must be 1 to 36500") }
-        if let maxRecords, maxRecords < 1 { throw ValidationError("--audit-max-records must be 1 or more") }
-        let maxBacklog = try number(auditMaxBacklog, "EGRESS_PDP_AUDIT_MAX_BACKLOG", default: 100_000)!
-        if maxBacklog < 1 { throw ValidationError("--audit-max-backlog must be 1 or more") }
-        let allow = try number(allowTtl, "EGRESS_PDP_ALLOW_TTL", default: 60)!
-        let deny = try number(denyTtl, "EGRESS_PDP_DENY_TTL", default: 5)!
-        guard allow >= 0, deny >= 0 else { throw ValidationError("TTLs are zero or more seconds") }
-
-        var configuration = PDPConfiguration(
-            databasePath: value(db, "EGRESS_PDP_DB") ?? (dataDir as NSString).appendingPathComponent("pdp.sqlite"),
-            decision: DecisionListeners(tcp: tcp, unixSocket: unix, tls: tls),
-            adminHost: admin.0, adminPort: admin.1,
-            policiesDirectory: value(policies, "EGRESS_PDP_POLICIES"),
-            workloadsFile: value(workloads, "EGRESS_PDP_WORKLOADS"),
-            ttl: .init(allow: allow, deny: deny),
-            adminTokenFile: value(adminTokenFile, "EGRESS_PDP_ADMIN_TOKEN_FILE")
-                ?? (dataDir as NSString).appendingPathComponent("admin.token"),
-            publicSuffixList: value(publicSuffixList, "EGRESS_PDP_PUBLIC_SUFFIX_LIST"),
-            auditMaxAgeDays: maxAge,
-            auditMaxRecords: maxRecords,
-            auditMaxBacklog: maxBacklog,
-            newAdminToken: newAdminToken,
-            eventLoopThreads: try number(threads, "EGRESS_PDP_THREADS", default: ProcessInfo.processInfo.activeProcessorCount)!)
-        configuration.decisionLimits = try decisionLimits(number: number)
-        configuration.policyCheckTimeout = .nanoseconds(
-            try Self.seconds(policyCheckTimeout, "EGRESS_PDP_POLICY_CHECK_TIMEOUT", "--policy-check-timeout", default: 10).nanoseconds)
-        configuration.maxPolicyFiles = try number(maxPolicyFiles, "EGRESS_PDP_MAX_POLICY_FILES", default: 5000) ?? 5000
-        if configuration.maxPolicyFiles < 1 { throw ValidationError("--max-policy-files must be 1 or more") }
         do {
             try await PDPService(configuration: configuration, logger: logger).run()
         } catch let rejected as PolicyManager.Rejected {
@@ -205,45 +161,69 @@ struct Serve: AsyncParsableCommand {
         }
     }
 
-    /// The decision API's limits from the options, each range-checked.
-    private func decisionLimits(number: (Int?, String, Int?) throws -> Int?) throws -> DecisionLimits {
-        func counted(_ option: Int?, _ name: String, _ flag: String, default fallback: Int, minimum: Int = 1) throws -> Int {
-            let value = try number(option, name, fallback) ?? fallback
-            guard value >= minimum else { throw ValidationError("\(flag) must be \(minimum) or more, not \(value)") }
-            return value
+    /// Everything but the log level, from the options and their variables.
+    private func makeConfiguration(_ o: OptionReader) throws -> PDPConfiguration {
+        let dataDir = o.value(dataDir, "EGRESS_PDP_DATA_DIR") ?? Self.defaultDataDirectory()
+        let listenText = o.value(listen, "EGRESS_PDP_LISTEN") ?? "127.0.0.1:15010"
+        let tcp = listenText == "none" ? nil : try o.hostPort(listenText, flag: "--listen")
+        var tls: DecisionListeners.TLS?
+        if let tlsListen = o.value(tlsListen, "EGRESS_PDP_TLS_LISTEN") {
+            let (host, port) = try o.hostPort(tlsListen, flag: "--tls-listen")
+            guard let cert = o.value(tlsCert, "EGRESS_PDP_TLS_CERT"), let key = o.value(tlsKey, "EGRESS_PDP_TLS_KEY"),
+                let ca = o.value(tlsClientCa, "EGRESS_PDP_TLS_CLIENT_CA")
+            else { throw OptionReader.Invalid("--tls-listen needs --tls-cert, --tls-key and --tls-client-ca") }
+            tls = .init(host: host, port: port, certificate: cert, key: key, clientCA: ca)
         }
-        func seconds(_ o: Double?, _ n: String, _ f: String, default d: Double) throws -> TimeAmount { try Self.seconds(o, n, f, default: d) }
-        let maxConnections = try counted(self.maxConnections, "EGRESS_PDP_MAX_CONNECTIONS", "--max-connections", default: 1024)
-        let perSource = try counted(
-            maxConnectionsPerSource, "EGRESS_PDP_MAX_CONNECTIONS_PER_SOURCE", "--max-connections-per-source", default: 64)
-        let resets = try counted(
-            maxResetsPerSource, "EGRESS_PDP_MAX_RESETS_PER_SOURCE", "--max-resets-per-source", default: 400, minimum: 0)
-        let budget = try counted(bodyBudget, "EGRESS_PDP_BODY_BUDGET", "--body-budget", default: 64 << 20, minimum: 64 * 1024)
-        let perConnection = try counted(
-            bodyBudgetPerConnection, "EGRESS_PDP_BODY_BUDGET_PER_CONNECTION", "--body-budget-per-connection", default: 16 << 20,
-            minimum: 64 * 1024)
+        let unix = o.value(unixSocket, "EGRESS_PDP_UNIX_SOCKET")
+        if tcp == nil, unix == nil, tls == nil { throw OptionReader.Invalid("every decision listener is disabled") }
+        let admin = try o.hostPort(o.value(adminListen, "EGRESS_PDP_ADMIN_LISTEN") ?? "127.0.0.1:15011", flag: "--admin-listen")
+        let year = 31_536_000
+        var configuration = PDPConfiguration(
+            databasePath: o.value(db, "EGRESS_PDP_DB") ?? (dataDir as NSString).appendingPathComponent("pdp.sqlite"),
+            decision: DecisionListeners(tcp: tcp, unixSocket: unix, tls: tls),
+            adminHost: admin.host, adminPort: admin.port,
+            policiesDirectory: o.value(policies, "EGRESS_PDP_POLICIES"),
+            workloadsFile: o.value(workloads, "EGRESS_PDP_WORKLOADS"),
+            ttl: .init(
+                allow: try o.number(allowTtl, "EGRESS_PDP_ALLOW_TTL", default: 60, in: 0...year),
+                deny: try o.number(denyTtl, "EGRESS_PDP_DENY_TTL", default: 5, in: 0...year)),
+            adminTokenFile: o.value(adminTokenFile, "EGRESS_PDP_ADMIN_TOKEN_FILE")
+                ?? (dataDir as NSString).appendingPathComponent("admin.token"),
+            publicSuffixList: o.value(publicSuffixList, "EGRESS_PDP_PUBLIC_SUFFIX_LIST"),
+            auditMaxAgeDays: try o.optionalNumber(auditMaxAgeDays, "EGRESS_PDP_AUDIT_MAX_AGE_DAYS", in: 1...36_500),
+            auditMaxRecords: try o.optionalNumber(auditMaxRecords, "EGRESS_PDP_AUDIT_MAX_RECORDS", in: 1...Int.max),
+            auditMaxBacklog: try o.number(auditMaxBacklog, "EGRESS_PDP_AUDIT_MAX_BACKLOG", default: 100_000, in: 1...Int.max),
+            newAdminToken: newAdminToken,
+            eventLoopThreads: try o.number(
+                threads, "EGRESS_PDP_THREADS", default: ProcessInfo.processInfo.activeProcessorCount, in: 1...1024))
+        configuration.decisionLimits = try decisionLimits(o)
+        configuration.policyCheckTimeout = Self.duration(
+            try o.seconds(policyCheckTimeout, "EGRESS_PDP_POLICY_CHECK_TIMEOUT", default: 10, in: 0.05...86_400))
+        configuration.maxPolicyFiles = try o.number(maxPolicyFiles, "EGRESS_PDP_MAX_POLICY_FILES", default: 5000, in: 1...Int.max)
+        return configuration
+    }
+
+    /// The decision API's limits from the options, each range-checked.
+    private func decisionLimits(_ o: OptionReader) throws -> DecisionLimits {
+        func seconds(_ option: Double?, _ variable: String, default fallback: Double) throws -> TimeAmount {
+            .nanoseconds(Int64(try o.seconds(option, variable, default: fallback, in: 0.05...86_400) * 1e9))
+        }
+        let maxConnections = try o.number(self.maxConnections, "EGRESS_PDP_MAX_CONNECTIONS", default: 1024, in: 1...Int.max)
+        let perSource = try o.number(maxConnectionsPerSource, "EGRESS_PDP_MAX_CONNECTIONS_PER_SOURCE", default: 64, in: 1...Int.max)
+        let resets = try o.number(maxResetsPerSource, "EGRESS_PDP_MAX_RESETS_PER_SOURCE", default: 400, in: 0...Int.max)
+        let budget = try o.number(bodyBudget, "EGRESS_PDP_BODY_BUDGET", default: 64 << 20, in: (64 * 1024)...Int.max)
+        let perConnection = try o.number(
+            bodyBudgetPerConnection, "EGRESS_PDP_BODY_BUDGET_PER_CONNECTION", default: 16 << 20, in: (64 * 1024)...Int.max)
         return DecisionLimits(
             admission: .init(maxConnections: maxConnections, maxPerSource: perSource, maxResetsPerSource: resets == 0 ? nil : resets),
             bodyBudget: budget, bodyBudgetPerConnection: min(perConnection, budget),
-            prefaceTimeout: try seconds(prefaceTimeout, "EGRESS_PDP_PREFACE_TIMEOUT", "--preface-timeout", default: 10),
-            idleTimeout: try seconds(idleTimeout, "EGRESS_PDP_IDLE_TIMEOUT", "--idle-timeout", default: 300),
-            requestTimeout: try seconds(requestTimeout, "EGRESS_PDP_REQUEST_TIMEOUT", "--request-timeout", default: 30),
-            maxBufferedAnswers: try counted(
-                maxBufferedAnswers, "EGRESS_PDP_MAX_BUFFERED_ANSWERS", "--max-buffered-answers", default: 256))
+            prefaceTimeout: try seconds(prefaceTimeout, "EGRESS_PDP_PREFACE_TIMEOUT", default: 10),
+            idleTimeout: try seconds(idleTimeout, "EGRESS_PDP_IDLE_TIMEOUT", default: 300),
+            requestTimeout: try seconds(requestTimeout, "EGRESS_PDP_REQUEST_TIMEOUT", default: 30),
+            maxBufferedAnswers: try o.number(maxBufferedAnswers, "EGRESS_PDP_MAX_BUFFERED_ANSWERS", default: 256, in: 1...Int.max))
     }
 
-    /// A number of seconds from an option or its variable, 0.05 to 86400.
-    static func seconds(_ option: Double?, _ name: String, _ flag: String, default fallback: Double) throws -> TimeAmount {
-        var value = fallback
-        if let option {
-            value = option
-        } else if let text = ProcessInfo.processInfo.environment[name], !text.isEmpty {
-            guard let parsed = Double(text) else { throw ValidationError("\(name) must be a number of seconds, not '\(text)'") }
-            value = parsed
-        }
-        guard value >= 0.05, value <= 86_400 else { throw ValidationError("\(flag) must be 0.05 to 86400 seconds, not \(value)") }
-        return .nanoseconds(Int64(value * 1e9))
-    }
+    static func duration(_ seconds: Double) -> Duration { .milliseconds(Int64(seconds * 1000)) }
 
     static func defaultDataDirectory() -> String {
         if getuid() == 0 { return "/var/lib/egress-pdp" }
@@ -251,13 +231,5 @@ struct Serve: AsyncParsableCommand {
         let xdg = env["XDG_DATA_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }
         let base = xdg ?? (NSHomeDirectory() as NSString).appendingPathComponent(".local/share")
         return (base as NSString).appendingPathComponent("egress-pdp")
-    }
-
-    static func hostPort(_ text: String, _ option: String) throws -> (String, Int) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port)
-        else { throw ValidationError("\(option): expected HOST:PORT, got '\(text)'") }
-        var host = String(text[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return (host, port)
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DaemonOptions
 import Foundation
 import Logging
 import NIOCore
@@ -126,28 +127,13 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let env = ProcessInfo.processInfo.environment
-        func value(_ option: String?, _ name: String) -> String? { option ?? env[name].flatMap { $0.isEmpty ? nil : $0 } }
+        let options = OptionReader(prefix: "EGRESS_PEP_")
+        func value(_ option: String?, _ name: String) -> String? { options.value(option, name) }
         func number(_ option: Int?, _ name: String, default fallback: Int, minimum: Int, maximum: Int = 31_536_000) throws -> Int {
-            var result = fallback
-            if let option {
-                result = option
-            } else if let text = env[name], !text.isEmpty {
-                guard let n = Int(text) else { throw BadOption(description: "\(name) must be a whole number, not '\(text)'") }
-                result = n
-            }
-            guard result >= minimum, result <= maximum else {
-                let flag = "--" + name.dropFirst("EGRESS_PEP_".count).lowercased().replacingOccurrences(of: "_", with: "-")
-                throw BadOption(description: "\(flag) must be \(minimum) to \(maximum), not \(result)")
-            }
-            return result
+            try options.number(option, name, default: fallback, in: minimum...maximum)
         }
-        func flag(_ option: Bool, _ name: String) -> Bool { option || ["1", "true", "yes"].contains(env[name]?.lowercased() ?? "") }
-        /// A repeatable option, or its variable's comma-separated values.
-        func list(_ option: [String], _ name: String) -> [String] {
-            guard option.isEmpty, let text = env[name] else { return option }
-            return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        }
+        func flag(_ option: Bool, _ name: String) -> Bool { options.flag(option, name) }
+        func list(_ option: [String], _ name: String) -> [String] { options.list(option, name) }
 
         do {
             var c = PEPConfiguration()
@@ -208,7 +194,7 @@ struct Serve: AsyncParsableCommand {
                 try number(maxConnectionsPerSource, "EGRESS_PEP_MAX_CONNECTIONS_PER_SOURCE", default: 1000, minimum: 1))
             c.shutdownGrace = .seconds(Int64(try number(shutdownGrace, "EGRESS_PEP_SHUTDOWN_GRACE", default: 30, minimum: 0)))
             c.reportBuffer = try number(reportBuffer, "EGRESS_PEP_REPORT_BUFFER", default: 100_000, minimum: 1)
-            if threads != nil || !(env["EGRESS_PEP_THREADS"] ?? "").isEmpty {
+            if options.value(threads.map(String.init), "EGRESS_PEP_THREADS") != nil {
                 c.eventLoopThreads = try number(threads, "EGRESS_PEP_THREADS", default: System.coreCount, minimum: 1)
             }
             c.pinEventLoops = flag(pinEventLoops, "EGRESS_PEP_PIN_EVENT_LOOPS")
@@ -227,6 +213,9 @@ struct Serve: AsyncParsableCommand {
             }
             try await PEPService(configuration: c, logger: logger).run()
         } catch let error as BadOption {
+            FileHandle.standardError.write(Data("egress-pep: \(error.description)\n".utf8))
+            throw ExitCode(64)
+        } catch let error as OptionReader.Invalid {
             FileHandle.standardError.write(Data("egress-pep: \(error.description)\n".utf8))
             throw ExitCode(64)
         }

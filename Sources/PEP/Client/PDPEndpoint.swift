@@ -1,3 +1,4 @@
+import DaemonOptions
 /// Where the decision service listens, as given to `--pdp`:
 /// `h2c://HOST:PORT`, `h2://HOST:PORT` (TLS with ALPN h2) or `unix:///PATH`.
 public enum PDPEndpoint: Sendable, Equatable, CustomStringConvertible {

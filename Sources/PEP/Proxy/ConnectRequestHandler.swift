@@ -1,3 +1,4 @@
+import DaemonOptions
 import NIOCore
 import NIOHTTP1
 

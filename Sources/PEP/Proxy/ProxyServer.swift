@@ -183,11 +183,13 @@ public final class ProxyServer: Service, Sendable {
             }
             open.withLockedValue { $0[ObjectIdentifier(channel)] = channel }
             metrics?.connectionsOpen.increment()
+            // The close completes on the channel's event loop, the ledger's.
+            let boundLedger = NIOLoopBound(ledger, eventLoop: channel.eventLoop)
             channel.closeFuture.whenComplete { [self] _ in
                 admission.release(sourceIP)
                 open.withLockedValue { $0[ObjectIdentifier(channel)] = nil }
                 metrics?.connectionsOpen.decrement()
-                finish(ledger)
+                finish(boundLedger.value)
             }
             let sync = channel.pipeline.syncOperations
             let sweeper = sweeper.value
