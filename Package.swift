@@ -122,9 +122,18 @@ let package = Package(
         .testTarget(name: "ClientHelloTests", dependencies: ["ClientHello", "TestSupport"], resources: [.copy("Captures")]),
         .testTarget(name: "PolicyLangTests", dependencies: ["PolicyLang"], resources: [.copy("Golden")]),
         .testTarget(name: "EgressctlTests", dependencies: ["egressctl", "PolicyLang"]),
+        // A real egress-pdp process for the tests that talk to one.
+        .target(name: "ServiceTestSupport", path: "Tests/ServiceTestSupport"),
         .testTarget(
             name: "PDPTests",
-            dependencies: ["egress-pdp", "egressctl", "egress-pep", "PEP", "PDP", "TestSupport", .product(name: "NIOHTTP2", package: "swift-nio-http2")]),
+            dependencies: [
+                "egress-pdp", "egressctl", "PDP", "TestSupport", "ServiceTestSupport",
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+            ]),
+        // The enforcer's client against a real decision service.
+        .testTarget(
+            name: "EnforcerClientTests",
+            dependencies: ["egress-pdp", "PEP", "EgressAPI", "ServiceTestSupport", .product(name: "NIOHTTP2", package: "swift-nio-http2")]),
         .testTarget(name: "PEPTests", dependencies: ["PEP", "EgressAPI", "ConnectionLimits", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ServiceTestSupport
 
 /// The decision API under the attacks a stolen token or a hostile neighbour
 /// could make, sent as raw HTTP/2 frames over real sockets by

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ServiceTestSupport
 
 /// Revisions, workloads, watch events, roles, health and metrics, through the
 /// admin API of a real service.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ServiceTestSupport
 
 /// The hash-chained audit trail on a real SQLite file: tampering is found,
 /// shutdown and crashes lose nothing acknowledged, retention keeps the chain

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ServiceTestSupport
 
 /// The decision API over real h2c, with the example policies and a workload
 /// file: what it answers, to whom, and what it refuses.

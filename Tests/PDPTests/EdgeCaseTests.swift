@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ServiceTestSupport
 
 /// Edge cases found in review: each was a wrong answer, a hang or a 500.
 @Suite(.serialized) struct EdgeCaseTests {

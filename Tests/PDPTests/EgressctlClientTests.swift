@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ServiceTestSupport
 
 /// egressctl's client commands against a real service.
 @Suite(.serialized) struct EgressctlClientTests {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ServiceTestSupport
 
 /// What an intruder holding an enforcer's or a viewer's token can send the
 /// service's admin side and audit trail, on a real service and SQLite file:

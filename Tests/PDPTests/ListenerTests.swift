@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ServiceTestSupport
 
 /// The Unix socket and h2 over TLS with client certificates.
 @Suite(.serialized) struct ListenerTests {
@@ -16,30 +17,6 @@ import Testing
         _ = try pdp.waitForAudit(records: 1)
         let record = try #require((try pdp.admin("GET", "/v1/audit").json?["records"] as? [[String: Any]])?.first)
         #expect(record["enforcer"] as? String == "unix-socket")
-    }
-
-    /// Certificates from a throw-away CA made with the openssl command.
-    struct TestCA {
-        let directory: URL
-        func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
-        init(_ directory: URL) throws {
-            self.directory = directory
-            func openssl(_ arguments: [String]) throws {
-                let run = try runCommand("/usr/bin/openssl", arguments)
-                guard run.status == 0 else { throw PDPProcess.Failure("openssl \(arguments): \(run.err)") }
-            }
-            let dir = directory.path
-            try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-                         "-subj", "/CN=test-ca", "-keyout", "\(dir)/ca.key", "-out", "\(dir)/ca.pem"])
-            for (name, extensions) in [("server", "subjectAltName=IP:127.0.0.1"), ("client", "subjectAltName=URI:spiffe://test/pep")] {
-                try openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=\(name)",
-                             "-keyout", "\(dir)/\(name).key", "-out", "\(dir)/\(name).csr"])
-                try extensions.write(toFile: "\(dir)/\(name).ext", atomically: true, encoding: .utf8)
-                try openssl(["x509", "-req", "-in", "\(dir)/\(name).csr", "-CA", "\(dir)/ca.pem", "-CAkey", "\(dir)/ca.key",
-                             "-CAcreateserial", "-days", "2", "-extfile", "\(dir)/\(name).ext", "-out", "\(dir)/\(name).pem"])
-            }
-        }
     }
 
     @Test func tlsNeedsAClientCertificateFromTheTrustedCA() throws {

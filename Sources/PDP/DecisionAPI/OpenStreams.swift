@@ -43,9 +43,9 @@ struct OpenStreams<Value> {
 
     /// Runs `body` on the stream's value; `nil` when there is no such stream.
     mutating func modify<Result>(_ id: HTTP2StreamID, _ body: (inout Value) -> Result) -> Result? {
-        if var current = newest, current.id == id {
-            // Taken out while it changes, so that its buffers are not shared.
-            newest = nil
+        // Moved out and back (`take`), not copied: a copy would retain and
+        // release every buffer and string of the request on each DATA frame.
+        if newest?.id == id, var current = newest.take() {
             defer { newest = current }
             return body(&current.value)
         }

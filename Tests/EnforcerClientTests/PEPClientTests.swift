@@ -6,6 +6,7 @@ import NIOHTTP2
 import NIOPosix
 import PEP
 import Testing
+import ServiceTestSupport
 
 /// The enforcer's side of the decision API against the real egress-pdp: the
 /// client's decisions, the verdict cache following the watch stream, the
@@ -317,7 +318,7 @@ import Testing
     @Test func theClientSpeaksTLSWithACertificateAndTheUnixSocket() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pdp-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let ca = try ListenerTests.TestCA(directory)
+        let ca = try TestCA(directory)
         let other = try PDPProcess(
             ["--policies", PDPProcess.repository.appendingPathComponent("policies").path,
              "--tls-listen", "127.0.0.1:0", "--tls-cert", ca.path("server.pem"), "--tls-key", ca.path("server.key"),

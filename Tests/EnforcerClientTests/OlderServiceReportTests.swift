@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOPosix
 import PEP
 import Testing
+import ServiceTestSupport
 
 /// The enforcer's connection reports to a decision service from before
 /// reports carried a count of dropped records (an enforcer upgraded before

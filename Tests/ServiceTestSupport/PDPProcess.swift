@@ -3,32 +3,33 @@ import Testing
 
 /// A real `egress-pdp serve` in a temporary directory, on ports the kernel
 /// picks, with its own SQLite file; stopped and removed when the test ends.
-final class PDPProcess: @unchecked Sendable {
-    let directory: URL
+/// (Shared by the service tests and the enforcer-against-service tests.)
+public final class PDPProcess: @unchecked Sendable {
+    public let directory: URL
     /// Only the first process on a directory removes it; restarts share it.
     private let ownsDirectory: Bool
-    let process = Process()
-    private(set) var decisionPort = 0
-    private(set) var adminPort = 0
-    private(set) var unixSocket: String?
-    private(set) var adminToken = ""
-    private(set) var tlsPort = 0
-    var logFile: URL { directory.appendingPathComponent("pdp.log") }
-    var databasePath: String { directory.appendingPathComponent("data/pdp.sqlite").path }
+    public let process = Process()
+    public private(set) var decisionPort = 0
+    public private(set) var adminPort = 0
+    public private(set) var unixSocket: String?
+    public private(set) var adminToken = ""
+    public private(set) var tlsPort = 0
+    public var logFile: URL { directory.appendingPathComponent("pdp.log") }
+    public var databasePath: String { directory.appendingPathComponent("data/pdp.sqlite").path }
 
-    static var binaries: URL {
+    public static var binaries: URL {
         // swift test runs the test bundle from the build's products directory,
         // next to the executables it built first (test dependencies).
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     }
 
-    static var repository: URL {
+    public static var repository: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
     /// The Python with the test tools (h2) that scripts/python-tools
     /// installs; nil, with the test's issue recorded, when it is missing.
-    static func testPython() -> URL? {
+    public static func testPython() -> URL? {
         let python = repository.appendingPathComponent(".build/venv-test/bin/python")
         guard FileManager.default.isExecutableFile(atPath: python.path) else {
             Issue.record("no \(python.path): run scripts/python-tools (scripts/test does) to install the Python test tools")
@@ -39,7 +40,7 @@ final class PDPProcess: @unchecked Sendable {
 
     /// The service on the example policies and a workloads file
     /// (`workloads.yaml` in its directory) holding `workloads`.
-    static func withExamplePolicies(workloads: String, _ arguments: [String] = []) throws -> PDPProcess {
+    public static func withExamplePolicies(workloads: String, _ arguments: [String] = []) throws -> PDPProcess {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pdp-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let file = directory.appendingPathComponent("workloads.yaml")
@@ -51,7 +52,7 @@ final class PDPProcess: @unchecked Sendable {
 
     /// Starts the service and waits until `/readyz` would answer 200.
     /// `directory` lets a test restart a service on the same data.
-    init(_ arguments: [String] = [], directory: URL? = nil, removesDirectory: Bool = false, unixSocket: Bool = false) throws {
+    public init(_ arguments: [String] = [], directory: URL? = nil, removesDirectory: Bool = false, unixSocket: Bool = false) throws {
         ownsDirectory = directory == nil || removesDirectory
         self.directory = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("pdp-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
@@ -92,9 +93,9 @@ final class PDPProcess: @unchecked Sendable {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
-        init(_ description: String) { self.description = description }
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+        public init(_ description: String) { self.description = description }
     }
 
     private static func port(in line: Substring, scheme: String) -> Int? {
@@ -105,7 +106,7 @@ final class PDPProcess: @unchecked Sendable {
 
     /// Stops the service with `signal` and returns its exit status.
     @discardableResult
-    func stop(_ signal: Int32 = SIGTERM) -> Int32 {
+    public func stop(_ signal: Int32 = SIGTERM) -> Int32 {
         if process.isRunning {
             kill(process.processIdentifier, signal)
             process.waitUntilExit()
@@ -113,7 +114,7 @@ final class PDPProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
-    var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+    public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
     deinit {
         stop(SIGKILL)
@@ -122,12 +123,12 @@ final class PDPProcess: @unchecked Sendable {
 
     // MARK: Talking to it
 
-    var decisionURL: String { "http://127.0.0.1:\(decisionPort)" }
-    var adminURL: String { "http://127.0.0.1:\(adminPort)" }
+    public var decisionURL: String { "http://127.0.0.1:\(decisionPort)" }
+    public var adminURL: String { "http://127.0.0.1:\(adminPort)" }
 
     /// A new token of `role`, made through the admin API. Names are unique
     /// among live tokens: without one, each token gets a name of its own.
-    func token(_ role: String, name: String? = nil) throws -> String {
+    public func token(_ role: String, name: String? = nil) throws -> String {
         let name = name ?? "test-\(role)-\(UUID().uuidString.prefix(8).lowercased())"
         let answer = try Curl.run([
             "-X", "POST", adminURL + "/v1/tokens", "-H", "authorization: Bearer \(adminToken)",
@@ -140,7 +141,7 @@ final class PDPProcess: @unchecked Sendable {
     }
 
     /// POST /v1/decisions over h2c with a pep token.
-    func decide(_ body: String, token: String) throws -> Curl.Answer {
+    public func decide(_ body: String, token: String) throws -> Curl.Answer {
         try Curl.run([
             "--http2-prior-knowledge", "-X", "POST", decisionURL + "/v1/decisions", "-H", "authorization: Bearer \(token)",
             "-H", "content-type: application/json", "-d", body,
@@ -148,14 +149,14 @@ final class PDPProcess: @unchecked Sendable {
     }
 
     /// A request to the admin API with the admin token.
-    func admin(_ method: String, _ path: String, body: String? = nil, token: String? = nil) throws -> Curl.Answer {
+    public func admin(_ method: String, _ path: String, body: String? = nil, token: String? = nil) throws -> Curl.Answer {
         var arguments = ["-X", method, adminURL + path, "-H", "authorization: Bearer \(token ?? adminToken)"]
         if let body { arguments += ["-H", "content-type: application/json", "-d", body] }
         return try Curl.run(arguments)
     }
 
     /// Waits until every queued audit record is written.
-    func waitForAudit(records: Int, timeout: TimeInterval = 10) throws -> Int {
+    public func waitForAudit(records: Int, timeout: TimeInterval = 10) throws -> Int {
         let deadline = Date().addingTimeInterval(timeout)
         var seq = 0
         repeat {
@@ -169,15 +170,15 @@ final class PDPProcess: @unchecked Sendable {
 
 /// Runs the `curl` command line tool: the HTTP/2 client tests use, as an
 /// operator or an enforcer would.
-enum Curl {
-    struct Answer: CustomStringConvertible {
-        let status: Int
-        let body: String
-        var json: [String: Any]? { try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] }
-        var description: String { "\(status) \(body)" }
+public enum Curl {
+    public struct Answer: CustomStringConvertible {
+        public let status: Int
+        public let body: String
+        public var json: [String: Any]? { try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] }
+        public var description: String { "\(status) \(body)" }
     }
 
-    static func run(_ arguments: [String], timeout: Int = 20) throws -> Answer {
+    public static func run(_ arguments: [String], timeout: Int = 20) throws -> Answer {
         let run = try runCommand("/usr/bin/curl", ["-sS", "--max-time", String(timeout), "-w", "\n%{http_code}"] + arguments)
         guard let newline = run.out.lastIndex(of: "\n") else { throw PDPProcess.Failure("curl printed nothing") }
         let status = Int(run.out[run.out.index(after: newline)...]) ?? 0
@@ -187,7 +188,7 @@ enum Curl {
 }
 
 /// Runs a command and returns its exit status and output.
-func runCommand(_ path: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (status: Int32, out: String, err: String) {
+public func runCommand(_ path: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (status: Int32, out: String, err: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
