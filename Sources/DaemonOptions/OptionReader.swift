@@ -64,9 +64,15 @@ public struct OptionReader: Sendable {
             result = number
         }
         guard range.contains(result) else {
-            throw Invalid("\(flagName(variable)) must be \(range.lowerBound) to \(range.upperBound) seconds, not \(result)")
+            throw Invalid(
+                "\(flagName(variable)) must be \(Self.text(range.lowerBound)) to \(Self.text(range.upperBound)) seconds, not \(Self.text(result))")
         }
         return result
+    }
+
+    /// `86400` rather than `86400.0`; fractions as they are.
+    static func text(_ seconds: Double) -> String {
+        seconds.rounded() == seconds && abs(seconds) < 1e15 ? String(Int64(seconds)) : String(seconds)
     }
 
     /// A switch: the flag, or the variable set to 1, true or yes.

@@ -177,7 +177,6 @@ struct Serve: AsyncParsableCommand {
         let unix = o.value(unixSocket, "EGRESS_PDP_UNIX_SOCKET")
         if tcp == nil, unix == nil, tls == nil { throw OptionReader.Invalid("every decision listener is disabled") }
         let admin = try o.hostPort(o.value(adminListen, "EGRESS_PDP_ADMIN_LISTEN") ?? "127.0.0.1:15011", flag: "--admin-listen")
-        let year = 31_536_000
         var configuration = PDPConfiguration(
             databasePath: o.value(db, "EGRESS_PDP_DB") ?? (dataDir as NSString).appendingPathComponent("pdp.sqlite"),
             decision: DecisionListeners(tcp: tcp, unixSocket: unix, tls: tls),
@@ -185,8 +184,8 @@ struct Serve: AsyncParsableCommand {
             policiesDirectory: o.value(policies, "EGRESS_PDP_POLICIES"),
             workloadsFile: o.value(workloads, "EGRESS_PDP_WORKLOADS"),
             ttl: .init(
-                allow: try o.number(allowTtl, "EGRESS_PDP_ALLOW_TTL", default: 60, in: 0...year),
-                deny: try o.number(denyTtl, "EGRESS_PDP_DENY_TTL", default: 5, in: 0...year)),
+                allow: try o.number(allowTtl, "EGRESS_PDP_ALLOW_TTL", default: 60, in: 0...Int.max),
+                deny: try o.number(denyTtl, "EGRESS_PDP_DENY_TTL", default: 5, in: 0...Int.max)),
             adminTokenFile: o.value(adminTokenFile, "EGRESS_PDP_ADMIN_TOKEN_FILE")
                 ?? (dataDir as NSString).appendingPathComponent("admin.token"),
             publicSuffixList: o.value(publicSuffixList, "EGRESS_PDP_PUBLIC_SUFFIX_LIST"),
@@ -195,7 +194,7 @@ struct Serve: AsyncParsableCommand {
             auditMaxBacklog: try o.number(auditMaxBacklog, "EGRESS_PDP_AUDIT_MAX_BACKLOG", default: 100_000, in: 1...Int.max),
             newAdminToken: newAdminToken,
             eventLoopThreads: try o.number(
-                threads, "EGRESS_PDP_THREADS", default: ProcessInfo.processInfo.activeProcessorCount, in: 1...1024))
+                threads, "EGRESS_PDP_THREADS", default: ProcessInfo.processInfo.activeProcessorCount, in: 1...Int.max))
         configuration.decisionLimits = try decisionLimits(o)
         configuration.policyCheckTimeout = Self.duration(
             try o.seconds(policyCheckTimeout, "EGRESS_PDP_POLICY_CHECK_TIMEOUT", default: 10, in: 0.05...86_400))
@@ -223,7 +222,7 @@ struct Serve: AsyncParsableCommand {
             maxBufferedAnswers: try o.number(maxBufferedAnswers, "EGRESS_PDP_MAX_BUFFERED_ANSWERS", default: 256, in: 1...Int.max))
     }
 
-    static func duration(_ seconds: Double) -> Duration { .milliseconds(Int64(seconds * 1000)) }
+    static func duration(_ seconds: Double) -> Duration { .nanoseconds(Int64(seconds * 1e9)) }
 
     static func defaultDataDirectory() -> String {
         if getuid() == 0 { return "/var/lib/egress-pdp" }

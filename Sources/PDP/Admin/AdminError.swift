@@ -17,7 +17,7 @@ struct AdminError: HTTPResponseError {
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
         var response = try AdminJSON.response(ErrorBody(error: message, diagnostics: diagnostics), status: status)
-        if status == .unauthorized { response.headers[HTTPField.Name("WWW-Authenticate")!] = "Bearer" }
+        if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
         return response
     }
 }

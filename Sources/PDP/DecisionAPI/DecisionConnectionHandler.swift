@@ -375,7 +375,15 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     private func finish(_ id: HTTP2StreamID, _ context: ChannelHandlerContext) {
         guard let stream = streams.remove(id) else { return }
         release(stream)
-        router.route(stream, id, context, connection: connection, audit: &auditBurst)
+        guard let decision = router.route(stream, id, context, connection: connection) else { return }
+        // The batch is lent to the engine only while it decides: the answer
+        // is written after, since a write may call back into this handler.
+        let answer = DecisionEndpoint.decide(
+            decision.body, enforcer: decision.enforcer, engine: engine, allocator: context.channel.allocator, audit: &auditBurst)
+        switch answer {
+        case .decided(let buffer): StreamAnswers.respond(id, context, .ok, body: buffer)
+        case .refused(let status, let message): StreamAnswers.error(id, context, status, message)
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -1,19 +1,29 @@
 import NIOCore
-import NIOHTTP2
+import NIOHTTP1
 
 /// `POST /v1/decisions`: one decision, answered at once. The decision is
 /// written straight into the answer's buffer and its audit record into the
 /// read burst's batch, which the handler submits at the end of the read.
+///
+/// It returns the answer rather than writing it: a write can call back into
+/// the handler (NIO reports an error, the connection closes, the handler
+/// submits its batch), which must not happen while the batch is lent here.
 enum DecisionEndpoint {
+    /// What to answer: the decision's JSON, or a refusal.
+    enum Answer {
+        case decided(ByteBuffer)
+        case refused(HTTPResponseStatus, String)
+    }
+
     static func decide(
-        _ body: ByteBuffer, enforcer: EnforcerAuthenticator.Enforcer, engine: DecisionEngine, audit: inout [PendingAudit],
-        _ id: HTTP2StreamID, _ context: ChannelHandlerContext
-    ) {
+        _ body: ByteBuffer, enforcer: EnforcerAuthenticator.Enforcer, engine: DecisionEngine, allocator: ByteBufferAllocator,
+        audit: inout [PendingAudit]
+    ) -> Answer {
         let request: DecisionRequest
         do {
             request = try DecisionRequest.parse(body)
         } catch {
-            return StreamAnswers.error(id, context, .badRequest, error.message)
+            return .refused(.badRequest, error.message)
         }
         switch request.source {
         case .spiffe, .asserted:
@@ -21,8 +31,8 @@ enum DecisionEndpoint {
             // know one. Anyone else names the source by its address, which
             // the service looks up itself.
             guard enforcer.mayAssertIdentity else {
-                return StreamAnswers.error(
-                    id, context, .forbidden,
+                return .refused(
+                    .forbidden,
                     "this enforcer's token (role pep) may name a source only by 'source.ip'; asserting an identity "
                         + "('source.spiffe', 'source.namespace', ...) needs a token of role pep-identity, the Unix socket "
                         + "or a client certificate")
@@ -31,11 +41,11 @@ enum DecisionEndpoint {
             break
         }
         do {
-            var answer = context.channel.allocator.buffer(capacity: 320)
+            var answer = allocator.buffer(capacity: 320)
             try engine.decide(request, enforcer: enforcer.name, into: &answer, audit: &audit)
-            StreamAnswers.respond(id, context, .ok, body: answer)
+            return .decided(answer)
         } catch {
-            StreamAnswers.error(id, context, .serviceUnavailable, "\(error); try again")
+            return .refused(.serviceUnavailable, "\(error); try again")
         }
     }
 }

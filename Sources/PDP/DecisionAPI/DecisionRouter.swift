@@ -38,49 +38,64 @@ struct DecisionRouter {
         min(path == "/v1/access" ? Self.maxAccessBody : Self.maxDecisionBody, bodyBudgetPerConnection)
     }
 
+    /// A decision request that passed every check, for the handler to make
+    /// with its read burst's audit batch (`DecisionEndpoint`).
+    struct PendingDecision {
+        let body: ByteBuffer
+        let enforcer: EnforcerAuthenticator.Enforcer
+    }
+
+    /// Answers the request, or hands back the decision it asks for.
     func route(
-        _ stream: ReceivedRequest, _ id: HTTP2StreamID, _ context: ChannelHandlerContext, connection: EnforcerAuthenticator.Connection,
-        audit: inout [PendingAudit]
-    ) {
+        _ stream: ReceivedRequest, _ id: HTTP2StreamID, _ context: ChannelHandlerContext, connection: EnforcerAuthenticator.Connection
+    ) -> PendingDecision? {
         let head = stream.head
-        let enforcer = stream.enforcer
         if let malformed = head.malformed {
-            return StreamAnswers.error(id, context, .badRequest, "malformed request: \(malformed)")
+            StreamAnswers.error(id, context, .badRequest, "malformed request: \(malformed)")
+            return nil
         }
         if stream.overBudget {
             metrics.bodyBudgetRefusals.increment()
-            return StreamAnswers.error(id, context, .serviceUnavailable, "too many request bodies are held at once; try again")
+            StreamAnswers.error(id, context, .serviceUnavailable, "too many request bodies are held at once; try again")
+            return nil
         }
-        switch head.path {
-        case "/v1/decisions":
-            guard head.method == "POST" else { return StreamAnswers.methodNotAllowed(id, context, allow: "POST") }
-            guard let body = checkedBody(stream, id, context) else { return }
-            DecisionEndpoint.decide(body, enforcer: enforcer, engine: engine, audit: &audit, id, context)
-        case "/v1/access":
-            guard head.method == "POST" else { return StreamAnswers.methodNotAllowed(id, context, allow: "POST") }
-            guard let body = checkedBody(stream, id, context) else { return }
-            access.receive(Data(body.readableBytesView), enforcer: enforcer.name, id, context)
-        case "/v1/watch":
-            guard head.method == "GET" else { return StreamAnswers.methodNotAllowed(id, context, allow: "GET") }
-            // Tokens are checked for every request; a watch is one request
-            // that lasts, so its token is checked again while it lasts, from
-            // its start (the token may have gone since its headers came).
-            if case .needsToken = connection {
-                guard let authorization = head.authorization, let token = authenticator.enforcerRecord(authorization: authorization) else {
-                    return StreamAnswers.unauthorized(id, context)
-                }
-                watches.start(id, context, token: (authorization, token.expiresAt))
-            } else {
-                watches.start(id, context, token: nil)
+        switch (head.path, head.method) {
+        case ("/v1/decisions", "POST"):
+            return checkedBody(stream, id, context).map { PendingDecision(body: $0, enforcer: stream.enforcer) }
+        case ("/v1/access", "POST"):
+            if let body = checkedBody(stream, id, context) {
+                access.receive(Data(body.readableBytesView), enforcer: stream.enforcer.name, id, context)
             }
+        case ("/v1/watch", "GET"):
+            watch(head, id, context, connection: connection)
+        case ("/v1/decisions", _), ("/v1/access", _):
+            StreamAnswers.methodNotAllowed(id, context, allow: "POST")
+        case ("/v1/watch", _):
+            StreamAnswers.methodNotAllowed(id, context, allow: "GET")
         default:
             if let version = head.path.split(separator: "/").first, version != "v1", version.hasPrefix("v") {
-                return StreamAnswers.error(id, context, .notFound, "unknown API version '\(version)'; this service speaks v1")
+                StreamAnswers.error(id, context, .notFound, "unknown API version '\(version)'; this service speaks v1")
+            } else {
+                StreamAnswers.error(
+                    id, context, .notFound,
+                    "no such endpoint: \(head.path); the decision API has POST /v1/decisions, GET /v1/watch and POST /v1/access")
             }
-            StreamAnswers.error(
-                id, context, .notFound,
-                "no such endpoint: \(head.path); the decision API has POST /v1/decisions, GET /v1/watch and POST /v1/access")
         }
+        return nil
+    }
+
+    /// Tokens are checked for every request; a watch is one request that
+    /// lasts, so its token is checked again while it lasts, from its start
+    /// (the token may have gone since its headers came).
+    private func watch(
+        _ head: DecisionConnectionHandler.RequestHead, _ id: HTTP2StreamID, _ context: ChannelHandlerContext,
+        connection: EnforcerAuthenticator.Connection
+    ) {
+        guard case .needsToken = connection else { return watches.start(id, context, token: nil) }
+        guard let authorization = head.authorization, let token = authenticator.enforcerRecord(authorization: authorization) else {
+            return StreamAnswers.unauthorized(id, context)
+        }
+        watches.start(id, context, token: (authorization, token.expiresAt))
     }
 
     /// The body, or `nil` after answering why it cannot be used.

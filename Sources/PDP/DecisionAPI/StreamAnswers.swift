@@ -5,7 +5,7 @@ import NIOHTTP1
 import NIOHTTP2
 
 /// Writes answers on the streams of a decision API connection, as HTTP/2
-/// frames on the connection's context. Nothing here flushes: the handler
+/// frames on the connection's context. Only `end` flushes: the handler
 /// flushes once per read burst (`channelReadComplete`), so that many answers
 /// share one write, and the endpoints that answer later flush themselves.
 enum StreamAnswers {

@@ -218,9 +218,11 @@ public final class AccessReporter: Service, Sendable {
                     }
                 }
             } catch _ where Task.isCancelled {
-                // Shutdown stopped the periodic flush mid-report (the client
-                // wraps the cancellation in its own error): the batch stays,
-                // and the final flush sends it. Nothing failed.
+                // Cancelled mid-report (the client wraps the cancellation in
+                // its own error): shutdown stopping the periodic flush, whose
+                // batch the final flush then sends, or the service failing,
+                // when run() logs every record left unreported. Nothing failed
+                // that this line could say.
                 keepDropped()
                 logger.debug("a connection report was interrupted by shutdown; the final flush sends it", metadata: ["records": "\(batch.count)"])
                 return false
