@@ -134,7 +134,11 @@ let package = Package(
         .testTarget(
             name: "EnforcerClientTests",
             dependencies: ["egress-pdp", "PEP", "EgressAPI", "ServiceTestSupport", .product(name: "NIOHTTP2", package: "swift-nio-http2")]),
-        .testTarget(name: "PEPTests", dependencies: ["PEP", "EgressAPI", "ConnectionLimits", "TestSupport"]),
+        .testTarget(
+            name: "PEPTests",
+            dependencies: [
+                "PEP", "EgressAPI", "ConnectionLimits", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )
