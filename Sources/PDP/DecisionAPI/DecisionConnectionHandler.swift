@@ -350,26 +350,13 @@ final class DecisionConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         // both the same way and leaves the socket open; when one of its
         // guards against abuse fired, the connection is closed here, so that
         // a client that ignores the GOAWAY does not keep its slot.
-        if error is any NIOHTTP2Error, !Self.isAbuseGuard(error) { return }
+        if error is any NIOHTTP2Error, !NIOAbuseGuards.fired(error) { return }
         context.close(promise: nil)
     }
 
     private func release(_ stream: ReceivedRequest) {
         budget.release(stream.reserved)
         held -= stream.reserved
-    }
-
-    /// NIO's guards against a misbehaving peer: each ends the connection.
-    static func isAbuseGuard(_ error: Error) -> Bool {
-        switch error {
-        case is NIOHTTP2Errors.ExcessiveRSTFrames, is NIOHTTP2Errors.ExcessiveStreamErrors,
-            is NIOHTTP2Errors.ExcessiveNumberOfGlitches, is NIOHTTP2Errors.ExcessiveControlFrames,
-            is NIOHTTP2Errors.ExcessiveEmptyDataFrames, is NIOHTTP2Errors.ExcessiveContinuationFrames,
-            is NIOHTTP2Errors.ExcessiveOutboundFrameBuffering, is NIOHTTP2Errors.BadClientMagic:
-            return true
-        default:
-            return false
-        }
     }
 
     private func finish(_ id: HTTP2StreamID, _ context: ChannelHandlerContext) {
