@@ -37,7 +37,8 @@ let package = Package(
             dependencies: [
                 "PolicyLang",
                 "EgressAPI",
-                .product(name: "Yams", package: "Yams"),
+                "LocalFiles",
+                "WorkloadsFile",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -51,6 +52,12 @@ let package = Package(
         // The daemons' options (flag, environment variable, range) and
         // HOST:PORT, read one way by both.
         .target(name: "DaemonOptions"),
+        // Files an operator keeps: a policy directory, a file watched for
+        // changes (FileStamp).
+        .target(name: "LocalFiles", dependencies: ["EgressAPI"]),
+        // The workloads file (YAML or JSON), read one way by the service and
+        // egressctl.
+        .target(name: "WorkloadsFile", dependencies: ["EgressAPI", .product(name: "Yams", package: "Yams")]),
         // The policy decision point: store, decision API, admin API, audit.
         .target(
             name: "PDP",
@@ -59,6 +66,8 @@ let package = Package(
                 "EgressAPI",
                 "CMemory",
                 "ConnectionLimits",
+                "LocalFiles",
+                "WorkloadsFile",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -74,7 +83,6 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "Yams", package: "Yams"),
             ],
             resources: [.copy("Resources/openapi.yaml")]
         ),
@@ -97,6 +105,7 @@ let package = Package(
                 "EgressAPI",
                 "ConnectionLimits",
                 "DaemonOptions",
+                "LocalFiles",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -137,7 +146,7 @@ let package = Package(
         .testTarget(
             name: "PEPTests",
             dependencies: [
-                "PEP", "EgressAPI", "ConnectionLimits", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio"),
+                "PEP", "EgressAPI", "ConnectionLimits", "LocalFiles", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio"),
             ]),
     ],
     swiftLanguageModes: [.v6]

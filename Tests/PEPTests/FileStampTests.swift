@@ -4,6 +4,7 @@ import Glibc
 import EgressAPI
 import Foundation
 import Testing
+import LocalFiles
 
 /// `FileStamp` on real files in a temporary directory: what the token and
 /// workloads watchers see when a file appears, is edited, or is replaced.

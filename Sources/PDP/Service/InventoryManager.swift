@@ -2,7 +2,8 @@ import EgressAPI
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
-import Yams
+import WorkloadsFile
+import LocalFiles
 
 /// Keeps the workload inventory: in the database, in the decision engine, and
 /// in step with a YAML or JSON file when one is given.
@@ -97,13 +98,10 @@ public final class InventoryManager: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw StoreError.io("cannot read the workloads file \(path)")
         }
-        let text = String(decoding: data, as: UTF8.self)
-        struct Wrapped: Decodable { var workloads: [Workload] }
         do {
-            if let list = try? YAMLDecoder().decode([Workload].self, from: text) { return list }
-            return try YAMLDecoder().decode(Wrapped.self, from: text).workloads
+            return try WorkloadsDocument.decode(String(decoding: data, as: UTF8.self))
         } catch {
-            throw StoreError.invalid("\(path): not a list of workloads: \(error)")
+            throw StoreError.invalid("\(path): \(error)")
         }
     }
 

@@ -7,6 +7,7 @@ import NIOCore
 import NIOPosix
 import PolicyLang
 import ServiceLifecycle
+import LocalFiles
 
 /// The whole decision service: store, engine, decision API, admin API, audit
 /// writer and the inventory file follower, started together and stopped in

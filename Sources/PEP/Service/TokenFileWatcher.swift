@@ -2,6 +2,7 @@ import EgressAPI
 import Foundation
 import Logging
 import ServiceLifecycle
+import LocalFiles
 
 /// Rereads `--pdp-token-file` when it changes, so that a token can be
 /// rotated without a restart: write the new token to the file (atomically,

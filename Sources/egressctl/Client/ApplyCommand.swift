@@ -2,6 +2,7 @@ import ArgumentParser
 import EgressAPI
 import Foundation
 import PolicyLang
+import LocalFiles
 
 struct ApplyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,7 @@
 import ArgumentParser
 import EgressAPI
 import Foundation
-import Yams
+import WorkloadsFile
 
 struct WorkloadsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -42,16 +42,11 @@ struct WorkloadsCommand: AsyncParsableCommand {
                 guard let data = FileManager.default.contents(atPath: file) else {
                     throw PolicyFiles.ReadError(path: file, reason: "cannot read file")
                 }
-                let text = String(decoding: data, as: UTF8.self)
                 let workloads: [Workload]
-                if let list = try? YAMLDecoder().decode([Workload].self, from: text) {
-                    workloads = list
-                } else {
-                    do {
-                        workloads = try YAMLDecoder().decode(WorkloadList.self, from: text).workloads
-                    } catch {
-                        throw PolicyFiles.ReadError(path: file, reason: "not a list of workloads: \(error)")
-                    }
+                do {
+                    workloads = try WorkloadsDocument.decode(String(decoding: data, as: UTF8.self))
+                } catch {
+                    throw PolicyFiles.ReadError(path: file, reason: "\(error)")
                 }
                 try await client.raw("PUT", "v1/workloads", body: WorkloadList(workloads: workloads))
                 StandardStreams.out("inventory replaced: \(workloads.count) workloads\n")

@@ -1,3 +1,4 @@
+import EgressAPI
 import Foundation
 
 /// Reads a policy directory the way a revision holds it: the `.egress` files
