@@ -97,10 +97,30 @@ let package = Package(
         // The TLS ClientHello reader: finds the SNI in bytes from a socket.
         // Standard library only, like PolicyLang, so that it fuzzes alone.
         .target(name: "ClientHello"),
-        // The policy enforcement point: PDP client, verdict cache, proxy.
+        // What every enforcer shares: the decision service's client, the
+        // verdict cache and its watch, the connection reports, metrics.
+        .target(
+            name: "EnforcerCore",
+            dependencies: [
+                "EgressAPI",
+                "DaemonOptions",
+                "LocalFiles",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        // The SNI enforcer: the transparent and CONNECT proxy on the core.
         .target(
             name: "PEP",
             dependencies: [
+                "EnforcerCore",
                 "ClientHello",
                 "EgressAPI",
                 "ConnectionLimits",
@@ -122,6 +142,7 @@ let package = Package(
             name: "egress-pep",
             dependencies: [
                 "PEP",
+                "EnforcerCore",
                 "DaemonOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -142,11 +163,11 @@ let package = Package(
         // The enforcer's client against a real decision service.
         .testTarget(
             name: "EnforcerClientTests",
-            dependencies: ["egress-pdp", "PEP", "EgressAPI", "ServiceTestSupport", .product(name: "NIOHTTP2", package: "swift-nio-http2")]),
+            dependencies: ["egress-pdp", "EnforcerCore", "EgressAPI", "ServiceTestSupport", .product(name: "NIOHTTP2", package: "swift-nio-http2")]),
         .testTarget(
             name: "PEPTests",
             dependencies: [
-                "PEP", "EgressAPI", "ConnectionLimits", "LocalFiles", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio"),
+                "PEP", "EnforcerCore", "EgressAPI", "ConnectionLimits", "LocalFiles", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio"),
             ]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,3 +1,4 @@
+import EnforcerCore
 import ArgumentParser
 import DaemonOptions
 import Foundation

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOPosix
-import PEP
+import EnforcerCore
 import Testing
 import ServiceTestSupport
 
@@ -60,7 +60,7 @@ import ServiceTestSupport
         let client = PDPClient(
             endpoint: .h2c(host: "127.0.0.1", port: port), token: "egr_test", tls: nil, group: MultiThreadedEventLoopGroup.singleton, logger: logger,
             requestTimeout: .seconds(30), keepalive: (.seconds(10), .seconds(30)))
-        let reporter = AccessReporter(pdp: client, metrics: PEPMetrics(), logger: logger, capacity: 3)
+        let reporter = AccessReporter(pdp: client, metrics: EnforcerMetrics(), logger: logger, capacity: 3)
         for i in 0..<4 {
             reporter.record(AccessRecord(time: Int64(i), sourceIP: "198.18.1.2", host: "h\(i).example", port: 443, allowed: true))
         }

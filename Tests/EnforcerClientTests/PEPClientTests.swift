@@ -4,7 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP2
 import NIOPosix
-import PEP
+import EnforcerCore
 import Testing
 import ServiceTestSupport
 
@@ -163,7 +163,7 @@ import ServiceTestSupport
     @Test func aPolicyChangeEmptiesTheCacheThroughTheWatch() async throws {
         let pdpClient = client()
         let decisions = DecisionClient(pdp: pdpClient)
-        let metrics = PEPMetrics()
+        let metrics = EnforcerMetrics()
         let cache = VerdictCache(capacity: 100, metrics: metrics) { try await decisions.decide($0) }
         let watch = WatchFollower(pdp: pdpClient, cache: cache, metrics: metrics, logger: logger)
         let follower = Task { try await watch.run() }
@@ -257,7 +257,7 @@ import ServiceTestSupport
 
     @Test func reportsWaitWhileTheServiceIsAwayAndOverflowIsCounted() async throws {
         let port = try await closedPort()
-        let metrics = PEPMetrics()
+        let metrics = EnforcerMetrics()
         let reporter = AccessReporter(pdp: client(port: port), metrics: metrics, logger: logger, capacity: 3)
         for i in 0..<5 {
             reporter.record(AccessRecord(time: Int64(i), sourceIP: "198.18.1.2", host: "h\(i)", port: 443, allowed: true))
@@ -273,7 +273,7 @@ import ServiceTestSupport
     /// show in the audit trail: as a count per verdict, with when, from
     /// the enforcer that dropped them, in the hash chain.
     @Test func droppedRecordsAreCountedIntoTheAuditTrail() async throws {
-        let metrics = PEPMetrics()
+        let metrics = EnforcerMetrics()
         let reporter = AccessReporter(pdp: client(), metrics: metrics, logger: logger, capacity: 3)
         #expect(pdp.stop() == 0)
         let before = Int64(Date().timeIntervalSince1970 * 1000)
@@ -385,7 +385,7 @@ import ServiceTestSupport
     /// out the records that matter.
     @Test func refusalsCannotCrowdOutAllowedConnections() async throws {
         let port = try await closedPort()
-        let metrics = PEPMetrics()
+        let metrics = EnforcerMetrics()
         let reporter = AccessReporter(pdp: client(port: port), metrics: metrics, logger: logger, capacity: 4)
         for i in 0..<10 {
             reporter.record(AccessRecord(time: Int64(i), sourceIP: "198.18.1.2", host: "", port: 443, allowed: false, reason: "not-tls"))

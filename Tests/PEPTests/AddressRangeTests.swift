@@ -1,6 +1,7 @@
 import NIOCore
 import Testing
 
+@testable import EnforcerCore
 @testable import PEP
 
 @Suite struct AddressRangeTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import EnforcerCore
 @testable import PEP
 
 @Suite struct CPUAffinityTests {

@@ -1,5 +1,6 @@
 import Testing
 
+@testable import EnforcerCore
 @testable import PEP
 
 @Suite struct ConnectTargetTests {

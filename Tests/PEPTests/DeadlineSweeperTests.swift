@@ -2,6 +2,7 @@ import NIOCore
 import NIOPosix
 import Testing
 
+@testable import EnforcerCore
 @testable import PEP
 
 /// The sweeper on a real event loop with a 20 ms tick.

@@ -2,6 +2,7 @@ import NIOCore
 import NIOEmbedded
 import Testing
 
+@testable import EnforcerCore
 @testable import PEP
 
 /// The splice between a workload's channel and its upstream, on two

@@ -1,6 +1,7 @@
 import Testing
 import TestSupport
 
+@testable import EnforcerCore
 @testable import PEP
 
 @Suite struct LRUDictionaryTests {

@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import Testing
 
+@testable import EnforcerCore
 @testable import PEP
 
 /// The resolver's deadline and bound, with the real getaddrinfo looking up

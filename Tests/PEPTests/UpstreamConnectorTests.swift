@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import Testing
 
+@testable import EnforcerCore
 @testable import PEP
 
 /// `UpstreamConnector` against real upstreams on loopback sockets. The

@@ -2,6 +2,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import Testing
 
+@testable import EnforcerCore
 @testable import PEP
 
 /// The cache on its own, with the fetch given as a plain function (the

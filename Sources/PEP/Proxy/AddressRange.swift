@@ -1,3 +1,4 @@
+import EnforcerCore
 import NIOCore
 
 /// An address range in CIDR notation (`10.0.0.0/8`, `fd00::/8`, `198.18.3.1`).

@@ -1,3 +1,4 @@
+import EnforcerCore
 import DaemonOptions
 import NIOCore
 import NIOHTTP1

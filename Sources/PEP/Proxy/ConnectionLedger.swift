@@ -1,3 +1,4 @@
+import EnforcerCore
 import Foundation
 import NIOCore
 
@@ -51,5 +52,4 @@ final class ConnectionLedger {
     }
 }
 
-/// Milliseconds since 1970: the time unit of every record the enforcer reports.
-func wallClockMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+

@@ -1,3 +1,4 @@
+import EnforcerCore
 import NIOCore
 
 /// A handler with a time limit that a `DeadlineSweeper` checks.

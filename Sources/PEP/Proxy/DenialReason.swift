@@ -1,3 +1,4 @@
+import EnforcerCore
 /// Why a connection was refused, as recorded in the audit trail (`reason`)
 /// and counted in metrics. docs/pep.md explains each.
 public enum DenialReason: String, CaseIterable, Sendable {

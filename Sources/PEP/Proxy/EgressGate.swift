@@ -1,3 +1,4 @@
+import EnforcerCore
 import ClientHello
 import Logging
 import NIOCore
@@ -63,7 +64,7 @@ public final class EgressGate: Sendable {
         else { return nil }
         outcome.verdict = verdict
         outcome.origin = .hit
-        metrics?.decisionLatency.recordNanoseconds(Int64((ContinuousClock.now - started).nanosecondsApprox))
+        metrics?.core.decisionLatency.recordNanoseconds(Int64((ContinuousClock.now - started).nanosecondsApprox))
         guard verdict.allow else {
             outcome.denial = .policy
             return outcome
@@ -86,7 +87,7 @@ public final class EgressGate: Sendable {
         let started = ContinuousClock.now
         do {
             let (verdict, origin) = try await cache.verdict(for: VerdictKey(sourceIP: sourceIP, host: outcome.host, port: port))
-            metrics?.decisionLatency.recordNanoseconds(Int64((ContinuousClock.now - started).nanosecondsApprox))
+            metrics?.core.decisionLatency.recordNanoseconds(Int64((ContinuousClock.now - started).nanosecondsApprox))
             outcome.verdict = verdict
             outcome.origin = origin
         } catch {

@@ -1,3 +1,4 @@
+import EnforcerCore
 import ClientHello
 import NIOCore
 

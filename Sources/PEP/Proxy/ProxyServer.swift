@@ -1,3 +1,4 @@
+import EnforcerCore
 import ConnectionLimits
 import Foundation
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import EnforcerCore
 import Foundation
 import NIOCore
 import Logging

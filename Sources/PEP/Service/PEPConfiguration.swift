@@ -1,3 +1,4 @@
+import EnforcerCore
 import NIOCore
 
 /// Everything `egress-pep serve` was told, checked.

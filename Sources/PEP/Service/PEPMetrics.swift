@@ -1,36 +1,22 @@
+import EnforcerCore
 import Prometheus
 
-/// The enforcer's Prometheus metrics, served at the admin listener's `/metrics`.
+/// The enforcer's Prometheus metrics, served at the admin listener's
+/// `/metrics`: what every enforcer counts (`core`), and the connections of
+/// this one.
 public final class PEPMetrics: Sendable {
-    public let registry = PrometheusCollectorRegistry()
-    let cacheHits: Counter
-    let cacheMisses: Counter
-    let cacheStale: Counter
-    let cacheEvictions: Counter
-    let cacheInvalidations: Counter
-    let cacheDropped: Counter
-    let watchEvents: Counter
+    public let core: EnforcerMetrics
+    public var registry: PrometheusCollectorRegistry { core.registry }
     let connectionsOpen: Gauge
-    let accessSent: Counter
-    let accessDropped: Counter
-    let accessBacklog: Gauge
-    let decisionLatency: DurationHistogram
     private let connectionsAllowed: Counter
     private let deniedByReason: [DenialReason: Counter]
 
     public init() {
+        core = EnforcerMetrics(subsystem: "pep")
+        let registry = core.registry
         func name(_ metric: String, _ unit: String = "", _ help: String) -> MetricNameDescriptor {
             MetricNameDescriptor(namespace: "egress", subsystem: "pep", metricName: metric, unitName: unit, helpText: help)
         }
-        let cache = name("verdict_cache", "total", "Verdict lookups by result: hit, miss (asked the decision service), stale.")
-        cacheHits = registry.makeCounter(descriptor: cache, labels: [("result", "hit")])
-        cacheMisses = registry.makeCounter(descriptor: cache, labels: [("result", "miss")])
-        cacheStale = registry.makeCounter(descriptor: cache, labels: [("result", "stale")])
-        cacheEvictions = registry.makeCounter(descriptor: name("verdict_cache_evictions", "total", "Verdicts evicted to stay within --cache-size."))
-        cacheInvalidations = registry.makeCounter(
-            descriptor: name("verdict_cache_invalidations", "total", "Times the cache was emptied on a watch event."))
-        cacheDropped = registry.makeCounter(descriptor: name("verdict_cache_dropped", "total", "Verdicts dropped by invalidations."))
-        watchEvents = registry.makeCounter(descriptor: name("watch_events", "total", "Events read from the decision service's watch stream."))
         connectionsOpen = registry.makeGauge(descriptor: name("connections_open", "", "Workload connections open now."))
         let connections = name("connections", "total", "Workload connections handled, by verdict and denial reason.")
         connectionsAllowed = registry.makeCounter(descriptor: connections, labels: [("verdict", "allow"), ("reason", "")])
@@ -39,19 +25,11 @@ public final class PEPMetrics: Sendable {
             denied[reason] = registry.makeCounter(descriptor: connections, labels: [("verdict", "deny"), ("reason", reason.rawValue)])
         }
         deniedByReason = denied
-        accessSent = registry.makeCounter(descriptor: name("access_records_sent", "total", "Connection records the decision service acknowledged."))
-        accessDropped = registry.makeCounter(
-            descriptor: name("access_records_dropped", "total", "Connection records dropped because the report buffer was full."))
-        accessBacklog = registry.makeGauge(descriptor: name("access_backlog", "", "Connection records waiting to be reported."))
-        decisionLatency = registry.makeDurationHistogram(
-            descriptor: name("decision_duration", "seconds", "Time to a verdict for a connection, cache hits included."),
-            buckets: [.microseconds(10), .microseconds(50), .microseconds(100), .microseconds(500), .milliseconds(1),
-                      .milliseconds(5), .milliseconds(25), .milliseconds(100), .seconds(1)])
     }
 
     func connectionHandled(denied reason: DenialReason?) {
         if let reason { deniedByReason[reason]?.increment() } else { connectionsAllowed.increment() }
     }
 
-    public func render() -> String { registry.emitToString() }
+    public func render() -> String { core.render() }
 }

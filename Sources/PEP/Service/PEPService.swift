@@ -1,3 +1,4 @@
+import EnforcerCore
 import Hummingbird
 import Logging
 import NIOConcurrencyHelpers
@@ -33,7 +34,7 @@ public final class PEPService: Sendable {
         let tls = try makeTLSContext()
         let pdp = PDPClient(endpoint: configuration.pdp, token: configuration.pdpToken, tls: tls, group: group, logger: logger)
         let decisions = DecisionClient(pdp: pdp)
-        let cache = VerdictCache(capacity: configuration.cacheSize, staleMaxAge: configuration.staleMaxAge, metrics: metrics) { key in
+        let cache = VerdictCache(capacity: configuration.cacheSize, staleMaxAge: configuration.staleMaxAge, metrics: metrics.core) { key in
             try await decisions.decide(key)
         }
         var ranges = configuration.internalRanges
@@ -57,8 +58,8 @@ public final class PEPService: Sendable {
             cache: cache, resolver: NameResolver(pool: pool, cacheTTL: configuration.dnsCacheTTL, timeout: configuration.dnsTimeout),
             settings: .init(internalRanges: ranges, refuseECH: configuration.refuseECH, connectTimeout: configuration.connectTimeout),
             metrics: metrics, logger: logger)
-        let reporter = AccessReporter(pdp: pdp, metrics: metrics, logger: logger, capacity: configuration.reportBuffer)
-        let watch = WatchFollower(pdp: pdp, cache: cache, metrics: metrics, logger: logger)
+        let reporter = AccessReporter(pdp: pdp, metrics: metrics.core, logger: logger, capacity: configuration.reportBuffer)
+        let watch = WatchFollower(pdp: pdp, cache: cache, metrics: metrics.core, logger: logger)
         let proxy = ProxyServer(
             settings: .init(
                 transparent: configuration.transparent, tproxy: configuration.tproxy, connect: configuration.connect,

@@ -8,20 +8,20 @@ import LocalFiles
 /// rotated without a restart: write the new token to the file (atomically,
 /// with a rename), wait for the log line, then revoke the old one. A file
 /// that becomes unreadable or empty is logged and the token in use is kept.
-final class TokenFileWatcher: Service, Sendable {
+public final class TokenFileWatcher: Service, Sendable {
     let path: String
     let pdp: PDPClient
     let interval: Duration
     let logger: Logger
 
-    init(path: String, pdp: PDPClient, interval: Duration = .seconds(2), logger: Logger) {
+    public init(path: String, pdp: PDPClient, interval: Duration = .seconds(2), logger: Logger) {
         self.path = path
         self.pdp = pdp
         self.interval = interval
         self.logger = logger
     }
 
-    func run() async throws {
+    public func run() async throws {
         await cancelWhenGracefulShutdown { await self.watch() }
     }
 
@@ -38,7 +38,7 @@ final class TokenFileWatcher: Service, Sendable {
 
     /// Reads the file and, if it holds a token other than the one in use,
     /// uses it from the next request on.
-    func reload() {
+    public func reload() {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             logger.warning("cannot read the token file; keeping the token in use", metadata: ["file": "\(path)"])
             return

@@ -7,22 +7,22 @@ import NIOCore
 /// DNS or the decision service is down, fills the log with one line per
 /// connection. Each of those connections is still counted in the metrics
 /// and recorded in the audit trail.
-final class LogThrottle: Sendable {
+public final class LogThrottle: Sendable {
     private struct Entry {
         var next: NIODeadline
         var heldBack: Int
     }
 
-    let interval: TimeAmount
+    public let interval: TimeAmount
     private let entries = NIOLockedValueBox<[String: Entry]>([:])
 
-    init(interval: TimeAmount = .seconds(10)) {
+    public init(interval: TimeAmount = .seconds(10)) {
         self.interval = interval
     }
 
     /// `nil` when this one is held back; otherwise how many of its kind were
     /// held back since the last one let through.
-    func admit(_ kind: String, now: NIODeadline = .now()) -> Int? {
+    public func admit(_ kind: String, now: NIODeadline = .now()) -> Int? {
         entries.withLockedValue { entries in
             if var entry = entries[kind], now < entry.next {
                 entry.heldBack += 1

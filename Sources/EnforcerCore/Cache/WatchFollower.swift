@@ -18,7 +18,7 @@ public final class WatchFollower: Service, Sendable {
     private let pdp: PDPClient
     private let cache: VerdictCache
     private let logger: Logger
-    private let metrics: PEPMetrics?
+    private let metrics: EnforcerMetrics?
     private let seen = NIOLockedValueBox<Seen?>(nil)
     /// Whether the stream is up: readiness reports it.
     private let connected = NIOLockedValueBox(false)
@@ -29,7 +29,7 @@ public final class WatchFollower: Service, Sendable {
     /// leave the enforcer unready, and the cache unwatched, for good.
     let helloTimeout: Duration
 
-    public init(pdp: PDPClient, cache: VerdictCache, metrics: PEPMetrics?, logger: Logger, helloTimeout: Duration = .seconds(5)) {
+    public init(pdp: PDPClient, cache: VerdictCache, metrics: EnforcerMetrics?, logger: Logger, helloTimeout: Duration = .seconds(5)) {
         self.pdp = pdp
         self.cache = cache
         self.metrics = metrics

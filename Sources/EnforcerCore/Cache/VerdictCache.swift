@@ -39,9 +39,9 @@ public final class VerdictCache: Sendable {
     private let state: NIOLockedValueBox<State>
     private let fetch: Fetch
     private let staleMaxAge: TimeAmount
-    private let metrics: PEPMetrics?
+    private let metrics: EnforcerMetrics?
 
-    public init(capacity: Int, staleMaxAge: TimeAmount = .zero, metrics: PEPMetrics? = nil, fetch: @escaping Fetch) {
+    public init(capacity: Int, staleMaxAge: TimeAmount = .zero, metrics: EnforcerMetrics? = nil, fetch: @escaping Fetch) {
         state = NIOLockedValueBox(State(entries: LRUDictionary(capacity: capacity)))
         self.fetch = fetch
         self.staleMaxAge = staleMaxAge

@@ -1,7 +1,7 @@
 /// A dictionary of bounded size that forgets its least recently used entry
 /// first. Nodes live in one array linked by index, so that touching an entry
 /// moves no memory and allocates nothing.
-struct LRUDictionary<Key: Hashable, Value> {
+public struct LRUDictionary<Key: Hashable, Value> {
     fileprivate struct Node {
         var key: Key
         var value: Value
@@ -9,35 +9,35 @@ struct LRUDictionary<Key: Hashable, Value> {
         var older: Int  // toward the least recent; -1 at the tail
     }
 
-    let capacity: Int
+    public let capacity: Int
     private var index: [Key: Int] = [:]
     private var nodes: [Node] = []
     private var free: [Int] = []
     private var newest = -1
     private var oldest = -1
 
-    init(capacity: Int) {
+    public init(capacity: Int) {
         precondition(capacity > 0, "an LRU needs room for one entry")
         self.capacity = capacity
     }
 
-    var count: Int { index.count }
+    public var count: Int { index.count }
 
     /// The value, marked as just used.
-    mutating func get(_ key: Key) -> Value? {
+    public mutating func get(_ key: Key) -> Value? {
         guard let i = index[key] else { return nil }
         touch(i)
         return nodes[i].value
     }
 
     /// The value without marking it used.
-    func peek(_ key: Key) -> Value? {
+    public func peek(_ key: Key) -> Value? {
         index[key].map { nodes[$0].value }
     }
 
     /// Stores a value; returns the key evicted to make room, if any.
     @discardableResult
-    mutating func set(_ key: Key, _ value: Value) -> Key? {
+    public mutating func set(_ key: Key, _ value: Value) -> Key? {
         if let i = index[key] {
             nodes[i].value = value
             touch(i)
@@ -66,14 +66,14 @@ struct LRUDictionary<Key: Hashable, Value> {
     }
 
     @discardableResult
-    mutating func remove(_ key: Key) -> Value? {
+    public mutating func remove(_ key: Key) -> Value? {
         guard let i = index.removeValue(forKey: key) else { return nil }
         unlink(i)
         free.append(i)
         return nodes[i].value
     }
 
-    mutating func removeAll() {
+    public mutating func removeAll() {
         index.removeAll()
         nodes.removeAll()
         free.removeAll()
@@ -82,7 +82,7 @@ struct LRUDictionary<Key: Hashable, Value> {
     }
 
     /// Keys from the most to the least recently used (for tests).
-    var keysByRecency: [Key] {
+    public var keysByRecency: [Key] {
         var keys: [Key] = []
         var i = newest
         while i >= 0 {

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOFoundationCompat
 import ServiceLifecycle
 
 /// One connection the enforcer handled, as `POST /v1/access` takes it (the
@@ -46,7 +47,7 @@ public final class AccessReporter: Service, Sendable {
     }
 
     private let pdp: PDPClient
-    private let metrics: PEPMetrics?
+    private let metrics: EnforcerMetrics?
     private let logger: Logger
     private let capacity: Int
     private let batchSize = 5_000
@@ -60,7 +61,7 @@ public final class AccessReporter: Service, Sendable {
         var dropped: Int64?
     }
 
-    public init(pdp: PDPClient, metrics: PEPMetrics?, logger: Logger, capacity: Int = 100_000, interval: Duration = .milliseconds(250)) {
+    public init(pdp: PDPClient, metrics: EnforcerMetrics?, logger: Logger, capacity: Int = 100_000, interval: Duration = .milliseconds(250)) {
         self.pdp = pdp
         self.metrics = metrics
         self.logger = logger
