@@ -10,6 +10,14 @@ import Testing
 @Suite struct VerdictCacheTests {
     let key = VerdictKey(sourceIP: "198.18.1.2", host: "api.example.com", port: 443)
 
+    /// A clock the test moves by hand: TTLs and stale windows pass at once,
+    /// whatever else the machine is doing.
+    final class ManualClock: Sendable {
+        private let time = NIOLockedValueBox(NIODeadline.uptimeNanoseconds(1_000_000_000))
+        func now() -> NIODeadline { time.withLockedValue { $0 } }
+        func advance(_ amount: TimeAmount) { time.withLockedValue { $0 = $0 + amount } }
+    }
+
     final class Fetches: Sendable {
         let count = NIOLockedValueBox(0)
         let failing = NIOLockedValueBox(false)
@@ -65,10 +73,12 @@ import Testing
 
     @Test func aVerdictExpiresAfterItsTTL() async throws {
         let fetches = Fetches(ttl: 1)
-        let cache = VerdictCache(capacity: 10, fetch: fetches.fetch)
+        let clock = ManualClock()
+        let cache = VerdictCache(capacity: 10, now: clock.now, fetch: fetches.fetch)
         _ = try await cache.verdict(for: key)
+        clock.advance(.milliseconds(999))
         #expect(try await cache.verdict(for: key).1 == .hit)
-        try await Task.sleep(for: .milliseconds(1100))
+        clock.advance(.milliseconds(2))
         #expect(try await cache.verdict(for: key).1 == .miss)
         #expect(fetches.count.withLockedValue { $0 } == 2)
     }
@@ -131,10 +141,11 @@ import Testing
 
     @Test func failsClosedWithoutStaleAllowance() async throws {
         let fetches = Fetches(ttl: 1)
-        let cache = VerdictCache(capacity: 10, fetch: fetches.fetch)
+        let clock = ManualClock()
+        let cache = VerdictCache(capacity: 10, now: clock.now, fetch: fetches.fetch)
         _ = try await cache.verdict(for: key)
         fetches.failing.withLockedValue { $0 = true }
-        try await Task.sleep(for: .milliseconds(1100))
+        clock.advance(.milliseconds(1001))
         await #expect(throws: PDPClient.Unavailable.self) { try await cache.verdict(for: key) }
     }
 
@@ -144,11 +155,12 @@ import Testing
     /// at once; a gateway's 502 or 504 counts as unavailable.
     @Test func aRefusalIsNeverAnsweredWithAStaleVerdict() async throws {
         let fetches = Fetches(ttl: 1)
-        let cache = VerdictCache(capacity: 10, staleMaxAge: .seconds(30), fetch: fetches.fetch)
+        let clock = ManualClock()
+        let cache = VerdictCache(capacity: 10, staleMaxAge: .seconds(30), now: clock.now, fetch: fetches.fetch)
         let (fresh, _) = try await cache.verdict(for: key)
         #expect(fresh.allow)
         fetches.failing.withLockedValue { $0 = true }
-        try await Task.sleep(for: .milliseconds(1100))
+        clock.advance(.milliseconds(1001))
         for status in [401, 403, 400, 503] {
             fetches.refusal.withLockedValue { $0 = status }
             await #expect(throws: DecisionClient.Refused.self, "status \(status)") { try await cache.verdict(for: key) }
@@ -167,24 +179,18 @@ import Testing
     }
 
     @Test func servesStaleVerdictsUpToTheMaximumAge() async throws {
-        // Windows of whole seconds, so that a loaded machine's late wake-ups
-        // do not move a lookup from one side of a boundary to the other.
         let fetches = Fetches(ttl: 1)
-        // (4 s of staleness: beside the PDP suites, a 1.1 s sleep was seen
-        // lasting past a 2 s window.)
-        let cache = VerdictCache(capacity: 10, staleMaxAge: .seconds(4), fetch: fetches.fetch)
+        let clock = ManualClock()
+        let cache = VerdictCache(capacity: 10, staleMaxAge: .seconds(2), now: clock.now, fetch: fetches.fetch)
         let (fresh, _) = try await cache.verdict(for: key)
-        // Taken once the verdict is kept, not before asking: the windows run
-        // from when the cache stored it, which a loaded machine can make
-        // later than the call (the check past the stale window failed so
-        // once, beside another suite's 8 MiB transfer).
-        let fetched = ContinuousClock.now
         fetches.failing.withLockedValue { $0 = true }
-        try await Task.sleep(for: .milliseconds(1100))
+        // Expired (TTL 1 s), within the stale window (2 s past it).
+        clock.advance(.milliseconds(2999))
         let (stale, origin) = try await cache.verdict(for: key)
         #expect(origin == .stale)
         #expect(stale == fresh)
-        try await Task.sleep(until: fetched + .milliseconds(5200))
+        // Past the window by a millisecond.
+        clock.advance(.milliseconds(2))
         await #expect(throws: PDPClient.Unavailable.self) { try await cache.verdict(for: key) }
         // An invalidated verdict is never served stale.
         fetches.failing.withLockedValue { $0 = false }

@@ -40,12 +40,19 @@ public final class VerdictCache: Sendable {
     private let fetch: Fetch
     private let staleMaxAge: TimeAmount
     private let metrics: EnforcerMetrics?
+    /// The clock TTLs and stale windows are measured on: the system's, or a
+    /// test's that it moves by hand.
+    private let clock: @Sendable () -> NIODeadline
 
-    public init(capacity: Int, staleMaxAge: TimeAmount = .zero, metrics: EnforcerMetrics? = nil, fetch: @escaping Fetch) {
+    public init(
+        capacity: Int, staleMaxAge: TimeAmount = .zero, metrics: EnforcerMetrics? = nil,
+        now: @escaping @Sendable () -> NIODeadline = { NIODeadline.now() }, fetch: @escaping Fetch
+    ) {
         state = NIOLockedValueBox(State(entries: LRUDictionary(capacity: capacity)))
         self.fetch = fetch
         self.staleMaxAge = staleMaxAge
         self.metrics = metrics
+        clock = now
     }
 
     public var count: Int { state.withLockedValue { $0.entries.count } }
@@ -53,7 +60,7 @@ public final class VerdictCache: Sendable {
     /// A fresh cached verdict, without waiting: the connection's fast path,
     /// which stays on its event loop. Nil when the service must be asked.
     public func cachedVerdict(for key: VerdictKey) -> Verdict? {
-        let now = NIODeadline.now()
+        let now = clock()
         let verdict = state.withLockedValue { state -> Verdict? in
             guard let entry = state.entries.get(key), entry.expires > now else { return nil }
             return entry.verdict
@@ -65,7 +72,7 @@ public final class VerdictCache: Sendable {
     /// The verdict for `key` and where it came from. Throws when the service
     /// could not be asked and no usable stale verdict is held.
     public func verdict(for key: VerdictKey) async throws -> (Verdict, Origin) {
-        let now = NIODeadline.now()
+        let now = clock()
         enum Lookup {
             case hit(Verdict)
             case ask(Task<Verdict, Error>, epoch: Int)
@@ -87,7 +94,7 @@ public final class VerdictCache: Sendable {
                 let evicted = state.withLockedValue { state -> Bool in
                     if state.inflight[key]?.task == task { state.inflight[key] = nil }
                     guard state.epoch == epoch, verdict.ttl > 0 else { return false }
-                    let entry = Entry(verdict: verdict, expires: .now() + .seconds(Int64(min(verdict.ttl, Self.maxTTL))))
+                    let entry = Entry(verdict: verdict, expires: clock() + .seconds(Int64(min(verdict.ttl, Self.maxTTL))))
                     return state.entries.set(key, entry) != nil
                 }
                 if evicted { metrics?.cacheEvictions.increment() }
@@ -97,7 +104,7 @@ public final class VerdictCache: Sendable {
                 let stale = state.withLockedValue { state -> Verdict? in
                     if state.inflight[key]?.task == task { state.inflight[key] = nil }
                     guard staleMaxAge > .zero, Self.mayServeStale(after: error), let entry = state.entries.peek(key) else { return nil }
-                    return NIODeadline.now() - entry.expires <= staleMaxAge ? entry.verdict : nil
+                    return clock() - entry.expires <= staleMaxAge ? entry.verdict : nil
                 }
                 if let stale {
                     metrics?.cacheStale.increment()
