@@ -128,6 +128,36 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let configuration: PEPConfiguration
+        let level: Logger.Level
+        do {
+            configuration = try makeConfiguration()
+            let levelText = OptionReader(prefix: "EGRESS_PEP_").value(logLevel, "EGRESS_PEP_LOG_LEVEL") ?? "info"
+            guard let parsed = Logger.Level(rawValue: levelText) else {
+                throw BadOption(description: "--log-level must be one of trace, debug, info, notice, warning, error, critical; not '\(levelText)'")
+            }
+            level = parsed
+        } catch let error as BadOption {
+            FileHandle.standardError.write(Data("egress-pep: \(error.description)\n".utf8))
+            throw ExitCode(64)
+        } catch let error as OptionReader.Invalid {
+            FileHandle.standardError.write(Data("egress-pep: \(error.description)\n".utf8))
+            throw ExitCode(64)
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "egress-pep")
+        if configuration.pdpToken == nil, case .h2c = configuration.pdp {
+            logger.warning("no --pdp-token-file: the decision service will refuse this enforcer on its TCP listener")
+        }
+        try await PEPService(configuration: configuration, logger: logger).run()
+    }
+
+    /// Everything but the log level, from the options and their variables.
+    private func makeConfiguration() throws -> PEPConfiguration {
         let options = OptionReader(prefix: "EGRESS_PEP_")
         func value(_ option: String?, _ name: String) -> String? { options.value(option, name) }
         func number(_ option: Int?, _ name: String, default fallback: Int, minimum: Int, maximum: Int = 31_536_000) throws -> Int {
@@ -136,90 +166,77 @@ struct Serve: AsyncParsableCommand {
         func flag(_ option: Bool, _ name: String) -> Bool { options.flag(option, name) }
         func list(_ option: [String], _ name: String) -> [String] { options.list(option, name) }
 
-        do {
-            var c = PEPConfiguration()
-            c.transparent = try address(value(listen, "EGRESS_PEP_LISTEN") ?? "0.0.0.0:15001", "--listen")
-            c.connect = try address(value(connectListen, "EGRESS_PEP_CONNECT_LISTEN") ?? "none", "--connect-listen")
-            guard c.transparent != nil || c.connect != nil else {
-                throw BadOption(description: "--listen and --connect-listen are both 'none': there is nothing to enforce")
-            }
-            guard let admin = try address(value(adminListen, "EGRESS_PEP_ADMIN_LISTEN") ?? "127.0.0.1:15003", "--admin-listen"),
-                let adminIP = admin.ipAddress, let adminPort = admin.port
-            else { throw BadOption(description: "--admin-listen cannot be 'none'") }
-            (c.adminHost, c.adminPort) = (adminIP, adminPort)
-            do {
-                c.pdp = try PDPEndpoint(parsing: value(pdp, "EGRESS_PEP_PDP") ?? "h2c://127.0.0.1:15010")
-            } catch let error as PDPEndpoint.ParseError {
-                throw BadOption(description: error.description)
-            }
-            if let file = value(pdpTokenFile, "EGRESS_PEP_PDP_TOKEN_FILE") {
-                guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                    throw BadOption(description: "--pdp-token-file: cannot read \(file)")
-                }
-                c.pdpToken = text.trimmingCharacters(in: .whitespacesAndNewlines)
-                c.pdpTokenFile = file
-                guard c.pdpToken?.isEmpty == false else { throw BadOption(description: "--pdp-token-file: \(file) is empty") }
-            }
-            c.pdpCA = value(pdpCa, "EGRESS_PEP_PDP_CA")
-            c.pdpCert = value(pdpCert, "EGRESS_PEP_PDP_CERT")
-            c.pdpKey = value(pdpKey, "EGRESS_PEP_PDP_KEY")
-            if (c.pdpCert == nil) != (c.pdpKey == nil) {
-                throw BadOption(description: "--pdp-cert and --pdp-key go together")
-            }
-            let cidrs = list(internalCidrs, "EGRESS_PEP_INTERNAL_CIDRS")
-            c.internalRanges =
-                flag(noDefaultInternal, "EGRESS_PEP_NO_DEFAULT_INTERNAL") ? AddressRange.alwaysInternal : AddressRange.defaultInternal
-            for text in cidrs {
-                do { c.internalRanges.append(try AddressRange(parsing: text)) } catch let error as AddressRange.ParseError {
-                    throw BadOption(description: "--internal-cidr: \(error.description)")
-                }
-            }
-            for text in list(nat64Prefixes, "EGRESS_PEP_NAT64_PREFIXES") {
-                do { c.nat64Prefixes.append(try AddressRange(nat64Prefix: text)) } catch let error as AddressRange.ParseError {
-                    throw BadOption(description: "--nat64-prefix: \(error.description)")
-                }
-            }
-            c.tproxy = flag(tproxy, "EGRESS_PEP_TPROXY")
-            if c.tproxy && c.transparent == nil { throw BadOption(description: "--tproxy needs a transparent --listen") }
-            c.refuseECH = flag(refuseEch, "EGRESS_PEP_REFUSE_ECH")
-            c.cacheSize = try number(cacheSize, "EGRESS_PEP_CACHE_SIZE", default: 100_000, minimum: 1)
-            c.staleMaxAge = .seconds(Int64(try number(staleMaxAge, "EGRESS_PEP_STALE_MAX_AGE", default: 0, minimum: 0)))
-            c.helloTimeout = .seconds(Int64(try number(helloTimeout, "EGRESS_PEP_HELLO_TIMEOUT", default: 10, minimum: 1)))
-            c.connectTimeout = .seconds(Int64(try number(connectTimeout, "EGRESS_PEP_CONNECT_TIMEOUT", default: 5, minimum: 1)))
-            c.dnsCacheTTL = .seconds(Int64(try number(dnsCacheTtl, "EGRESS_PEP_DNS_CACHE_TTL", default: 10, minimum: 0)))
-            c.dnsTimeout = .seconds(Int64(try number(dnsTimeout, "EGRESS_PEP_DNS_TIMEOUT", default: 5, minimum: 1)))
-            c.idleTimeout = .seconds(Int64(try number(idleTimeout, "EGRESS_PEP_IDLE_TIMEOUT", default: 300, minimum: 1)))
-            c.maxConnections = try number(maxConnections, "EGRESS_PEP_MAX_CONNECTIONS", default: 10_000, minimum: 1)
-            c.maxConnectionsPerSource = min(
-                c.maxConnections,
-                try number(maxConnectionsPerSource, "EGRESS_PEP_MAX_CONNECTIONS_PER_SOURCE", default: 1000, minimum: 1))
-            c.shutdownGrace = .seconds(Int64(try number(shutdownGrace, "EGRESS_PEP_SHUTDOWN_GRACE", default: 30, minimum: 0)))
-            c.reportBuffer = try number(reportBuffer, "EGRESS_PEP_REPORT_BUFFER", default: 100_000, minimum: 1)
-            if options.value(threads.map(String.init), "EGRESS_PEP_THREADS") != nil {
-                c.eventLoopThreads = try number(threads, "EGRESS_PEP_THREADS", default: System.coreCount, minimum: 1)
-            }
-            c.pinEventLoops = flag(pinEventLoops, "EGRESS_PEP_PIN_EVENT_LOOPS")
-            let levelText = value(logLevel, "EGRESS_PEP_LOG_LEVEL") ?? "info"
-            guard let level = Logger.Level(rawValue: levelText) else {
-                throw BadOption(description: "--log-level must be one of trace, debug, info, notice, warning, error, critical; not '\(levelText)'")
-            }
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
-            }
-            let logger = Logger(label: "egress-pep")
-            if c.pdpToken == nil, case .h2c = c.pdp {
-                logger.warning("no --pdp-token-file: the decision service will refuse this enforcer on its TCP listener")
-            }
-            try await PEPService(configuration: c, logger: logger).run()
-        } catch let error as BadOption {
-            FileHandle.standardError.write(Data("egress-pep: \(error.description)\n".utf8))
-            throw ExitCode(64)
-        } catch let error as OptionReader.Invalid {
-            FileHandle.standardError.write(Data("egress-pep: \(error.description)\n".utf8))
-            throw ExitCode(64)
+        var c = PEPConfiguration()
+        c.transparent = try address(value(listen, "EGRESS_PEP_LISTEN") ?? "0.0.0.0:15001", "--listen")
+        c.connect = try address(value(connectListen, "EGRESS_PEP_CONNECT_LISTEN") ?? "none", "--connect-listen")
+        guard c.transparent != nil || c.connect != nil else {
+            throw BadOption(description: "--listen and --connect-listen are both 'none': there is nothing to enforce")
         }
+        guard let admin = try address(value(adminListen, "EGRESS_PEP_ADMIN_LISTEN") ?? "127.0.0.1:15003", "--admin-listen"),
+            let adminIP = admin.ipAddress, let adminPort = admin.port
+        else { throw BadOption(description: "--admin-listen cannot be 'none'") }
+        (c.adminHost, c.adminPort) = (adminIP, adminPort)
+        do {
+            c.pdp = try PDPEndpoint(parsing: value(pdp, "EGRESS_PEP_PDP") ?? "h2c://127.0.0.1:15010")
+        } catch let error as PDPEndpoint.ParseError {
+            throw BadOption(description: error.description)
+        }
+        if let file = value(pdpTokenFile, "EGRESS_PEP_PDP_TOKEN_FILE") {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw BadOption(description: "--pdp-token-file: cannot read \(file)")
+            }
+            c.pdpToken = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            c.pdpTokenFile = file
+            guard c.pdpToken?.isEmpty == false else { throw BadOption(description: "--pdp-token-file: \(file) is empty") }
+        }
+        c.pdpCA = value(pdpCa, "EGRESS_PEP_PDP_CA")
+        c.pdpCert = value(pdpCert, "EGRESS_PEP_PDP_CERT")
+        c.pdpKey = value(pdpKey, "EGRESS_PEP_PDP_KEY")
+        if (c.pdpCert == nil) != (c.pdpKey == nil) {
+            throw BadOption(description: "--pdp-cert and --pdp-key go together")
+        }
+        let cidrs = list(internalCidrs, "EGRESS_PEP_INTERNAL_CIDRS")
+        c.internalRanges =
+            flag(noDefaultInternal, "EGRESS_PEP_NO_DEFAULT_INTERNAL") ? AddressRange.alwaysInternal : AddressRange.defaultInternal
+        for text in cidrs {
+            do { c.internalRanges.append(try AddressRange(parsing: text)) } catch let error as AddressRange.ParseError {
+                throw BadOption(description: "--internal-cidr: \(error.description)")
+            }
+        }
+        for text in list(nat64Prefixes, "EGRESS_PEP_NAT64_PREFIXES") {
+            do { c.nat64Prefixes.append(try AddressRange(nat64Prefix: text)) } catch let error as AddressRange.ParseError {
+                throw BadOption(description: "--nat64-prefix: \(error.description)")
+            }
+        }
+        c.tproxy = flag(tproxy, "EGRESS_PEP_TPROXY")
+        if c.tproxy && c.transparent == nil { throw BadOption(description: "--tproxy needs a transparent --listen") }
+        c.refuseECH = flag(refuseEch, "EGRESS_PEP_REFUSE_ECH")
+        try readLimits(into: &c, options)
+        return c
+    }
+
+    /// The caps, timeouts and sizes, each range-checked.
+    private func readLimits(into c: inout PEPConfiguration, _ options: OptionReader) throws {
+        func number(_ option: Int?, _ name: String, default fallback: Int, minimum: Int, maximum: Int = 31_536_000) throws -> Int {
+            try options.number(option, name, default: fallback, in: minimum...maximum)
+        }
+        c.cacheSize = try number(cacheSize, "EGRESS_PEP_CACHE_SIZE", default: 100_000, minimum: 1)
+        c.staleMaxAge = .seconds(Int64(try number(staleMaxAge, "EGRESS_PEP_STALE_MAX_AGE", default: 0, minimum: 0)))
+        c.helloTimeout = .seconds(Int64(try number(helloTimeout, "EGRESS_PEP_HELLO_TIMEOUT", default: 10, minimum: 1)))
+        c.connectTimeout = .seconds(Int64(try number(connectTimeout, "EGRESS_PEP_CONNECT_TIMEOUT", default: 5, minimum: 1)))
+        c.dnsCacheTTL = .seconds(Int64(try number(dnsCacheTtl, "EGRESS_PEP_DNS_CACHE_TTL", default: 10, minimum: 0)))
+        c.dnsTimeout = .seconds(Int64(try number(dnsTimeout, "EGRESS_PEP_DNS_TIMEOUT", default: 5, minimum: 1)))
+        c.idleTimeout = .seconds(Int64(try number(idleTimeout, "EGRESS_PEP_IDLE_TIMEOUT", default: 300, minimum: 1)))
+        c.maxConnections = try number(maxConnections, "EGRESS_PEP_MAX_CONNECTIONS", default: 10_000, minimum: 1)
+        c.maxConnectionsPerSource = min(
+            c.maxConnections,
+            try number(maxConnectionsPerSource, "EGRESS_PEP_MAX_CONNECTIONS_PER_SOURCE", default: 1000, minimum: 1))
+        c.shutdownGrace = .seconds(Int64(try number(shutdownGrace, "EGRESS_PEP_SHUTDOWN_GRACE", default: 30, minimum: 0)))
+        c.reportBuffer = try number(reportBuffer, "EGRESS_PEP_REPORT_BUFFER", default: 100_000, minimum: 1)
+        if options.value(threads.map(String.init), "EGRESS_PEP_THREADS") != nil {
+            c.eventLoopThreads = try number(threads, "EGRESS_PEP_THREADS", default: System.coreCount, minimum: 1)
+        }
+        c.pinEventLoops = options.flag(pinEventLoops, "EGRESS_PEP_PIN_EVENT_LOOPS")
     }
 
     /// HOST:PORT or [V6]:PORT as a socket address; nil for 'none'.
