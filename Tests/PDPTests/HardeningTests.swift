@@ -202,4 +202,33 @@ import ServiceTestSupport
         #expect(!pdp.log.contains("Cannot schedule tasks"))
         client.waitUntilExit()
     }
+
+    /// Verification of a long trail runs on the check thread, not in the
+    /// request: the service keeps answering meanwhile, and a walk whose
+    /// client has gone stops (counted as a refused check).
+    @Test func verifyingALongTrailStopsWhenItsClientGoes() throws {
+        let pdp = try PDPProcess()
+        pdp.stop()
+        // 2,000,000 records written behind the service's back (their hashes
+        // do not link up; the walk checks every one all the same).
+        try sqlite(
+            pdp.databasePath,
+            """
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000000)
+            INSERT INTO audit(seq, time, kind, enforcer, host, port, verdict, hash)
+            SELECT i, i, 'decision', 'token:x', 'h.example.com', 443, 'deny', printf('%064d', i) FROM n;
+            """)
+        let again = try PDPProcess(directory: pdp.directory)
+        let gone = try Curl.run(
+            [again.adminURL + "/v1/audit/verify", "-H", "authorization: Bearer \(again.adminToken)"], timeout: 1)
+        #expect(gone.status == 0, "the walk should outlast curl's 1 s: \(gone)")
+        #expect(try Curl.run([again.adminURL + "/healthz"]).status == 200)
+        let deadline = Date().addingTimeInterval(20)
+        var refused = false
+        while Date() < deadline, !refused {
+            refused = try Curl.run([again.adminURL + "/metrics"]).body.contains("egress_pdp_policy_checks_refused_total 1")
+            if !refused { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        #expect(refused, "the walk did not stop after its client left")
+    }
 }

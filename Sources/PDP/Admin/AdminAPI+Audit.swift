@@ -29,7 +29,14 @@ extension AdminAPI {
             default:
                 throw AdminError(.badRequest, "'headSeq' and 'headHash' go together")
             }
-            return try AdminJSON.response(try database.verifyAudit(expectedHeads: heads))
+            // A long trail takes a while: on the check thread, with no time
+            // limit, but stopped when the client goes or the service stops.
+            let result = try await whileClientWaits(request) { _, gone in
+                try await checks.run(timed: false, clientGone: gone) { [database, heads] budget in
+                    try database.verifyAudit(expectedHeads: heads, stopWhen: { budget.isExhausted })
+                }
+            }
+            return try AdminJSON.response(result)
         }
         read.get("audit/head") { request, _ in
             let head = audit.currentHead

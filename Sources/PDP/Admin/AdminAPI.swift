@@ -13,7 +13,7 @@ struct AdminAPI: Sendable {
     let audit: AuditWriter
     let authenticator: EnforcerAuthenticator
     let metrics: PDPMetrics
-    let checks: PolicyCheckRunner
+    let checks: CheckRunner
     let ready: @Sendable () -> Bool
     let tokensChanged: @Sendable () throws -> Void
 
@@ -58,13 +58,23 @@ struct AdminAPI: Sendable {
         _ request: Request, _ type: Body.Type, files: KeyPath<Body, [Revision.File]> & Sendable,
         _ work: @escaping @Sendable (Body, LintBudget) throws -> T
     ) async throws -> (Body, T) {
-        let gone = AtomicFlag()
         let headers = request.headers
-        return try await request.body.consumeWithInboundCloseHandler { requestBody in
+        return try await whileClientWaits(request) { requestBody, gone in
             let body = try await AdminJSON.decode(type, body: requestBody, headers: headers)
             try checks.checkSize(files: body[keyPath: files].count)
-            let result = try await checks.run(clientGone: { gone.value }) { budget in try work(body, budget) }
+            let result = try await checks.run(clientGone: gone) { budget in try work(body, budget) }
             return (body, result)
+        }
+    }
+
+    /// Runs `work` with a flag that turns true when the client closes its
+    /// connection, so that long work can stop for nobody.
+    func whileClientWaits<T: Sendable>(
+        _ request: Request, _ work: (RequestBody, @escaping @Sendable () -> Bool) async throws -> T
+    ) async throws -> T {
+        let gone = AtomicFlag()
+        return try await request.body.consumeWithInboundCloseHandler { body in
+            try await work(body, { gone.value })
         } onInboundClosed: {
             gone.set()
         }

@@ -26,8 +26,8 @@ public final class PDPMetrics: Sendable {
     let bodyBudgetRefusals: Counter
     /// Bytes of request bodies held now; set from the budget at each scrape.
     let bodyBytesHeld: Gauge
-    /// Validate and revision requests refused for their size (413), time
-    /// (422), a full queue or cancellation (503).
+    /// Validate, revision and audit verification requests refused for their
+    /// size (413), time (422), a full queue or cancellation (503).
     let policyChecksRefused: Counter
     /// `egress_pdp_audit_head_info{hash="..."} 1`: the chain head for an
     /// outside system to anchor. Replaced (not added to) when the head moves.
@@ -70,7 +70,7 @@ public final class PDPMetrics: Sendable {
         bodyBytesHeld = registry.makeGauge(
             descriptor: name("decision_body_bytes_held", "", "Bytes of request bodies held in memory now, across all connections."))
         policyChecksRefused = registry.makeCounter(
-            descriptor: name("policy_checks_refused", "total", "Validate and revision requests refused for their size, time or concurrency."))
+            descriptor: name("policy_checks_refused", "total", "Validate, revision and audit verification requests refused for their size, time, concurrency or cancellation."))
     }
 
     /// One series carries both the head's sequence number and its hash, so

@@ -60,7 +60,7 @@ public final class PDPService: Sendable {
         for address in bound { logger.info("decision API listening", metadata: ["address": "\(address)"]) }
 
         let readiness = ReadinessFlag()
-        let checks = PolicyCheckRunner(
+        let checks = CheckRunner(
             limits: .init(maxFiles: configuration.maxPolicyFiles, timeout: configuration.policyCheckTimeout), metrics: metrics)
         let admin = AdminAPI(
             policies: policies, inventory: inventory, database: database, audit: audit, authenticator: authenticator,
@@ -164,7 +164,7 @@ final class ReadinessFlag: Sendable {
 }
 
 struct PolicyCheckStopper: Service {
-    let checks: PolicyCheckRunner
+    let checks: CheckRunner
     func run() async throws {
         try? await gracefulShutdown()
         checks.stopChecks()

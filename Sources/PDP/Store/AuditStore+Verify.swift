@@ -1,5 +1,6 @@
 import EgressAPI
 import GRDB
+import PolicyLang
 
 extension PDPDatabase {
     /// Walks the chain from the anchor, recomputes every hash, and reports
@@ -7,7 +8,11 @@ extension PDPDatabase {
     /// elsewhere (the writer's, or one an operator anchored outside): a
     /// trail that does not hold them was cut short, emptied or rewritten,
     /// even if what is left links up.
-    func verifyAudit(expectedHeads: [(seq: Int64, hash: String)] = []) throws -> AuditVerification {
+    /// `stopWhen` is asked every 4,096 records; when it says so the walk
+    /// ends with `LintBudget.Exhausted` (its client left, the service stops).
+    func verifyAudit(
+        expectedHeads: [(seq: Int64, hash: String)] = [], stopWhen: () -> Bool = { false }
+    ) throws -> AuditVerification {
         try pool.read { db in
             var walk = ChainWalk()
             var anchor: (seq: Int64, hash: String)?
@@ -19,7 +24,10 @@ extension PDPDatabase {
             }
             walk.watched = Set(expectedHeads.map(\.seq))
             let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit ORDER BY seq")
-            while let row = try cursor.next() { walk.check(row) }
+            while let row = try cursor.next() {
+                walk.check(row)
+                if walk.count & 4095 == 0, stopWhen() { throw LintBudget.Exhausted(cancelled: true) }
+            }
             for head in expectedHeads { walk.checkReaches(head, anchor: anchor) }
             return AuditVerification(
                 valid: walk.breaks.isEmpty, records: walk.count, firstSeq: walk.first, lastSeq: walk.last, head: walk.previous,

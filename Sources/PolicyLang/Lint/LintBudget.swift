@@ -5,6 +5,7 @@ public struct LintBudget: Sendable {
     /// Thrown by `Linter.lint(_:within:)` when the budget ran out first.
     public struct Exhausted: Error, Sendable, CustomStringConvertible {
         public let cancelled: Bool
+        public init(cancelled: Bool) { self.cancelled = cancelled }
         public var description: String {
             cancelled ? "the policy check was cancelled" : "the policy check did not finish in its time"
         }

@@ -3,14 +3,16 @@ import NIOPosix
 import PolicyLang
 import Synchronization
 
-/// Runs policy checks (validate, new revisions) for the admin API: on a
-/// thread of their own, one at a time with a short queue, within a time
-/// budget, and cancelled when the client goes away or the service stops.
+/// Runs the admin API's long checks (validate, new revisions, audit
+/// verification): on a thread of their own, one at a time with a short
+/// queue, within a time budget where one applies, and cancelled when the
+/// client goes away or the service stops.
 ///
-/// A check is work a viewer token can ask for. Run inline, two large ones
-/// took both cores of the service's threads: `/healthz` stopped answering
-/// for half a minute and the work went on after the client had gone.
-final class PolicyCheckRunner: Sendable {
+/// Each is work a viewer token can ask for. Run inline, two large policy
+/// checks took both cores of the service's threads: `/healthz` stopped
+/// answering for half a minute and the work went on after the client had
+/// gone. A verification of a long trail is the same kind of work.
+final class CheckRunner: Sendable {
     struct Limits: Sendable {
         /// Policy files per request, at most (413 past it).
         var maxFiles = 5000
@@ -43,14 +45,15 @@ final class PolicyCheckRunner: Sendable {
     }
 
     /// Runs `work` on the check thread with a budget that ends at the time
-    /// limit, when `clientGone` turns true, or when the service stops.
+    /// limit (`limits.timeout`; none with `timed: false`), when `clientGone`
+    /// turns true, or when the service stops.
     func run<T: Sendable>(
-        clientGone: @escaping @Sendable () -> Bool, _ work: @escaping @Sendable (LintBudget) throws -> T
+        timed: Bool = true, clientGone: @escaping @Sendable () -> Bool, _ work: @escaping @Sendable (LintBudget) throws -> T
     ) async throws -> T {
         guard queued.add(1, ordering: .relaxed).newValue <= limits.maxWaiting + 1 else {
             queued.subtract(1, ordering: .relaxed)
             metrics.policyChecksRefused.increment()
-            throw AdminError(.serviceUnavailable, "other policy checks are running; try again in a few seconds")
+            throw AdminError(.serviceUnavailable, "other checks are running; try again in a few seconds")
         }
         defer { queued.subtract(1, ordering: .relaxed) }
         let cancelled = AtomicFlag()
@@ -59,7 +62,7 @@ final class PolicyCheckRunner: Sendable {
             return try await withTaskCancellationHandler {
                 try await pool.runIfActive { [self] in
                     // From when it runs, not from when it queued.
-                    let budget = LintBudget(deadline: .now + timeout) {
+                    let budget = LintBudget(deadline: timed ? .now + timeout : nil) {
                         cancelled.value || clientGone() || self.stopping.load(ordering: .relaxed)
                     }
                     try budget.check()
@@ -70,7 +73,7 @@ final class PolicyCheckRunner: Sendable {
             }
         } catch let exhausted as LintBudget.Exhausted {
             metrics.policyChecksRefused.increment()
-            if exhausted.cancelled { throw AdminError(.serviceUnavailable, "the policy check was cancelled") }
+            if exhausted.cancelled { throw AdminError(.serviceUnavailable, "the check was cancelled") }
             throw AdminError(
                 .unprocessableContent,
                 "the policy set could not be checked within \(timeout) (too many rules, or too many that overlap); nothing was stored")
