@@ -112,29 +112,30 @@ struct ShadowIndex {
     }
 
     /// The earliest rule filed at `pattern` that decides before `rule`
-    /// wherever `host` of it matches, if any.
-    func firstShadower(of rule: ResolvedRule, host: ResolvedHost, at pattern: HostPattern) -> Int? {
+    /// wherever `host` of it matches, if any. `keys`: `lookupKeys` of the
+    /// rule's selector, worked out once per rule by the caller.
+    func firstShadower(of rule: ResolvedRule, keys: Set<Key>, host: ResolvedHost, at pattern: HostPattern) -> Int? {
         guard let byKey = buckets[pattern] else { return nil }
         var best: Int?
-        for key in lookupKeys(rule.rule.selector) {
+        /// The group's earliest rule on `ports` that counts: a later one of
+        /// the group decides no sooner.
+        func consider(_ group: Group, _ ports: PortRange?) {
+            guard let entry = group.byPorts[ports] else { return }
+            let sameAsFirst = entry.first.rule == rule.index || fingerprints[entry.first.rule] == fingerprints[rule.index]
+            guard let candidate = sameAsFirst ? entry.other : entry.first else { return }
+            if host.isCovered(by: candidate.host), ShadowedRule.decidesBefore(rules[candidate.rule], rule) {
+                best = min(best ?? candidate.rule, candidate.rule)
+            }
+        }
+        for key in keys {
             for position in byKey[key] ?? [] {
                 let group = groups[position]
                 // Groups come by their earliest rule: none later can do better.
                 if let best, group.earliest >= best { break }
                 guard SelectorSubsumption.isCovered(rule.rule.selector, by: group.meaning.selector) else { continue }
-                var ranges: [PortRange?] = [nil]
-                if host.ports != nil { ranges.append(host.ports) }
-                ranges += group.wideRanges.lazy.filter { $0 != host.ports }.map { $0 }
-                for ports in ranges {
-                    guard let entry = group.byPorts[ports] else { continue }
-                    // The earliest rule that counts is the only one worth
-                    // trying: a later one of the group decides no sooner.
-                    let sameAsFirst = entry.first.rule == rule.index || fingerprints[entry.first.rule] == fingerprints[rule.index]
-                    guard let candidate = sameAsFirst ? entry.other : entry.first else { continue }
-                    if host.isCovered(by: candidate.host), ShadowedRule.decidesBefore(rules[candidate.rule], rule) {
-                        best = min(best ?? candidate.rule, candidate.rule)
-                    }
-                }
+                consider(group, nil)
+                if host.ports != nil { consider(group, host.ports) }
+                for ports in group.wideRanges where ports != host.ports { consider(group, ports) }
             }
         }
         return best
@@ -147,7 +148,7 @@ struct ShadowIndex {
     }
 
     /// Every key a rule that covers `selector` may be filed under.
-    private func lookupKeys(_ selector: Selector) -> Set<Key> {
+    func lookupKeys(_ selector: Selector) -> Set<Key> {
         var keys: Set<Key> = [.everyone]
         guard case .all(let terms) = selector else { return keys }
         func positive(_ label: String) {

@@ -26,9 +26,10 @@ public struct ShadowedRule: LintRule {
         for rule in rules where !rule.hosts.isEmpty {
             if context.budget.isExhausted { break }
             var shadowers: [Int] = []
+            let keys = index.lookupKeys(rule.rule.selector)
             let covered = rule.hosts.allSatisfy { host in
                 for pattern in Self.coveringPatterns(of: host.pattern) {
-                    guard let shadower = index.firstShadower(of: rule, host: host, at: pattern) else { continue }
+                    guard let shadower = index.firstShadower(of: rule, keys: keys, host: host, at: pattern) else { continue }
                     if !shadowers.contains(shadower) { shadowers.append(shadower) }
                     return true
                 }
