@@ -123,10 +123,6 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical (env EGRESS_PEP_LOG_LEVEL; default info).")
     var logLevel: String?
 
-    struct BadOption: Error, CustomStringConvertible {
-        let description: String
-    }
-
     func run() async throws {
         let configuration: PEPConfiguration
         let level: Logger.Level
@@ -134,12 +130,9 @@ struct Serve: AsyncParsableCommand {
             configuration = try makeConfiguration()
             let levelText = OptionReader(prefix: "EGRESS_PEP_").value(logLevel, "EGRESS_PEP_LOG_LEVEL") ?? "info"
             guard let parsed = Logger.Level(rawValue: levelText) else {
-                throw BadOption(description: "--log-level must be one of trace, debug, info, notice, warning, error, critical; not '\(levelText)'")
+                throw OptionReader.Invalid("--log-level must be one of trace, debug, info, notice, warning, error, critical; not '\(levelText)'")
             }
             level = parsed
-        } catch let error as BadOption {
-            FileHandle.standardError.write(Data("egress-pep: \(error.description)\n".utf8))
-            throw ExitCode(64)
         } catch let error as OptionReader.Invalid {
             FileHandle.standardError.write(Data("egress-pep: \(error.description)\n".utf8))
             throw ExitCode(64)
@@ -159,96 +152,91 @@ struct Serve: AsyncParsableCommand {
     /// Everything but the log level, from the options and their variables.
     private func makeConfiguration() throws -> PEPConfiguration {
         let options = OptionReader(prefix: "EGRESS_PEP_")
-        func value(_ option: String?, _ name: String) -> String? { options.value(option, name) }
-        func number(_ option: Int?, _ name: String, default fallback: Int, minimum: Int, maximum: Int = 31_536_000) throws -> Int {
-            try options.number(option, name, default: fallback, in: minimum...maximum)
-        }
-        func flag(_ option: Bool, _ name: String) -> Bool { options.flag(option, name) }
-        func list(_ option: [String], _ name: String) -> [String] { options.list(option, name) }
 
         var c = PEPConfiguration()
-        c.transparent = try address(value(listen, "EGRESS_PEP_LISTEN") ?? "0.0.0.0:15001", "--listen")
-        c.connect = try address(value(connectListen, "EGRESS_PEP_CONNECT_LISTEN") ?? "none", "--connect-listen")
+        c.transparent = try address(options.value(listen, "EGRESS_PEP_LISTEN") ?? "0.0.0.0:15001", "--listen")
+        c.connect = try address(options.value(connectListen, "EGRESS_PEP_CONNECT_LISTEN") ?? "none", "--connect-listen")
         guard c.transparent != nil || c.connect != nil else {
-            throw BadOption(description: "--listen and --connect-listen are both 'none': there is nothing to enforce")
+            throw OptionReader.Invalid("--listen and --connect-listen are both 'none': there is nothing to enforce")
         }
-        guard let admin = try address(value(adminListen, "EGRESS_PEP_ADMIN_LISTEN") ?? "127.0.0.1:15003", "--admin-listen"),
+        guard let admin = try address(options.value(adminListen, "EGRESS_PEP_ADMIN_LISTEN") ?? "127.0.0.1:15003", "--admin-listen"),
             let adminIP = admin.ipAddress, let adminPort = admin.port
-        else { throw BadOption(description: "--admin-listen cannot be 'none'") }
+        else { throw OptionReader.Invalid("--admin-listen cannot be 'none'") }
         (c.adminHost, c.adminPort) = (adminIP, adminPort)
         do {
-            c.pdp = try PDPEndpoint(parsing: value(pdp, "EGRESS_PEP_PDP") ?? "h2c://127.0.0.1:15010")
+            c.pdp = try PDPEndpoint(parsing: options.value(pdp, "EGRESS_PEP_PDP") ?? "h2c://127.0.0.1:15010")
         } catch let error as PDPEndpoint.ParseError {
-            throw BadOption(description: error.description)
+            throw OptionReader.Invalid(error.description)
         }
-        if let file = value(pdpTokenFile, "EGRESS_PEP_PDP_TOKEN_FILE") {
+        if let file = options.value(pdpTokenFile, "EGRESS_PEP_PDP_TOKEN_FILE") {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                throw BadOption(description: "--pdp-token-file: cannot read \(file)")
+                throw OptionReader.Invalid("--pdp-token-file: cannot read \(file)")
             }
             c.pdpToken = text.trimmingCharacters(in: .whitespacesAndNewlines)
             c.pdpTokenFile = file
-            guard c.pdpToken?.isEmpty == false else { throw BadOption(description: "--pdp-token-file: \(file) is empty") }
+            guard c.pdpToken?.isEmpty == false else { throw OptionReader.Invalid("--pdp-token-file: \(file) is empty") }
         }
-        c.pdpCA = value(pdpCa, "EGRESS_PEP_PDP_CA")
-        c.pdpCert = value(pdpCert, "EGRESS_PEP_PDP_CERT")
-        c.pdpKey = value(pdpKey, "EGRESS_PEP_PDP_KEY")
+        c.pdpCA = options.value(pdpCa, "EGRESS_PEP_PDP_CA")
+        c.pdpCert = options.value(pdpCert, "EGRESS_PEP_PDP_CERT")
+        c.pdpKey = options.value(pdpKey, "EGRESS_PEP_PDP_KEY")
         if (c.pdpCert == nil) != (c.pdpKey == nil) {
-            throw BadOption(description: "--pdp-cert and --pdp-key go together")
+            throw OptionReader.Invalid("--pdp-cert and --pdp-key go together")
         }
-        let cidrs = list(internalCidrs, "EGRESS_PEP_INTERNAL_CIDRS")
+        let cidrs = options.list(internalCidrs, "EGRESS_PEP_INTERNAL_CIDRS")
         c.internalRanges =
-            flag(noDefaultInternal, "EGRESS_PEP_NO_DEFAULT_INTERNAL") ? AddressRange.alwaysInternal : AddressRange.defaultInternal
+            options.flag(noDefaultInternal, "EGRESS_PEP_NO_DEFAULT_INTERNAL") ? AddressRange.alwaysInternal : AddressRange.defaultInternal
         for text in cidrs {
             do { c.internalRanges.append(try AddressRange(parsing: text)) } catch let error as AddressRange.ParseError {
-                throw BadOption(description: "--internal-cidr: \(error.description)")
+                throw OptionReader.Invalid("--internal-cidr: \(error.description)")
             }
         }
-        for text in list(nat64Prefixes, "EGRESS_PEP_NAT64_PREFIXES") {
+        for text in options.list(nat64Prefixes, "EGRESS_PEP_NAT64_PREFIXES") {
             do { c.nat64Prefixes.append(try AddressRange(nat64Prefix: text)) } catch let error as AddressRange.ParseError {
-                throw BadOption(description: "--nat64-prefix: \(error.description)")
+                throw OptionReader.Invalid("--nat64-prefix: \(error.description)")
             }
         }
-        c.tproxy = flag(tproxy, "EGRESS_PEP_TPROXY")
-        if c.tproxy && c.transparent == nil { throw BadOption(description: "--tproxy needs a transparent --listen") }
-        c.refuseECH = flag(refuseEch, "EGRESS_PEP_REFUSE_ECH")
+        c.tproxy = options.flag(tproxy, "EGRESS_PEP_TPROXY")
+        if c.tproxy && c.transparent == nil { throw OptionReader.Invalid("--tproxy needs a transparent --listen") }
+        c.refuseECH = options.flag(refuseEch, "EGRESS_PEP_REFUSE_ECH")
         try readLimits(into: &c, options)
         return c
     }
 
     /// The caps, timeouts and sizes, each range-checked.
     private func readLimits(into c: inout PEPConfiguration, _ options: OptionReader) throws {
-        func number(_ option: Int?, _ name: String, default fallback: Int, minimum: Int, maximum: Int = 31_536_000) throws -> Int {
-            try options.number(option, name, default: fallback, in: minimum...maximum)
-        }
-        c.cacheSize = try number(cacheSize, "EGRESS_PEP_CACHE_SIZE", default: 100_000, minimum: 1)
-        c.staleMaxAge = .seconds(Int64(try number(staleMaxAge, "EGRESS_PEP_STALE_MAX_AGE", default: 0, minimum: 0)))
-        c.helloTimeout = .seconds(Int64(try number(helloTimeout, "EGRESS_PEP_HELLO_TIMEOUT", default: 10, minimum: 1)))
-        c.connectTimeout = .seconds(Int64(try number(connectTimeout, "EGRESS_PEP_CONNECT_TIMEOUT", default: 5, minimum: 1)))
-        c.dnsCacheTTL = .seconds(Int64(try number(dnsCacheTtl, "EGRESS_PEP_DNS_CACHE_TTL", default: 10, minimum: 0)))
-        c.dnsTimeout = .seconds(Int64(try number(dnsTimeout, "EGRESS_PEP_DNS_TIMEOUT", default: 5, minimum: 1)))
-        c.idleTimeout = .seconds(Int64(try number(idleTimeout, "EGRESS_PEP_IDLE_TIMEOUT", default: 300, minimum: 1)))
-        c.maxConnections = try number(maxConnections, "EGRESS_PEP_MAX_CONNECTIONS", default: 10_000, minimum: 1)
+        c.cacheSize = try options.number(cacheSize, "EGRESS_PEP_CACHE_SIZE", default: 100_000, in: 1...Self.maxNumber)
+        c.staleMaxAge = .seconds(Int64(try options.number(staleMaxAge, "EGRESS_PEP_STALE_MAX_AGE", default: 0, in: 0...Self.maxNumber)))
+        c.helloTimeout = .seconds(Int64(try options.number(helloTimeout, "EGRESS_PEP_HELLO_TIMEOUT", default: 10, in: 1...Self.maxNumber)))
+        c.connectTimeout = .seconds(Int64(try options.number(connectTimeout, "EGRESS_PEP_CONNECT_TIMEOUT", default: 5, in: 1...Self.maxNumber)))
+        c.dnsCacheTTL = .seconds(Int64(try options.number(dnsCacheTtl, "EGRESS_PEP_DNS_CACHE_TTL", default: 10, in: 0...Self.maxNumber)))
+        c.dnsTimeout = .seconds(Int64(try options.number(dnsTimeout, "EGRESS_PEP_DNS_TIMEOUT", default: 5, in: 1...Self.maxNumber)))
+        c.idleTimeout = .seconds(Int64(try options.number(idleTimeout, "EGRESS_PEP_IDLE_TIMEOUT", default: 300, in: 1...Self.maxNumber)))
+        c.maxConnections = try options.number(maxConnections, "EGRESS_PEP_MAX_CONNECTIONS", default: 10_000, in: 1...Self.maxNumber)
         c.maxConnectionsPerSource = min(
             c.maxConnections,
-            try number(maxConnectionsPerSource, "EGRESS_PEP_MAX_CONNECTIONS_PER_SOURCE", default: 1000, minimum: 1))
-        c.shutdownGrace = .seconds(Int64(try number(shutdownGrace, "EGRESS_PEP_SHUTDOWN_GRACE", default: 30, minimum: 0)))
-        c.reportBuffer = try number(reportBuffer, "EGRESS_PEP_REPORT_BUFFER", default: 100_000, minimum: 1)
+            try options.number(maxConnectionsPerSource, "EGRESS_PEP_MAX_CONNECTIONS_PER_SOURCE", default: 1000, in: 1...Self.maxNumber))
+        c.shutdownGrace = .seconds(Int64(try options.number(shutdownGrace, "EGRESS_PEP_SHUTDOWN_GRACE", default: 30, in: 0...Self.maxNumber)))
+        c.reportBuffer = try options.number(reportBuffer, "EGRESS_PEP_REPORT_BUFFER", default: 100_000, in: 1...Self.maxNumber)
         if options.value(threads.map(String.init), "EGRESS_PEP_THREADS") != nil {
-            c.eventLoopThreads = try number(threads, "EGRESS_PEP_THREADS", default: System.coreCount, minimum: 1)
+            c.eventLoopThreads = try options.number(threads, "EGRESS_PEP_THREADS", default: System.coreCount, in: 1...Self.maxNumber)
         }
         c.pinEventLoops = options.flag(pinEventLoops, "EGRESS_PEP_PIN_EVENT_LOOPS")
     }
+
+    /// The largest number an option takes: a year of seconds (the timeouts),
+    /// and more than any cap or size needs.
+    static let maxNumber = 31_536_000
 
     /// HOST:PORT or [V6]:PORT as a socket address; nil for 'none'.
     func address(_ text: String, _ option: String) throws -> SocketAddress? {
         if text == "none" { return nil }
         guard let (host, p) = HostPort.split(Substring(text)) else {
-            throw BadOption(description: "\(option) '\(text)' needs HOST:PORT with a port 0-65535, or 'none'")
+            throw OptionReader.Invalid("\(option) '\(text)' needs HOST:PORT with a port 0-65535, or 'none'")
         }
         do {
             return try SocketAddress(ipAddress: String(host), port: p)
         } catch {
-            throw BadOption(description: "\(option) '\(text)': '\(host)' is not an IP address (names are not resolved here)")
+            throw OptionReader.Invalid("\(option) '\(text)': '\(host)' is not an IP address (names are not resolved here)")
         }
     }
 }
