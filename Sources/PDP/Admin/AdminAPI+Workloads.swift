@@ -27,9 +27,7 @@ extension AdminAPI {
         change.delete("workloads/{namespace}/{pod}") { request, context in
             let namespace = try decoded(context, "namespace")
             let pod = try decoded(context, "pod")
-            if let problem = KubernetesNames.checkLabel(namespace, what: "namespace") ?? KubernetesNames.checkSubdomain(pod, what: "pod name") {
-                throw AdminError(.badRequest, problem)
-            }
+            if let problem = Workload.nameProblem(namespace: namespace, pod: pod) { throw AdminError(.badRequest, problem) }
             guard let generation = try inventory.delete(namespace: namespace, pod: pod) else {
                 throw AdminError(.notFound, "no workload \(namespace)/\(pod)")
             }
