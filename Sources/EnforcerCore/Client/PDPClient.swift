@@ -152,6 +152,10 @@ public final class PDPClient: Sendable {
                 throw Unavailable(description: "\(path): the stream ended without an answer (timeout or disconnect)")
             }
         } catch {
+            // Cancelled (the caller stopped waiting, the service is shutting
+            // down): said as such, not as a service that cannot be reached,
+            // whatever error the stream ended with.
+            if Task.isCancelled { throw CancellationError() }
             try connection.tlsRefusal.throwIfRefused(path)
             if let error = error as? Unavailable { throw error }
             throw Unavailable(description: "\(path): \(error)")

@@ -218,12 +218,11 @@ public final class AccessReporter: Service, Sendable {
                             metadata: ["answer": "\(String(buffer: response.body).prefix(300))"])
                     }
                 }
-            } catch _ where Task.isCancelled {
-                // Cancelled mid-report (the client wraps the cancellation in
-                // its own error): shutdown stopping the periodic flush, whose
-                // batch the final flush then sends, or the service failing,
-                // when run() logs every record left unreported. Nothing failed
-                // that this line could say.
+            } catch is CancellationError {
+                // Cancelled mid-report: shutdown stopping the periodic flush,
+                // whose batch the final flush then sends, or the service
+                // failing, when run() logs every record left unreported.
+                // Nothing failed that this line could say.
                 keepDropped()
                 logger.debug("a connection report was interrupted by shutdown; the final flush sends it", metadata: ["records": "\(batch.count)"])
                 return false
