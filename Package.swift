@@ -44,8 +44,13 @@ let package = Package(
         ),
         // malloc_trim, which the Glibc module does not export.
         .target(name: "CMemory"),
-        // The admin API's message types, shared by the service and egressctl.
-        .target(name: "EgressAPI"),
+        // The wire types of both APIs, defined once: the decision API's
+        // request, answer, watch event and access report (encoded and decoded
+        // here), and the admin API's messages, shared by the service, the
+        // enforcers and egressctl.
+        .target(
+            name: "EgressAPI",
+            dependencies: ["PolicyLang", .product(name: "NIOCore", package: "swift-nio")]),
         // Connection caps per source address, shared by both daemons.
         // Standard library only.
         .target(name: "ConnectionLimits"),
@@ -150,6 +155,7 @@ let package = Package(
         .testTarget(name: "ClientHelloTests", dependencies: ["ClientHello", "TestSupport"], resources: [.copy("Captures")]),
         .testTarget(name: "PolicyLangTests", dependencies: ["PolicyLang"], resources: [.copy("Golden")]),
         .testTarget(name: "EgressctlTests", dependencies: ["egressctl", "PolicyLang"]),
+        .testTarget(name: "EgressAPITests", dependencies: ["EgressAPI", "PolicyLang", "TestSupport"]),
         // A real egress-pdp process for the tests that talk to one.
         .target(name: "ServiceTestSupport", path: "Tests/ServiceTestSupport"),
         .testTarget(

@@ -1,3 +1,4 @@
+import EgressAPI
 import NIOCore
 import Testing
 

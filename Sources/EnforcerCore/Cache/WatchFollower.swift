@@ -1,3 +1,4 @@
+import EgressAPI
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -111,33 +112,29 @@ public final class WatchFollower: Service, Sendable {
     }
 
     private func handle(_ line: String) {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-            let event = object["event"] as? String
-        else {
+        guard let event = WatchEvent(line: line) else {
             // Something changed, or the stream is broken: either way cached
             // verdicts may be stale.
             logger.warning("an unreadable watch event; verdict cache emptied", metadata: ["line": "\(line.prefix(200))"])
             cache.invalidateAll()
             return
         }
-        let now = Seen(
-            revision: (object["revision"] as? NSNumber)?.int64Value,
-            inventoryGeneration: (object["inventoryGeneration"] as? NSNumber)?.int64Value)
+        let now = Seen(revision: event.revision, inventoryGeneration: event.inventoryGeneration)
         let previous = seen.withLockedValue { seen in
             defer { seen = now }
             return seen
         }
         metrics?.watchEvents.increment()
-        switch event {
-        case "hello":
+        switch event.event {
+        case .hello:
             // A hello after a reconnect may follow changes this enforcer never
             // heard of; the first one, verdicts cached before the watch was up.
             if previous.map({ $0 != now }) ?? (cache.count > 0) {
                 logger.info("the policy or inventory changed while the watch was down; verdict cache emptied")
                 cache.invalidateAll()
             }
-        default:
-            logger.info("verdict cache emptied", metadata: ["event": "\(event)", "revision": "\(now.revision.map(String.init) ?? "none")"])
+        case .revision, .inventory:
+            logger.info("verdict cache emptied", metadata: ["event": "\(event.event.rawValue)", "revision": "\(now.revision.map(String.init) ?? "none")"])
             cache.invalidateAll()
         }
     }

@@ -1,3 +1,4 @@
+import EgressAPI
 import Foundation
 import NIOCore
 
@@ -22,20 +23,18 @@ public struct DecisionClient: Sendable {
     }
 
     public func decide(_ key: VerdictKey) async throws -> Verdict {
-        let request: [String: Any] = ["source": ["ip": key.sourceIP], "host": key.host, "port": key.port]
-        let body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: request))
+        var body = ByteBuffer()
+        DecisionRequest(source: .ip(key.sourceIP), host: key.host, port: key.port).write(into: &body)
         let response = try await pdp.send(method: "POST", path: "/v1/decisions", body: body)
-        let object = try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
+        let bytes = Data(response.body.readableBytesView)
         guard response.status == 200 else {
-            throw Refused(status: response.status, message: object?["error"] as? String ?? "no error message")
+            let message = (try? JSONDecoder().decode(DecisionAPIError.self, from: bytes))?.error
+            throw Refused(status: response.status, message: message ?? "no error message")
         }
-        guard let object, let verdict = object["verdict"] as? String, let ttl = object["ttl"] as? Int,
-            verdict == "allow" || verdict == "deny"
-        else {
+        guard let answer = try? JSONDecoder().decode(DecisionAnswer.self, from: bytes) else {
             throw Refused(status: response.status, message: "the answer is not a decision: \(String(buffer: response.body).prefix(200))")
         }
         return Verdict(
-            allow: verdict == "allow", rule: object["rule"] as? String, name: object["name"] as? String,
-            revision: (object["revision"] as? NSNumber)?.int64Value, ttl: max(0, ttl))
+            allow: answer.verdict == .allow, rule: answer.rule, name: answer.name, revision: answer.revision, ttl: answer.ttl)
     }
 }

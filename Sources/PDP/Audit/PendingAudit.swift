@@ -39,7 +39,7 @@ struct DecisionEvent: Sendable {
     let time: Int64
     let enforcer: String
     let sourceIP: String?
-    let source: DecisionSnapshot.Entry?
+    let source: EncodedIdentity?
     let host: String
     let rules: RuleText
     let revision: Int64?
@@ -51,7 +51,7 @@ struct DecisionEvent: Sendable {
     let dryRunVerdict: Verdict
 
     init(
-        time: Int64, enforcer: String, sourceIP: String?, source: DecisionSnapshot.Entry?, host: String, port: Int,
+        time: Int64, enforcer: String, sourceIP: String?, source: EncodedIdentity?, host: String, port: Int,
         decision: Decision, rules: RuleText, revision: Int64?
     ) {
         self.time = time

@@ -1,9 +1,10 @@
+import EgressAPI
 import NIOCore
 import NIOHTTP1
 
-/// `POST /v1/decisions`: one decision, answered at once. The decision is
-/// written straight into the answer's buffer and its audit record into the
-/// read burst's batch, which the handler submits at the end of the read.
+/// `POST /v1/decisions`: one decision, answered at once. The answer is
+/// written straight into its buffer and the audit record goes into the read
+/// burst's batch, which the handler submits at the end of the read.
 ///
 /// It returns the answer rather than writing it: a write can call back into
 /// the handler (NIO reports an error, the connection closes, the handler
@@ -41,8 +42,10 @@ enum DecisionEndpoint {
             break
         }
         do {
+            let outcome = try engine.decide(request, enforcer: enforcer.name)
+            audit.append(outcome.audit)
             var answer = allocator.buffer(capacity: 320)
-            try engine.decide(request, enforcer: enforcer.name, into: &answer, audit: &audit)
+            outcome.answer.write(into: &answer)
             return .decided(answer)
         } catch {
             return .refused(.serviceUnavailable, "\(error); try again")

@@ -1,3 +1,4 @@
+import EgressAPI
 import Foundation
 import NIOCore
 import NIOHPACK
@@ -69,7 +70,7 @@ enum StreamAnswers {
 
     private static let okHeaders: HPACKHeaders = [":status": "200", "content-type": "application/json"]
 
-    static func errorJSON(_ message: String) -> String { "{\"error\":\(JSONText.string(message))}" }
+    static func errorJSON(_ message: String) -> String { DecisionAPIError(error: message).json }
 }
 
 /// What a `DecodingError` says about a JSON body, in the words of its fields.

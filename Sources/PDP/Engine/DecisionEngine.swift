@@ -60,21 +60,17 @@ public final class DecisionEngine: Sendable {
         watchers.publish(WatchEvent(event: .inventory, revision: next.revision, inventoryGeneration: generation))
     }
 
-    /// Decides one request and writes the JSON answer into `out`, piece by
-    /// piece, without building a string first. The audit record goes to
-    /// `audit`, the caller's burst, with its room in the writer's backlog
-    /// reserved: the caller submits the burst (`AuditWriter.submit`) at the
-    /// end of the read, and the answer does not wait for the disk. Throws
-    /// `AuditWriter.BacklogFull` when there is no room: a decision that
-    /// would go unrecorded is not given.
-    func decide(
-        _ request: DecisionRequest, enforcer: String, now: Int64 = nowMilliseconds(), into out: inout ByteBuffer,
-        audit burst: inout [PendingAudit]
-    ) throws {
+    /// Decides one request. The answer is for the enforcer; the audit record
+    /// is for the caller's burst, with its room in the writer's backlog
+    /// already reserved: the caller submits the burst (`AuditWriter.submit`)
+    /// at the end of the read, and the answer does not wait for the disk.
+    /// Throws `AuditWriter.BacklogFull` when there is no room: a decision
+    /// that would go unrecorded is not given.
+    func decide(_ request: DecisionRequest, enforcer: String, now: Int64 = nowMilliseconds()) throws -> DecisionOutcome {
         guard audit.reserve(1) else { throw AuditWriter.BacklogFull(backlog: audit.maxBacklog) }
         let started = ContinuousClock.now
         let snapshot = self.snapshot
-        let entry: DecisionSnapshot.Entry?
+        let entry: EncodedIdentity?
         var sourceIP: String?
         switch request.source {
         case .unknown:
@@ -85,37 +81,26 @@ public final class DecisionEngine: Sendable {
         case .spiffe(let id):
             // A verified SPIFFE ID that the inventory does not hold still
             // identifies the source for `spiffe:` selectors.
-            entry = snapshot.bySpiffe[id] ?? DecisionSnapshot.Entry(SourceIdentity(spiffe: id))
+            entry = snapshot.bySpiffe[id] ?? EncodedIdentity(SourceIdentity(spiffe: id))
         case .asserted(let asserted):
-            entry = DecisionSnapshot.Entry(asserted)
+            entry = EncodedIdentity(asserted)
         }
-        let identity = entry?.identity
-        let identityJSON = entry?.json ?? "null"
         let host = Self.normalize(request.host)
-        let decision = snapshot.index.decide(source: identity, host: host, port: request.port)
-        let revision = snapshot.revision
-        out.writeStaticString(decision.verdict == .allow ? "{\"verdict\":\"allow\",\"rule\":" : "{\"verdict\":\"deny\",\"rule\":")
-        out.writeString(decision.rule.map { snapshot.ruleLocations[$0.index] } ?? "null")
-        out.writeStaticString(",\"name\":")
-        out.writeString(decision.rule.map { snapshot.ruleNames[$0.index] } ?? "null")
-        out.writeStaticString(
-            decision.dryRunVerdict == .allow ? ",\"dryRunVerdict\":\"allow\",\"dryRunRule\":" : ",\"dryRunVerdict\":\"deny\",\"dryRunRule\":")
-        out.writeString(decision.dryRunRule.map { snapshot.ruleLocations[$0.index] } ?? "null")
-        out.writeStaticString(",\"revision\":")
-        out.writeString(revision.map(String.init) ?? "null")
-        out.writeStaticString(",\"ttl\":")
-        out.writeString(String(decision.verdict == .allow ? ttl.allow : ttl.deny))
-        out.writeStaticString(",\"source\":")
-        out.writeString(identityJSON)
-        out.writeStaticString("}")
-
-        burst.append(
-            PendingAudit(
-                DecisionEvent(
-                    time: now, enforcer: enforcer, sourceIP: sourceIP, source: entry, host: host, port: request.port,
-                    decision: decision, rules: snapshot.ruleText, revision: revision)))
+        let decision = snapshot.index.decide(source: entry?.identity, host: host, port: request.port)
+        let rules = snapshot.ruleText
+        let answer = DecisionAnswer(
+            verdict: decision.verdict == .allow ? .allow : .deny,
+            rule: decision.rule.map { rules.locations[$0.index] }, name: decision.rule.flatMap { rules.names[$0.index] },
+            dryRunVerdict: decision.dryRunVerdict == .allow ? .allow : .deny,
+            dryRunRule: decision.dryRunRule.map { rules.locations[$0.index] }, revision: snapshot.revision,
+            ttl: decision.verdict == .allow ? ttl.allow : ttl.deny, source: entry)
+        let record = PendingAudit(
+            DecisionEvent(
+                time: now, enforcer: enforcer, sourceIP: sourceIP, source: entry, host: host, port: request.port,
+                decision: decision, rules: rules, revision: snapshot.revision))
         (decision.verdict == .allow ? metrics.allowed : metrics.denied).increment()
         metrics.latency.record(ContinuousClock.now - started)
+        return DecisionOutcome(answer: answer, audit: record)
     }
 
     /// Host names compare in lower case without a trailing dot, as patterns do.

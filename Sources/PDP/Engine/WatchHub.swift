@@ -1,17 +1,6 @@
+import EgressAPI
 import Foundation
 import NIOConcurrencyHelpers
-
-/// What `GET /v1/watch` streams: one JSON line per change.
-public struct WatchEvent: Sendable, Codable, Equatable {
-    public enum Kind: String, Sendable, Codable { case hello, revision, inventory }
-    public var event: Kind
-    public var revision: Int64?
-    public var inventoryGeneration: Int64
-
-    var jsonLine: String {
-        "{\"event\":\"\(event.rawValue)\",\"revision\":\(revision.map(String.init) ?? "null"),\"inventoryGeneration\":\(inventoryGeneration)}\n"
-    }
-}
 
 /// The open watch streams. Subscribers are called on the thread that made the
 /// change; each hops to its own event loop.

@@ -3,7 +3,7 @@ import NIOCore
 import Testing
 import TestSupport
 
-@testable import PDP
+@testable import EgressAPI
 
 /// The decision body's fast path (`DecisionBodyScanner`) against the general
 /// parser: wherever the scanner answers, the general parser must give the

@@ -3,8 +3,8 @@ import NIOCore
 /// Canonical text of an IP address, so that `::ffff:198.18.0.1` and
 /// `198.18.0.1`, or `2001:DB8::1` and `2001:db8:0::1`, have one spelling in the
 /// inventory and in lookups.
-enum IPAddressText {
-    static func normalize(_ text: String) -> String? {
+public enum IPAddressText {
+    public static func normalize(_ text: String) -> String? {
         // Every decision names its source this way: taken as it is, without
         // a round trip through inet_pton and inet_ntop (whose sprintf showed
         // in profiles of the decision API).
@@ -23,7 +23,7 @@ enum IPAddressText {
 
     /// Four decimal parts of 0 to 255 joined by dots, none with a leading
     /// zero: the form inet_ntop gives, and the only one inet_pton takes.
-    static func isCanonicalIPv4(_ utf8: String.UTF8View) -> Bool {
+    public static func isCanonicalIPv4(_ utf8: String.UTF8View) -> Bool {
         var dots = 0
         var digits = 0
         var value = 0

@@ -1,11 +1,11 @@
-import EgressAPI
 import Foundation
 import NIOCore
 import PolicyLang
 
-/// A parsed `POST /v1/decisions` body.
-struct DecisionRequest: Sendable, Equatable {
-    enum Source: Sendable, Equatable {
+/// The body of `POST /v1/decisions`: who asks to reach which host and port.
+/// The service reads it with `parse`; an enforcer writes it with `write`.
+public struct DecisionRequest: Sendable, Equatable {
+    public enum Source: Sendable, Equatable {
         /// No source given, or an empty one: no known identity.
         case unknown
         /// The connection's peer address, looked up in the inventory.
@@ -16,23 +16,29 @@ struct DecisionRequest: Sendable, Equatable {
         case asserted(SourceIdentity)
     }
 
-    var source: Source
-    var host: String
-    var port: Int
+    public var source: Source
+    public var host: String
+    public var port: Int
+
+    public init(source: Source, host: String, port: Int) {
+        self.source = source
+        self.host = host
+        self.port = port
+    }
 
     /// A request body that cannot be decided; the message says what was wrong.
-    struct Invalid: Error {
-        let message: String
+    public struct Invalid: Error {
+        public let message: String
     }
 
     /// The plain shape is read straight from the bytes (see
     /// `DecisionBodyScanner`); anything else goes through the general parser.
-    static func parse(_ body: ByteBuffer) throws(Invalid) -> DecisionRequest {
+    public static func parse(_ body: ByteBuffer) throws(Invalid) -> DecisionRequest {
         if let request = DecisionBodyScanner.scan(body) { return request }
         return try parse(Data(body.readableBytesView))
     }
 
-    static func parse(_ data: Data) throws(Invalid) -> DecisionRequest {
+    public static func parse(_ data: Data) throws(Invalid) -> DecisionRequest {
         let value: Any
         do {
             value = try JSONSerialization.jsonObject(with: data, options: [])
@@ -105,5 +111,32 @@ struct DecisionRequest: Sendable, Equatable {
             namespace: try string("namespace"), serviceAccount: try string("serviceAccount"), pod: try string("pod"),
             spiffe: spiffe, labels: labels)
         return identity.isEmpty ? .unknown : .asserted(identity)
+    }
+}
+
+extension DecisionRequest {
+    /// The body as JSON, in the plain shape `DecisionBodyScanner` reads
+    /// without the general parser when the source is an address.
+    public func write(into out: inout ByteBuffer) {
+        out.writeStaticString("{\"source\":")
+        switch source {
+        case .unknown:
+            out.writeStaticString("null")
+        case .ip(let ip):
+            out.writeStaticString("{\"ip\":")
+            JSONText.write(ip, into: &out)
+            out.writeStaticString("}")
+        case .spiffe(let id):
+            out.writeStaticString("{\"spiffe\":")
+            JSONText.write(id, into: &out)
+            out.writeStaticString("}")
+        case .asserted(let identity):
+            out.writeString(JSONText.identity(identity))
+        }
+        out.writeStaticString(",\"host\":")
+        JSONText.write(host, into: &out)
+        out.writeStaticString(",\"port\":")
+        out.writeString(String(port))
+        out.writeStaticString("}")
     }
 }

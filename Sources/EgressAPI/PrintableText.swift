@@ -5,9 +5,9 @@
 /// `api.stripe.com`), which broke the audit chain's own verification and hid
 /// what was really asked for. A line break or an escape sequence would forge
 /// lines in a log or a terminal the same way.
-enum PrintableText {
+public enum PrintableText {
     /// Why `text` may not be stored, naming `field`; `nil` when it may.
-    static func problem(_ text: String, field: String) -> String? {
+    public static func problem(_ text: String, field: String) -> String? {
         for (offset, scalar) in text.unicodeScalars.enumerated() where isControl(scalar) {
             let code = String(scalar.value, radix: 16, uppercase: true)
             return "'\(field)' contains the control character U+\(String(repeating: "0", count: max(0, 4 - code.count)))\(code) at character \(offset + 1); control characters are not accepted"
@@ -16,7 +16,7 @@ enum PrintableText {
     }
 
     /// C0 and C1 controls and DEL.
-    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+    public static func isControl(_ scalar: Unicode.Scalar) -> Bool {
         scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 }

@@ -1,7 +1,7 @@
 import NIOCore
 import Testing
 
-@testable import PDP
+import EgressAPI
 
 /// The one spelling of an address in the inventory, lookups and the audit trail.
 struct IPAddressTextTests {
