@@ -1,5 +1,6 @@
 import ClientHello
 import Testing
+import TestSupport
 
 /// Real first flights from curl, openssl, Chromium and a plain HTTP client,
 /// recorded on loopback by Captures/capture.sh.

@@ -1,5 +1,6 @@
 import ClientHello
 import Testing
+import TestSupport
 
 /// The ClientHello body: its vectors, its extensions and where the SNI and
 /// ECH come from.

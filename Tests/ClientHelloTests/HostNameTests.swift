@@ -1,5 +1,6 @@
 import ClientHello
 import Testing
+import TestSupport
 
 /// Which host names are accepted, and how they are normalized before
 /// policy matching sees them.

@@ -1,5 +1,6 @@
 import ClientHello
 import Testing
+import TestSupport
 
 /// The 64 KiB cap on a ClientHello, and the cost of reading one.
 @Suite("Limits")

@@ -1,5 +1,6 @@
 import ClientHello
 import Testing
+import TestSupport
 
 /// The record layer: what is TLS at all, fragmentation across records, and
 /// the records that may not appear before the hello is complete.

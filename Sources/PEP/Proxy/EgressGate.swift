@@ -1,12 +1,12 @@
 import EnforcerCore
-import ClientHello
 import Logging
 import NIOCore
 
-/// Decides what happens to a connection once its ClientHello is read: the
-/// verdict for (source, SNI, port), then, on allow, the SNI's own addresses
-/// (never the destination the workload chose) checked against the internal
-/// ranges, then a connection to the first address that takes it.
+/// Decides what happens to a connection once the enforcer knows what it
+/// asks for (an `EgressIntent`, whatever protocol it was read from): the
+/// verdict for (source, host, port), then, on allow, the host's own
+/// addresses (never the destination the workload chose) checked against the
+/// internal ranges, then a connection to the first address that takes it.
 public final class EgressGate: Sendable {
     public struct Settings: Sendable {
         public var internalRanges: [AddressRange]
@@ -23,8 +23,7 @@ public final class EgressGate: Sendable {
     /// What the gate decided, for the ledger and the proxy: a denial, or the
     /// addresses to try.
     struct Outcome: Sendable {
-        var host = ""
-        var ech = false
+        var host: String
         var verdict: Verdict?
         var origin: VerdictCache.Origin?
         var denial: DenialReason?
@@ -52,18 +51,15 @@ public final class EgressGate: Sendable {
         connector = UpstreamConnector(timeout: settings.connectTimeout, logger: logger)
     }
 
-    /// The outcome without waiting, when the hello alone decides or both the
-    /// verdict and the name's addresses are cached: the common case for a
-    /// busy workload, decided on the connection's event loop. Nil otherwise.
-    func admitNow(_ hello: ClientHelloResult, sourceIP: String, port: Int, expectedHost: String?) -> Outcome? {
+    /// The outcome without waiting, when both the verdict and the name's
+    /// addresses are cached: the common case for a busy workload, decided on
+    /// the connection's event loop. Nil otherwise.
+    func admitNow(_ intent: EgressIntent) -> Outcome? {
         let started = ContinuousClock.now
-        var outcome = Outcome()
-        if screen(hello, expectedHost: expectedHost, into: &outcome) { return outcome }
-        guard let addresses = resolver.cached(outcome.host, port: port),
-            let verdict = cache.cachedVerdict(for: VerdictKey(sourceIP: sourceIP, host: outcome.host, port: port))
+        guard let addresses = resolver.cached(intent.host, port: intent.port),
+            let verdict = cache.cachedVerdict(for: intent.verdictKey)
         else { return nil }
-        outcome.verdict = verdict
-        outcome.origin = .hit
+        var outcome = Outcome(host: intent.host, verdict: verdict, origin: .hit)
         metrics?.core.decisionLatency.recordNanoseconds(Int64((ContinuousClock.now - started).nanosecondsApprox))
         guard verdict.allow else {
             outcome.denial = .policy
@@ -80,13 +76,13 @@ public final class EgressGate: Sendable {
         logger.warning(message, metadata: metadata)
     }
 
-    /// `expectedHost`: the CONNECT host the SNI must equal (explicit mode).
-    func admit(_ hello: ClientHelloResult, sourceIP: String, port: Int, expectedHost: String?) async -> Outcome {
-        var outcome = Outcome()
-        if screen(hello, expectedHost: expectedHost, into: &outcome) { return outcome }
+    /// The outcome, asking the decision service and the resolver as needed.
+    func admit(_ intent: EgressIntent) async -> Outcome {
+        var outcome = Outcome(host: intent.host)
+        let port = intent.port
         let started = ContinuousClock.now
         do {
-            let (verdict, origin) = try await cache.verdict(for: VerdictKey(sourceIP: sourceIP, host: outcome.host, port: port))
+            let (verdict, origin) = try await cache.verdict(for: intent.verdictKey)
             metrics?.core.decisionLatency.recordNanoseconds(Int64((ContinuousClock.now - started).nanosecondsApprox))
             outcome.verdict = verdict
             outcome.origin = origin
@@ -112,28 +108,6 @@ public final class EgressGate: Sendable {
             outcome.denial = .unresolvable
         }
         return outcome
-    }
-
-    /// What the ClientHello alone decides. True when it refuses.
-    private func screen(_ hello: ClientHelloResult, expectedHost: String?, into outcome: inout Outcome) -> Bool {
-        switch hello {
-        case .notTLS:
-            outcome.denial = .notTLS
-        case .malformed:
-            outcome.denial = .malformed
-        case .noSNI(let ech):
-            outcome.ech = ech
-            outcome.denial = .noSNI
-        case .sni(let host, let ech):
-            outcome.host = host
-            outcome.ech = ech
-            if ech && settings.refuseECH {
-                outcome.denial = .echRefused
-            } else if let expectedHost, expectedHost != host {
-                outcome.denial = .connectMismatch
-            }
-        }
-        return outcome.denial != nil
     }
 
     /// Refuses the name if any of its addresses is internal: one such record

@@ -11,21 +11,10 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler, Sw
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private enum State {
-        case reading
-        case deciding
-        case done
-    }
-
-    private var state = State.reading
-    private var reader = ClientHelloReader()
-    private var held: ByteBuffer?
+    private var state = HelloPeekState()
     /// The hello must be complete by then.
     private var helloDeadline = NIODeadline.distantFuture
     var sweepIndex: Int?
-    /// The workload half-closed after its hello, while the verdict was asked:
-    /// the FIN is passed upstream after the replay.
-    private var inputClosed = false
     private let ledger: ConnectionLedger
     private let gate: EgressGate
     private let expectedHost: String?
@@ -61,106 +50,87 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler, Sw
     }
 
     func sweep(now: NIODeadline) -> Bool {
-        guard case .reading = state, let context else { return false }
+        guard state.phase == .reading, let context else { return false }
         guard now >= helloDeadline else { return true }
-        state = .done
+        guard state.helloDeadlinePassed() else { return false }
         ledger.denial = .helloTimeout
         context.close(promise: nil)
         return false
     }
 
-    /// Bytes held at most, the hello and what follows it while the verdict
-    /// is asked: the hello's cap and a few records more. The same bound
-    /// holds again for what arrives while the upstream opens.
-    static let maxHeld = ClientHelloReader.maxHelloLength + 4 * 16_384
-
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
-        switch state {
-        case .done:
+        switch state.read(&bytes) {
+        case .wait:
             return
-        case .deciding:
-            // Turning autoRead off does not stop the read in progress: what
-            // arrives behind the hello is kept and replayed after it.
-            hold(&bytes, context: context)
-            return
-        case .reading:
-            break
-        }
-        let result = bytes.withUnsafeReadableBytes { reader.feed($0) }
-        hold(&bytes, context: context)
-        guard let result, case .reading = state else { return }
-        if case .sni(let host, let ech) = result {
-            // Known now, so that the record names it however the connection ends.
-            ledger.host = host
-            ledger.ech = ech
-        } else if case .noSNI(let ech) = result {
-            ledger.ech = ech
-        }
-        sweeper.remove(self)
-        // Reading goes on while the verdict is asked (switching it off and on
-        // costs more per connection than it saves): anything after the hello
-        // waits in `held`, bounded by `maxHeld`.
-        state = .deciding
-        let (sourceIP, port) = (ledger.sourceIP, ledger.port)
-        if let outcome = gate.admitNow(result, sourceIP: sourceIP, port: port, expectedHost: expectedHost) {
-            proceed(context: context, outcome: outcome, hello: result)
-            return
-        }
-        let (gate, expectedHost) = (self.gate, self.expectedHost)
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.makeFutureWithTask {
-            await gate.admit(result, sourceIP: sourceIP, port: port, expectedHost: expectedHost)
-        }.whenSuccess { outcome in
-            let handler = bound.value
-            guard let context = handler.context else { return }
-            handler.proceed(context: context, outcome: outcome, hello: result)
+        case .closeOverfull:
+            ledger.denial = ledger.denial ?? .malformed
+            context.close(promise: nil)
+        case .decide(let hello):
+            sweeper.remove(self)
+            decide(hello, context: context)
         }
     }
 
-    private func hold(_ bytes: inout ByteBuffer, context: ChannelHandlerContext) {
-        if held == nil {
-            held = bytes
-        } else {
-            held?.writeBuffer(&bytes)
+    /// Reading goes on while the verdict is asked (switching it off and on
+    /// costs more per connection than it saves): anything after the hello
+    /// waits in the state's held bytes, bounded by `HelloPeekState.maxHeld`.
+    private func decide(_ hello: ClientHelloResult, context: ChannelHandlerContext) {
+        switch hello {
+        case .sni(let host, let ech):
+            // Known now, so that the record names it however the connection ends.
+            ledger.host = host
+            ledger.ech = ech
+        case .noSNI(let ech):
+            ledger.ech = ech
+        case .notTLS, .malformed:
+            break
         }
-        if (held?.readableBytes ?? 0) > Self.maxHeld {
-            // The reader refuses a longer hello itself; this bounds what a
-            // client can make us hold behind one.
-            state = .done
-            ledger.denial = ledger.denial ?? .malformed
-            held = nil
-            context.close(promise: nil)
+        let intent: EgressIntent
+        switch ClientHelloScreen.screen(hello, expectedHost: expectedHost, refuseECH: gate.settings.refuseECH) {
+        case .refused(let denial):
+            return proceed(context: context, outcome: EgressGate.Outcome(host: ledger.host, denial: denial), hello: hello)
+        case .host(let host):
+            intent = EgressIntent(sourceIP: ledger.sourceIP, host: host, port: ledger.port, transport: .tls)
+        }
+        if let outcome = gate.admitNow(intent) {
+            return proceed(context: context, outcome: outcome, hello: hello)
+        }
+        let gate = self.gate
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.makeFutureWithTask {
+            await gate.admit(intent)
+        }.whenSuccess { outcome in
+            let handler = bound.value
+            guard let context = handler.context else { return }
+            handler.proceed(context: context, outcome: outcome, hello: hello)
         }
     }
 
     private func proceed(context: ChannelHandlerContext, outcome: EgressGate.Outcome, hello: ClientHelloResult) {
         ledger.host = outcome.host
-        ledger.ech = outcome.ech
         ledger.verdict = outcome.verdict
         ledger.origin = outcome.origin
         ledger.upstream = outcome.inwardAddress
         guard context.channel.isActive else {
             // The workload left while we decided: nothing is opened for it.
-            state = .done
+            state.refuse()
             ledger.denial = outcome.denial
             return
         }
         if let denial = outcome.denial {
-            state = .done
             ledger.denial = denial
             refuse(context: context, hello: hello)
             return
         }
         // What is held now goes upstream with the connection; what the
         // workload sends meanwhile is held anew and follows at the splice.
-        let sending = held ?? ByteBuffer()
-        held = nil
+        let sending = state.takeHeld()
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let wanted: @Sendable () -> Bool = { bound.value.context?.channel.isActive ?? false }
         gate.open(outcome.addresses, sending: sending, host: outcome.host, on: context.eventLoop, while: wanted).whenComplete { result in
             let handler = bound.value
-            handler.state = .done
+            handler.state.finish()
             guard let context = handler.context else {
                 if case .success(let upstream) = result { upstream.channel.close(promise: nil) }
                 return
@@ -194,12 +164,12 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler, Sw
             context.close(promise: nil)
             return
         }
-        if let held, held.readableBytes > 0 {
-            ledger.bytesUp += Int64(held.readableBytes)
-            upstream.writeAndFlush(held, promise: nil)
+        let later = state.takeHeld()
+        if later.readableBytes > 0 {
+            ledger.bytesUp += Int64(later.readableBytes)
+            upstream.writeAndFlush(later, promise: nil)
         }
-        held = nil
-        if inputClosed { upstream.close(mode: .output, promise: nil) }
+        if state.inputClosed { upstream.close(mode: .output, promise: nil) }
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 
@@ -211,7 +181,7 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler, Sw
     /// A TLS client gets a fatal `access_denied` alert, so that it reports a
     /// refusal rather than a network error; anything else is just closed.
     private func refuse(context: ChannelHandlerContext, hello: ClientHelloResult) {
-        held = nil
+        state.refuse()
         switch hello {
         case .sni, .noSNI:
             let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
@@ -225,16 +195,8 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler, Sw
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, case .inputClosed = event {
-            switch state {
-            case .reading:
-                // Gone before its hello was complete (recorded as abandoned).
-                state = .done
-                context.close(promise: nil)
-            case .deciding:
-                inputClosed = true
-            case .done:
-                break
-            }
+            // Gone before its hello was complete: recorded as abandoned.
+            if state.inputEnded() == .close { context.close(promise: nil) }
             return
         }
         context.fireUserInboundEventTriggered(event)
