@@ -14,6 +14,8 @@ public final class PDPMetrics: Sendable {
     let auditHeadSeq: Gauge
     let watchSubscribers: Gauge
     let accessReported: Counter
+    /// Addresses, SPIFFE IDs and names two workloads claim now (`InventoryMerge`).
+    let inventoryConflicts: Gauge
     /// Decision API connections open now.
     let decisionConnections: Gauge
     /// Decision API connections closed at accept, by `ConnectionAdmission.Refusal`.
@@ -51,6 +53,8 @@ public final class PDPMetrics: Sendable {
         watchSubscribers = registry.makeGauge(descriptor: name("watch_subscribers", "", "Open GET /v1/watch streams."))
         accessReported = registry.makeCounter(
             descriptor: name("access_records", "total", "Connection records reported by enforcers."))
+        inventoryConflicts = registry.makeGauge(
+            descriptor: name("inventory_conflicts", "", "Addresses, SPIFFE IDs and names that two workloads claim now; a clashing address or SPIFFE ID identifies neither."))
         decisionConnections = registry.makeGauge(descriptor: name("decision_connections", "", "Decision API connections open."))
         let refused = name("decision_connections_refused", "total", "Decision API connections closed at accept, by reason.")
         let registry = registry

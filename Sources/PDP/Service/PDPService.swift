@@ -84,7 +84,8 @@ public final class PDPService: Sendable {
             DecisionAPIService(server: decisionServer),
         ]
         if let file = configuration.workloadsFile {
-            services.append(InventoryFileService(inventory: inventory, path: file, loadedAt: workloadsStamp.withLockedValue { $0 }))
+            let source = WorkloadsFileSource(path: file, loadedAt: workloadsStamp.withLockedValue { $0 }, logger: logger)
+            services.append(InventorySourceService(inventory: inventory, source: source))
         }
         services.append(app)
         // Last, so that it hears of the shutdown first: the admin API waits
@@ -108,7 +109,7 @@ public final class PDPService: Sendable {
             // Loaded now so that the first decision already knows the
             // workloads; the follower then watches for changes.
             let stamp = FileStamp(path: file)
-            _ = try inventory.replace(try InventoryManager.read(file: file))
+            _ = try inventory.replace(try WorkloadsFileSource.read(file))
             workloadsStamp.withLockedValue { $0 = stamp }
         }
         try inventory.load()
@@ -179,12 +180,12 @@ struct DecisionAPIService: Service {
     }
 }
 
-struct InventoryFileService: Service {
+/// Runs an inventory source until the service stops.
+struct InventorySourceService: Service {
     let inventory: InventoryManager
-    let path: String
-    let loadedAt: FileStamp?
+    let source: any InventorySource
     func run() async throws {
-        await cancelWhenGracefulShutdown { await inventory.follow(file: path, loadedAt: loadedAt) }
+        await cancelWhenGracefulShutdown { await source.run(updating: inventory) }
     }
 }
 

@@ -1,0 +1,96 @@
+import EgressAPI
+import Logging
+import NIOConcurrencyHelpers
+
+/// Keeps the workload inventory: each partition as its source leaves it
+/// (the stored one in the database), and their merge in the decision
+/// engine. Every change goes through here, so that the rules in
+/// `InventoryMerge` are applied the same way whichever source made it.
+public final class InventoryManager: Sendable {
+    let database: PDPDatabase
+    let engine: DecisionEngine
+    let logger: Logger
+    private let changes = NIOLock()
+    /// The clashes logged already: each is logged once, when it appears.
+    private let reported = NIOLockedValueBox(Set<InventoryMerge.Conflict>())
+
+    init(database: PDPDatabase, engine: DecisionEngine, logger: Logger) {
+        self.database = database
+        self.engine = engine
+        self.logger = logger
+    }
+
+    /// Installs what the database holds: at start, before any source runs.
+    func load() throws {
+        try changes.withLock { try reinstall() }
+    }
+
+    /// The stored partition and its generation, as the admin API lists it.
+    public func list() throws -> (generation: Int64, workloads: [Workload]) { try database.workloads() }
+
+    /// Adds or replaces one workload (by namespace and pod) in `partition`.
+    public func put(_ workload: Workload, in partition: InventoryPartition = .stored) throws -> Int64 {
+        try changes.withLock {
+            switch partition {
+            case .stored:
+                // Checked with the rest of its partition, so that it cannot
+                // take another workload's address or SPIFFE ID.
+                var all = try database.workloads().workloads.filter {
+                    $0.namespace != workload.namespace || $0.pod != workload.pod
+                }
+                all.append(workload)
+                try InventoryMerge.validate(all)
+                let generation = try database.putWorkload(workload)
+                try reinstall()
+                return generation
+            }
+        }
+    }
+
+    /// Removes one workload from `partition`; nil when it holds no such workload.
+    public func delete(namespace: String, pod: String, in partition: InventoryPartition = .stored) throws -> Int64? {
+        try changes.withLock {
+            switch partition {
+            case .stored:
+                guard let generation = try database.deleteWorkload(namespace: namespace, pod: pod) else { return nil }
+                try reinstall()
+                return generation
+            }
+        }
+    }
+
+    /// Replaces the whole of `partition`. Refused as a whole when invalid.
+    public func replace(_ workloads: [Workload], in partition: InventoryPartition = .stored) throws -> Int64 {
+        try changes.withLock {
+            switch partition {
+            case .stored:
+                try InventoryMerge.validate(workloads)
+                let generation = try database.replaceWorkloads(workloads)
+                try reinstall()
+                return generation
+            }
+        }
+    }
+
+    /// Merges the partitions and installs the result; called with `changes` held.
+    private func reinstall() throws {
+        let (generation, stored) = try database.workloads()
+        let merged = InventoryMerge.merge([(.stored, stored)])
+        engine.install(workloads: merged.workloads, generation: generation)
+        report(merged.conflicts)
+    }
+
+    private func report(_ conflicts: [InventoryMerge.Conflict]) {
+        engine.metrics.inventoryConflicts.set(to: Double(conflicts.count))
+        let current = Set(conflicts)
+        let new = reported.withLockedValue { reported in
+            defer { reported = current }
+            return conflicts.filter { !reported.contains($0) }
+        }
+        for conflict in new {
+            logger.warning(
+                "two workloads claim one identity; it identifies neither until one lets go",
+                metadata: ["conflict": "\(conflict)"])
+        }
+    }
+}
