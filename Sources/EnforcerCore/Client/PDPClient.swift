@@ -36,20 +36,7 @@ public final class PDPClient: Sendable {
         let tlsRefusal: TLSRefusal
     }
 
-    private struct State {
-        var connection: Connection?
-        var connecting: EventLoopFuture<Connection>?
-        var failures = 0
-        var retryAt = NIODeadline.distantPast
-        var lastError = "not connected yet"
-        /// Requests in a row that got no answer in time. A connection whose
-        /// peer vanished without a reset looks open for minutes; after
-        /// `maxSilentRequests` of these it is closed and the next request
-        /// connects again.
-        var silentRequests = 0
-    }
-
-    static let maxSilentRequests = 2
+    private typealias State = PDPConnectionState<Connection, EventLoopFuture<Connection>>
 
     public let endpoint: PDPEndpoint
     /// Replaced when the token file changes (`TokenFileWatcher`).
@@ -89,11 +76,7 @@ public final class PDPClient: Sendable {
         let connection = try await connection()
         let stream: NIOAsyncChannel<HTTP2Frame.FramePayload, HTTP2Frame.FramePayload>
         do {
-            stream = try await connection.multiplexer.openStream { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<HTTP2Frame.FramePayload, HTTP2Frame.FramePayload>(wrappingChannelSynchronously: channel)
-                }
-            }
+            stream = try await openStream(on: connection)
         } catch {
             // The connection is handed out before its TLS handshake ends: an
             // alert may have closed it already.
@@ -104,53 +87,12 @@ public final class PDPClient: Sendable {
         // handed to the stream, not necessarily on the wire (TLS holds data
         // until its handshake ends).
         let progress = NIOLockedValueBox("queueing the request")
-        // A stream that takes too long is closed, which ends the read below.
         let timer = stream.channel.eventLoop.scheduleTask(in: timeout ?? requestTimeout) { [self, channel = stream.channel] in
-            if let heldBack = timeoutLog.admit("timeout") {
-                logger.warning(
-                    "a request to the decision service got no answer in time",
-                    metadata: [
-                        "pdp": "\(endpoint)", "path": "\(path)", "progress": "\(progress.withLockedValue { $0 })",
-                        "held_back": "\(heldBack)",
-                    ])
-            }
-            channel.close(promise: nil)
-            let silent = state.withLockedValue { state -> Bool in
-                state.silentRequests += 1
-                return state.silentRequests >= Self.maxSilentRequests
-            }
-            if silent {
-                logger.warning("the decision service does not answer; reconnecting", metadata: ["pdp": "\(endpoint)"])
-                connection.channel.close(promise: nil)
-            }
+            timedOut(path: path, progress: progress.withLockedValue { $0 }, stream: channel, connection: connection)
         }
         defer { timer.cancel() }
         do {
-            return try await stream.executeThenClose { inbound, outbound in
-                try await outbound.write(.headers(.init(headers: headers(method: method, path: path), endStream: body == nil)))
-                if let body {
-                    try await outbound.write(.data(.init(data: .byteBuffer(body), endStream: true)))
-                }
-                progress.withLockedValue { $0 = "request queued, no answer yet" }
-                var status = 0
-                var collected = ByteBuffer()
-                for try await payload in inbound {
-                    progress.withLockedValue { $0 = "reading the answer" }
-                    switch payload {
-                    case .headers(let h):
-                        if let s = h.headers.first(name: ":status").flatMap({ Int($0) }) { status = s }
-                        if h.endStream { return answered(Response(status: status, body: collected)) }
-                    case .data(let d):
-                        if case .byteBuffer(var bytes) = d.data { collected.writeBuffer(&bytes) }
-                        if d.endStream { return answered(Response(status: status, body: collected)) }
-                    case .rstStream(let code):
-                        throw Unavailable(description: "\(path): the stream was reset (\(code))")
-                    default:
-                        continue
-                    }
-                }
-                throw Unavailable(description: "\(path): the stream ended without an answer (timeout or disconnect)")
-            }
+            return try await exchange(on: stream, method: method, path: path, body: body, progress: progress)
         } catch {
             // Cancelled (the caller stopped waiting, the service is shutting
             // down): said as such, not as a service that cannot be reached,
@@ -162,15 +104,65 @@ public final class PDPClient: Sendable {
         }
     }
 
-    /// Opens a long-lived GET stream and hands each chunk of its body to
-    /// `chunk` until the stream ends; throws when it cannot be opened or fails.
-    public func follow(path: String, chunk: @Sendable (ByteBuffer) async -> Void) async throws -> Int {
-        let connection = try await connection()
-        let stream = try await connection.multiplexer.openStream { channel in
+    private func openStream(on connection: Connection) async throws -> NIOAsyncChannel<HTTP2Frame.FramePayload, HTTP2Frame.FramePayload> {
+        try await connection.multiplexer.openStream { channel in
             channel.eventLoop.makeCompletedFuture {
                 try NIOAsyncChannel<HTTP2Frame.FramePayload, HTTP2Frame.FramePayload>(wrappingChannelSynchronously: channel)
             }
         }
+    }
+
+    /// Writes the request and reads its answer, to the end of the stream.
+    private func exchange(
+        on stream: NIOAsyncChannel<HTTP2Frame.FramePayload, HTTP2Frame.FramePayload>, method: String, path: String,
+        body: ByteBuffer?, progress: NIOLockedValueBox<String>
+    ) async throws -> Response {
+        try await stream.executeThenClose { inbound, outbound in
+            try await outbound.write(.headers(.init(headers: headers(method: method, path: path), endStream: body == nil)))
+            if let body {
+                try await outbound.write(.data(.init(data: .byteBuffer(body), endStream: true)))
+            }
+            progress.withLockedValue { $0 = "request queued, no answer yet" }
+            var status = 0
+            var collected = ByteBuffer()
+            for try await payload in inbound {
+                progress.withLockedValue { $0 = "reading the answer" }
+                switch payload {
+                case .headers(let h):
+                    if let s = h.headers.first(name: ":status").flatMap({ Int($0) }) { status = s }
+                    if h.endStream { return answered(Response(status: status, body: collected)) }
+                case .data(let d):
+                    if case .byteBuffer(var bytes) = d.data { collected.writeBuffer(&bytes) }
+                    if d.endStream { return answered(Response(status: status, body: collected)) }
+                case .rstStream(let code):
+                    throw Unavailable(description: "\(path): the stream was reset (\(code))")
+                default:
+                    continue
+                }
+            }
+            throw Unavailable(description: "\(path): the stream ended without an answer (timeout or disconnect)")
+        }
+    }
+
+    /// A request took too long: its stream is closed, which ends its read;
+    /// after `maxSilentRequests` in a row the connection is dropped too.
+    private func timedOut(path: String, progress: String, stream: Channel, connection: Connection) {
+        if let heldBack = timeoutLog.admit("timeout") {
+            logger.warning(
+                "a request to the decision service got no answer in time",
+                metadata: ["pdp": "\(endpoint)", "path": "\(path)", "progress": "\(progress)", "held_back": "\(heldBack)"])
+        }
+        stream.close(promise: nil)
+        if state.withLockedValue({ $0.requestTimedOut() }) {
+            logger.warning("the decision service does not answer; reconnecting", metadata: ["pdp": "\(endpoint)"])
+            connection.channel.close(promise: nil)
+        }
+    }
+
+    /// Opens a long-lived GET stream and hands each chunk of its body to
+    /// `chunk` until the stream ends; throws when it cannot be opened or fails.
+    public func follow(path: String, chunk: @Sendable (ByteBuffer) async -> Void) async throws -> Int {
+        let stream = try await openStream(on: try await connection())
         return try await stream.executeThenClose { inbound, outbound in
             try await outbound.write(.headers(.init(headers: headers(method: "GET", path: path), endStream: true)))
             var status = 0
@@ -191,7 +183,7 @@ public final class PDPClient: Sendable {
     }
 
     private func answered(_ response: Response) -> Response {
-        state.withLockedValue { $0.silentRequests = 0 }
+        state.withLockedValue { $0.answered() }
         return response
     }
 
@@ -218,12 +210,18 @@ public final class PDPClient: Sendable {
             case wait(EventLoopFuture<Connection>, started: Bool)
         }
         let next: Next = try state.withLockedValue { state in
-            if let connection = state.connection, connection.channel.isActive { return .ready(connection) }
-            if let connecting = state.connecting { return .wait(connecting, started: false) }
-            guard NIODeadline.now() >= state.retryAt else { throw Unavailable(description: state.lastError) }
-            let future = connect()
-            state.connecting = future
-            return .wait(future, started: true)
+            switch state.next(now: .now(), isOpen: { $0.channel.isActive }) {
+            case .ready(let connection):
+                return .ready(connection)
+            case .join(let future):
+                return .wait(future, started: false)
+            case .backingOff(let error):
+                throw Unavailable(description: error)
+            case .connect:
+                let future = connect()
+                state.connecting(future)
+                return .wait(future, started: true)
+            }
         }
         switch next {
         case .ready(let connection):
@@ -242,27 +240,15 @@ public final class PDPClient: Sendable {
         future.whenComplete { [self] result in
             switch result {
             case .success(let connection):
-                state.withLockedValue { state in
-                    state.connection = connection
-                    state.connecting = nil
-                    state.failures = 0
-                    state.silentRequests = 0
-                }
+                state.withLockedValue { $0.connected(connection) }
                 logger.info("connected to the decision service", metadata: ["pdp": "\(endpoint)"])
                 connection.channel.closeFuture.whenComplete { [self] _ in
-                    state.withLockedValue { state in
-                        if state.connection?.channel === connection.channel { state.connection = nil }
-                    }
+                    state.withLockedValue { $0.closed(isThis: { $0.channel === connection.channel }) }
                     logger.warning("the connection to the decision service closed", metadata: ["pdp": "\(endpoint)"])
                 }
             case .failure(let error):
-                let delay = state.withLockedValue { state -> TimeAmount in
-                    state.connecting = nil
-                    let delay = TimeAmount.milliseconds(min(5_000, 100 << min(state.failures, 6)))
-                    state.failures += 1
-                    state.retryAt = .now() + delay
-                    state.lastError = "cannot reach the decision service at \(endpoint) (retrying): \(error)"
-                    return delay
+                let delay = state.withLockedValue {
+                    $0.connectFailed("cannot reach the decision service at \(endpoint) (retrying): \(error)", now: .now())
                 }
                 logger.warning(
                     "cannot reach the decision service",
@@ -337,9 +323,6 @@ public final class PDPClient: Sendable {
     }
 
     private func takeConnection() -> Connection? {
-        state.withLockedValue { state in
-            defer { state.connection = nil }
-            return state.connection
-        }
+        state.withLockedValue { $0.take() }
     }
 }
