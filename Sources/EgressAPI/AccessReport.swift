@@ -81,3 +81,20 @@ public struct AccessReport: Codable, Sendable {
     /// The most connections one report may carry.
     public static let maxConnections = 10_000
 }
+
+extension AccessReport {
+    /// The answer to `POST /v1/access` (202): how many records were taken,
+    /// and, when the report carried a `dropped` count, that count echoed back
+    /// so that the enforcer knows it was recorded.
+    public struct Accepted: Codable, Sendable, Equatable {
+        public var accepted: Int
+        public var dropped: Int64?
+
+        public init(accepted: Int, dropped: Int64?) {
+            self.accepted = accepted
+            self.dropped = dropped
+        }
+
+        public var json: String { "{\"accepted\":\(accepted)" + (dropped.map { ",\"dropped\":\($0)" } ?? "") + "}" }
+    }
+}

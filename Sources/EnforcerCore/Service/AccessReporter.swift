@@ -56,11 +56,6 @@ public final class AccessReporter: Service, Sendable {
 
     /// The service's 202: how many connections it recorded, and the count of
     /// dropped records it recorded, when the report carried one.
-    private struct Accepted: Decodable {
-        var accepted: Int
-        var dropped: Int64?
-    }
-
     public init(pdp: PDPClient, metrics: EnforcerMetrics?, logger: Logger, capacity: Int = 100_000, interval: Duration = .milliseconds(250)) {
         self.pdp = pdp
         self.metrics = metrics
@@ -137,6 +132,53 @@ public final class AccessReporter: Service, Sendable {
     /// Sends everything buffered, a batch at a time. False if a batch failed.
     @discardableResult
     public func flush() async -> Bool {
+        logDropped()
+        while true {
+            let batch = takeBatch()
+            if batch.records.isEmpty && batch.dropped == nil { return true }
+            // A batch that is kept for later may be displaced again.
+            defer { state.withLockedValue { $0.refusedInFlight = 0 } }
+            switch await send(batch) {
+            case .rejected:
+                dropRejected(batch)
+                continue
+            case .kept:
+                keepDropped(batch)
+                return false
+            case .accepted(let confirmed):
+                // A service that does not confirm the count took the records
+                // but not the count: it goes with the next report.
+                if !confirmed { keepDropped(batch) }
+                forget(batch)
+                metrics?.accessSent.increment(by: Int64(batch.records.count))
+                metrics?.accessBacklog.decrement(by: Double(batch.records.count))
+                // A count the service did not confirm waits for the next
+                // period once the records are out: sending it alone again at
+                // once would loop for as long as the service ignores it.
+                if batch.records.isEmpty { return true }
+            }
+        }
+    }
+
+    /// One report's worth: allowed records first, then refused ones, with the
+    /// count of dropped records, which comes back if the batch does not get
+    /// through.
+    private struct Batch {
+        let records: [AccessRecord]
+        let allowedCount: Int
+        let dropped: AccessReport.Dropped?
+    }
+
+    private enum SendResult {
+        /// Taken (202); `confirmed`: the dropped count, if any, was echoed.
+        case accepted(confirmed: Bool)
+        /// Refused as malformed (400): it will never be taken.
+        case rejected
+        /// Not taken now (unreachable, another status, shutdown): kept.
+        case kept
+    }
+
+    private func logDropped() {
         let dropped = state.withLockedValue { state in
             defer { state.droppedSinceLog = 0 }
             return state.droppedSinceLog
@@ -146,99 +188,99 @@ public final class AccessReporter: Service, Sendable {
                 "the connection report buffer was full; records were dropped (the decision service is not taking reports)",
                 metadata: ["dropped": "\(dropped)", "capacity": "\(capacity)"])
         }
-        while true {
-            // The count of dropped records goes with the batch, and comes
-            // back if the batch does not get through.
-            let (batch, allowedCount, dropped) = state.withLockedValue { state -> ([AccessRecord], Int, AccessReport.Dropped?) in
-                let allowed = Array(state.allowed.prefix(batchSize))
-                let batch = allowed + state.refused.prefix(batchSize - allowed.count)
-                state.refusedInFlight = batch.count - allowed.count
-                defer { state.dropped = nil }
-                return (batch, allowed.count, state.dropped)
-            }
-            if batch.isEmpty && dropped == nil { return true }
-            let keepDropped = { [state] in
-                guard let dropped else { return }
-                state.withLockedValue { $0.addDropped(dropped) }
-            }
-            let forget = { [state] in
-                state.withLockedValue { state in
-                    state.allowed.removeFirst(allowedCount)
-                    state.refused.removeFirst(batch.count - allowedCount)
-                    state.refusedInFlight = 0
-                }
-            }
-            // A batch that is kept for later may be displaced again.
-            defer { state.withLockedValue { $0.refusedInFlight = 0 } }
-            do {
-                // JSONEncoder: a tenth of the CPU of dictionaries for
-                // JSONSerialization, which perf showed as 11% of the
-                // enforcer's CPU under a connection storm.
-                let body = ByteBuffer(bytes: try JSONEncoder().encode(AccessReport(connections: batch, dropped: dropped)))
-                // Long enough for the service to commit a full batch: a batch
-                // sent again after a timeout would be recorded twice.
-                let response = try await pdp.send(method: "POST", path: "/v1/access", body: body, timeout: .seconds(30))
-                if response.status == 400 {
-                    // The service will never take this batch: keeping it would
-                    // block every later report. Dropped, counted and logged.
-                    logger.error(
-                        "the decision service rejected a connection report; dropping it",
-                        metadata: ["answer": "\(String(buffer: response.body).prefix(300))", "records": "\(batch.count)"])
-                    forget()
-                    // Their count goes with the next report instead, with the
-                    // count this one carried (unless that was all it carried:
-                    // then nothing would ever get through).
-                    state.withLockedValue { state in
-                        for record in batch { state.noteDropped(record) }
-                        state.droppedSinceLog -= batch.count
-                        if let dropped, !batch.isEmpty { state.addDropped(dropped) }
-                    }
-                    metrics?.accessDropped.increment(by: Int64(batch.count))
-                    metrics?.accessBacklog.decrement(by: Double(batch.count))
-                    continue
-                }
-                guard response.status == 202 else {
-                    keepDropped()
-                    logger.warning(
-                        "the decision service did not take a connection report; keeping it",
-                        metadata: ["status": "\(response.status)", "answer": "\(String(buffer: response.body).prefix(300))"])
-                    return false
-                }
-                if let dropped, (try? JSONDecoder().decode(Accepted.self, from: Data(buffer: response.body)))?.dropped != dropped.allowed + dropped.refused {
-                    // A service that does not know the field took the records
-                    // but not the count: it goes with the next report.
-                    keepDropped()
-                    let warnedBefore = state.withLockedValue { state in
-                        defer { state.warnedUnconfirmed = true }
-                        return state.warnedUnconfirmed
-                    }
-                    if !warnedBefore {
-                        logger.warning(
-                            "the decision service did not confirm the count of dropped records; it is sent again with every report",
-                            metadata: ["answer": "\(String(buffer: response.body).prefix(300))"])
-                    }
-                }
-            } catch is CancellationError {
-                // Cancelled mid-report: shutdown stopping the periodic flush,
-                // whose batch the final flush then sends, or the service
-                // failing, when run() logs every record left unreported.
-                // Nothing failed that this line could say.
-                keepDropped()
-                logger.debug("a connection report was interrupted by shutdown; the final flush sends it", metadata: ["records": "\(batch.count)"])
-                return false
-            } catch {
-                keepDropped()
-                logger.warning("cannot report connections; keeping them", metadata: ["error": "\(error)", "records": "\(batch.count)"])
-                return false
-            }
-            forget()
-            metrics?.accessSent.increment(by: Int64(batch.count))
-            metrics?.accessBacklog.decrement(by: Double(batch.count))
-            // A count the service did not confirm waits for the next period
-            // once the records are out: sending it alone again at once would
-            // loop for as long as the service ignores it.
-            if batch.isEmpty { return true }
+    }
+
+    private func takeBatch() -> Batch {
+        state.withLockedValue { state in
+            let allowed = Array(state.allowed.prefix(batchSize))
+            let records = allowed + state.refused.prefix(batchSize - allowed.count)
+            state.refusedInFlight = records.count - allowed.count
+            defer { state.dropped = nil }
+            return Batch(records: records, allowedCount: allowed.count, dropped: state.dropped)
         }
+    }
+
+    private func send(_ batch: Batch) async -> SendResult {
+        do {
+            // JSONEncoder: a tenth of the CPU of dictionaries for
+            // JSONSerialization, which perf showed as 11% of the enforcer's
+            // CPU under a connection storm.
+            let body = ByteBuffer(bytes: try JSONEncoder().encode(AccessReport(connections: batch.records, dropped: batch.dropped)))
+            // Long enough for the service to commit a full batch: a batch
+            // sent again after a timeout would be recorded twice.
+            let response = try await pdp.send(method: "POST", path: "/v1/access", body: body, timeout: .seconds(30))
+            let answer = String(buffer: response.body).prefix(300)
+            switch response.status {
+            case 202:
+                guard let dropped = batch.dropped else { return .accepted(confirmed: true) }
+                let echoed = (try? JSONDecoder().decode(AccessReport.Accepted.self, from: Data(buffer: response.body)))?.dropped
+                let confirmed = echoed == dropped.allowed + dropped.refused
+                if !confirmed { warnUnconfirmedOnce(answer: answer) }
+                return .accepted(confirmed: confirmed)
+            case 400:
+                logger.error(
+                    "the decision service rejected a connection report; dropping it",
+                    metadata: ["answer": "\(answer)", "records": "\(batch.records.count)"])
+                return .rejected
+            default:
+                logger.warning(
+                    "the decision service did not take a connection report; keeping it",
+                    metadata: ["status": "\(response.status)", "answer": "\(answer)"])
+                return .kept
+            }
+        } catch is CancellationError {
+            // Cancelled mid-report: shutdown stopping the periodic flush, whose
+            // batch the final flush then sends, or the service failing, when
+            // run() logs every record left unreported. Nothing failed that
+            // this line could say.
+            logger.debug(
+                "a connection report was interrupted by shutdown; the final flush sends it",
+                metadata: ["records": "\(batch.records.count)"])
+            return .kept
+        } catch {
+            logger.warning("cannot report connections; keeping them", metadata: ["error": "\(error)", "records": "\(batch.records.count)"])
+            return .kept
+        }
+    }
+
+    private func warnUnconfirmedOnce(answer: Substring) {
+        let warnedBefore = state.withLockedValue { state in
+            defer { state.warnedUnconfirmed = true }
+            return state.warnedUnconfirmed
+        }
+        if !warnedBefore {
+            logger.warning(
+                "the decision service did not confirm the count of dropped records; it is sent again with every report",
+                metadata: ["answer": "\(answer)"])
+        }
+    }
+
+    private func keepDropped(_ batch: Batch) {
+        guard let dropped = batch.dropped else { return }
+        state.withLockedValue { $0.addDropped(dropped) }
+    }
+
+    private func forget(_ batch: Batch) {
+        state.withLockedValue { state in
+            state.allowed.removeFirst(batch.allowedCount)
+            state.refused.removeFirst(batch.records.count - batch.allowedCount)
+            state.refusedInFlight = 0
+        }
+    }
+
+    /// The service will never take this batch (400): keeping it would block
+    /// every later report. Dropped, counted and logged; its count goes with
+    /// the next report instead, with the count this one carried (unless that
+    /// was all it carried: then nothing would ever get through).
+    private func dropRejected(_ batch: Batch) {
+        forget(batch)
+        state.withLockedValue { state in
+            for record in batch.records { state.noteDropped(record) }
+            state.droppedSinceLog -= batch.records.count
+            if let dropped = batch.dropped, !batch.records.isEmpty { state.addDropped(dropped) }
+        }
+        metrics?.accessDropped.increment(by: Int64(batch.records.count))
+        metrics?.accessBacklog.decrement(by: Double(batch.records.count))
     }
 }
 

@@ -31,8 +31,8 @@ final class AccessEndpoint {
         let records = engine.accessRecords(report, enforcer: enforcer)
         // The count of dropped records is echoed: an enforcer keeps telling
         // it until a service confirms it was recorded.
-        let accepted = report.connections.count
-        let droppedEcho = report.dropped.map { ",\"dropped\":\($0.allowed + $0.refused)" } ?? ""
+        let accepted = AccessReport.Accepted(
+            accepted: report.connections.count, dropped: report.dropped.map { $0.allowed + $0.refused })
         inFlight.enter()
         pending.insert(id)
         let loop = context.eventLoop
@@ -47,7 +47,7 @@ final class AccessEndpoint {
                 if let error {
                     StreamAnswers.error(id, context, .serviceUnavailable, "the audit trail cannot be written: \(error)")
                 } else {
-                    StreamAnswers.respond(id, context, .accepted, json: "{\"accepted\":\(accepted)\(droppedEcho)}")
+                    StreamAnswers.respond(id, context, .accepted, json: accepted.json)
                 }
                 context.flush()
             }
