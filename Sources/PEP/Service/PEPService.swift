@@ -37,6 +37,40 @@ public final class PEPService: Sendable {
         let cache = VerdictCache(capacity: configuration.cacheSize, staleMaxAge: configuration.staleMaxAge, metrics: metrics.core) { key in
             try await decisions.decide(key)
         }
+        let ranges = internalRanges()
+        let gate = EgressGate(
+            cache: cache, resolver: NameResolver(pool: pool, cacheTTL: configuration.dnsCacheTTL, timeout: configuration.dnsTimeout),
+            settings: .init(internalRanges: ranges, refuseECH: configuration.refuseECH, connectTimeout: configuration.connectTimeout),
+            metrics: metrics, logger: logger)
+        let reporter = AccessReporter(pdp: pdp, metrics: metrics.core, logger: logger, capacity: configuration.reportBuffer)
+        let watch = WatchFollower(pdp: pdp, cache: cache, metrics: metrics.core, logger: logger)
+        let proxy = ProxyServer(
+            settings: .init(
+                transparent: configuration.transparent, tproxy: configuration.tproxy, connect: configuration.connect,
+                maxConnections: configuration.maxConnections, maxConnectionsPerSource: configuration.maxConnectionsPerSource,
+                helloTimeout: configuration.helloTimeout,
+                idleTimeout: configuration.idleTimeout, shutdownGrace: configuration.shutdownGrace),
+            gate: gate, reporter: reporter, group: group, metrics: metrics, logger: logger)
+
+        let admin = adminApplication(proxy: proxy, watch: watch)
+
+        var services: [any Service] = [reporter, watch, proxy, admin]
+        if let file = configuration.pdpTokenFile {
+            services.append(TokenFileWatcher(path: file, pdp: pdp, logger: logger))
+        }
+        let serviceGroup = ServiceGroup(
+            configuration: .init(
+                services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await serviceGroup.run()
+        await pdp.close()
+        try await group.shutdownGracefully()
+        try await pool.shutdownGracefully()
+        logger.notice("stopped")
+    }
+
+    /// The ranges no upstream may be in: the configured ones, the gateway's
+    /// own addresses, and their NAT64 forms.
+    private func internalRanges() -> [AddressRange] {
         var ranges = configuration.internalRanges
         if configuration.includeOwnAddresses {
             // The gateway's own addresses: a name pointing at them would lead inward.
@@ -54,20 +88,11 @@ public final class PEPService: Sendable {
             }
         }
         logger.info("internal ranges (refused as upstreams)", metadata: ["ranges": "\(ranges.map(\.description).joined(separator: ", "))"])
-        let gate = EgressGate(
-            cache: cache, resolver: NameResolver(pool: pool, cacheTTL: configuration.dnsCacheTTL, timeout: configuration.dnsTimeout),
-            settings: .init(internalRanges: ranges, refuseECH: configuration.refuseECH, connectTimeout: configuration.connectTimeout),
-            metrics: metrics, logger: logger)
-        let reporter = AccessReporter(pdp: pdp, metrics: metrics.core, logger: logger, capacity: configuration.reportBuffer)
-        let watch = WatchFollower(pdp: pdp, cache: cache, metrics: metrics.core, logger: logger)
-        let proxy = ProxyServer(
-            settings: .init(
-                transparent: configuration.transparent, tproxy: configuration.tproxy, connect: configuration.connect,
-                maxConnections: configuration.maxConnections, maxConnectionsPerSource: configuration.maxConnectionsPerSource,
-                helloTimeout: configuration.helloTimeout,
-                idleTimeout: configuration.idleTimeout, shutdownGrace: configuration.shutdownGrace),
-            gate: gate, reporter: reporter, group: group, metrics: metrics, logger: logger)
+        return ranges
+    }
 
+    /// `/healthz`, `/readyz` and `/metrics`.
+    private func adminApplication(proxy: ProxyServer, watch: WatchFollower) -> some Service {
         let router = Router(context: BasicRequestContext.self)
         let metrics = self.metrics
         router.get("healthz") { _, _ in "ok\n" }
@@ -85,26 +110,13 @@ public final class PEPService: Sendable {
                 body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
         }
         let logger = self.logger
-        let admin = Application(
+        return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.adminHost, port: configuration.adminPort), serverName: nil),
             onServerRunning: { channel in
                 logger.notice("admin listening", metadata: ["address": "http://\(channel.localAddress.map(ConnectionLedger.text) ?? "?")"])
             },
             eventLoopGroupProvider: .shared(group), logger: logger)
-
-        var services: [any Service] = [reporter, watch, proxy, admin]
-        if let file = configuration.pdpTokenFile {
-            services.append(TokenFileWatcher(path: file, pdp: pdp, logger: logger))
-        }
-        let serviceGroup = ServiceGroup(
-            configuration: .init(
-                services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await serviceGroup.run()
-        await pdp.close()
-        try await group.shutdownGracefully()
-        try await pool.shutdownGracefully()
-        logger.notice("stopped")
     }
 
     private func makeTLSContext() throws -> NIOSSLContext? {
