@@ -143,33 +143,16 @@ public final class DecisionServer: Sendable {
         let authenticator = authenticator
         let inFlight = inFlight
         let budget = budget
-        let connections = connections
         let limits = limits
         let admission = admission
         let metrics = metrics
-        let logger = logger
         var bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
         if tcp { bootstrap = bootstrap.childChannelOption(.socketOption(.tcp_nodelay), value: 1) }
         return bootstrap.childChannelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
-                // Over the cap, the source's share or a reset penalty: closed
-                // at once, before anything is read.
-                // A Unix socket's clients are local processes its file
-                // permissions let in: each connection is its own source, so
-                // that one of them cannot use up the others' share.
-                let source = channel.remoteAddress?.ipAddress ?? "unix-socket/\(self.unixConnections.add(1, ordering: .relaxed).newValue)"
-                if let refusal = admission.admit(source) {
-                    metrics.connectionsRefused[refusal]?.increment()
-                    logger.debug("connection refused", metadata: ["source": "\(source)", "reason": "\(refusal.rawValue)"])
-                    channel.close(promise: nil)
-                    return
-                }
-                channel.closeFuture.whenComplete { _ in admission.release(source) }
-                let id = ObjectIdentifier(channel)
-                connections.withLockedValue { $0[id] = channel }
-                channel.closeFuture.whenComplete { _ in _ = connections.withLockedValue { $0.removeValue(forKey: id) } }
+                guard let source = self.admit(channel) else { return }
                 let cache = EnforcerAuthenticator.ConnectionCache()
                 let connection: EnforcerAuthenticator.Connection
                 if let tls {
@@ -201,6 +184,29 @@ public final class DecisionServer: Sendable {
                         }))
             }
         }
+    }
+
+    /// Admits a new connection and returns its source, or closes it at once
+    /// and returns nil.
+    private func admit(_ channel: Channel) -> String? {
+        // Over the cap, the source's share or a reset penalty: closed at
+        // once, before anything is read. A Unix socket's clients are local
+        // processes its file permissions let in: each connection is its own
+        // source, so that one of them cannot use up the others' share.
+        let source = channel.remoteAddress?.ipAddress ?? "unix-socket/\(unixConnections.add(1, ordering: .relaxed).newValue)"
+        if let refusal = admission.admit(source) {
+            metrics.connectionsRefused[refusal]?.increment()
+            logger.debug("connection refused", metadata: ["source": "\(source)", "reason": "\(refusal.rawValue)"])
+            channel.close(promise: nil)
+            return nil
+        }
+        let id = ObjectIdentifier(channel)
+        connections.withLockedValue { $0[id] = channel }
+        channel.closeFuture.whenComplete { [admission, connections] _ in
+            admission.release(source)
+            _ = connections.withLockedValue { $0.removeValue(forKey: id) }
+        }
+        return source
     }
 
     /// An enforcer that authenticated with a client certificate is named by

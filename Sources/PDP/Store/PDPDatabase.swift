@@ -41,63 +41,64 @@ public final class PDPDatabase: Sendable {
         try Self.migrator.migrate(pool)
     }
 
+    /// The first schema, as every database began. Later changes are
+    /// migrations of their own: a database made by any release moves forward.
+    static let schemaV1 = """
+            CREATE TABLE revision (
+                id INTEGER PRIMARY KEY,
+                created_at INTEGER NOT NULL,
+                author TEXT NOT NULL,
+                reason TEXT NOT NULL
+            );
+            CREATE TABLE revision_file (
+                revision_id INTEGER NOT NULL REFERENCES revision(id),
+                path TEXT NOT NULL,
+                content TEXT NOT NULL,
+                PRIMARY KEY (revision_id, path)
+            );
+            CREATE TABLE setting (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+            CREATE TABLE workload (
+                namespace TEXT NOT NULL,
+                pod TEXT NOT NULL,
+                service_account TEXT,
+                labels TEXT NOT NULL,
+                spiffe TEXT,
+                ips TEXT NOT NULL,
+                PRIMARY KEY (namespace, pod)
+            );
+            CREATE TABLE audit (
+                seq INTEGER PRIMARY KEY,
+                time INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                enforcer TEXT NOT NULL,
+                source_ip TEXT, namespace TEXT, service_account TEXT, pod TEXT, spiffe TEXT, labels TEXT,
+                host TEXT NOT NULL,
+                port INTEGER NOT NULL,
+                verdict TEXT NOT NULL,
+                rule TEXT, rule_name TEXT, revision INTEGER, dry_run_verdict TEXT, dry_run_rule TEXT,
+                reason TEXT, original_destination TEXT, upstream TEXT, cached INTEGER, bytes_up INTEGER, bytes_down INTEGER, duration_ms INTEGER,
+                hash TEXT NOT NULL
+            );
+            CREATE INDEX audit_time ON audit(time);
+            CREATE INDEX audit_host ON audit(host);
+            CREATE TABLE audit_anchor (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                seq INTEGER NOT NULL,
+                hash TEXT NOT NULL
+            );
+            CREATE TABLE token (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                role TEXT NOT NULL,
+                hash TEXT NOT NULL UNIQUE,
+                created_at INTEGER NOT NULL,
+                revoked_at INTEGER
+            );
+        """
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE revision (
-                        id INTEGER PRIMARY KEY,
-                        created_at INTEGER NOT NULL,
-                        author TEXT NOT NULL,
-                        reason TEXT NOT NULL
-                    );
-                    CREATE TABLE revision_file (
-                        revision_id INTEGER NOT NULL REFERENCES revision(id),
-                        path TEXT NOT NULL,
-                        content TEXT NOT NULL,
-                        PRIMARY KEY (revision_id, path)
-                    );
-                    CREATE TABLE setting (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-                    CREATE TABLE workload (
-                        namespace TEXT NOT NULL,
-                        pod TEXT NOT NULL,
-                        service_account TEXT,
-                        labels TEXT NOT NULL,
-                        spiffe TEXT,
-                        ips TEXT NOT NULL,
-                        PRIMARY KEY (namespace, pod)
-                    );
-                    CREATE TABLE audit (
-                        seq INTEGER PRIMARY KEY,
-                        time INTEGER NOT NULL,
-                        kind TEXT NOT NULL,
-                        enforcer TEXT NOT NULL,
-                        source_ip TEXT, namespace TEXT, service_account TEXT, pod TEXT, spiffe TEXT, labels TEXT,
-                        host TEXT NOT NULL,
-                        port INTEGER NOT NULL,
-                        verdict TEXT NOT NULL,
-                        rule TEXT, rule_name TEXT, revision INTEGER, dry_run_verdict TEXT, dry_run_rule TEXT,
-                        reason TEXT, original_destination TEXT, upstream TEXT, cached INTEGER, bytes_up INTEGER, bytes_down INTEGER, duration_ms INTEGER,
-                        hash TEXT NOT NULL
-                    );
-                    CREATE INDEX audit_time ON audit(time);
-                    CREATE INDEX audit_host ON audit(host);
-                    CREATE TABLE audit_anchor (
-                        id INTEGER PRIMARY KEY CHECK (id = 1),
-                        seq INTEGER NOT NULL,
-                        hash TEXT NOT NULL
-                    );
-                    CREATE TABLE token (
-                        id TEXT PRIMARY KEY,
-                        name TEXT NOT NULL,
-                        role TEXT NOT NULL,
-                        hash TEXT NOT NULL UNIQUE,
-                        created_at INTEGER NOT NULL,
-                        revoked_at INTEGER
-                    );
-                    """)
-        }
+        migrator.registerMigration("v1") { db in try db.execute(sql: schemaV1) }
         // Records of connections an enforcer could not keep (kind `dropped`)
         // carry how many. Hashed only when set: see AuditRow.laterInteger.
         migrator.registerMigration("v2-audit-count") { db in
