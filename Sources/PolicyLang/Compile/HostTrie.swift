@@ -80,6 +80,13 @@ struct HostTrie: Sendable {
         self.wildcardRanges = wildcardRanges
         self.anyEntries = any.sorted { $0.rule < $1.rule }
 
+        (slots, arena, mask) = Self.edgeTable(children)
+    }
+
+    /// The edges (parent, label) -> child in one open-addressed table, with
+    /// every label's bytes in one arena: a lookup hashes and compares bytes
+    /// without building a string.
+    private static func edgeTable(_ children: [[String: Int]]) -> (slots: [Slot], arena: [UInt8], mask: Int) {
         let edgeCount = children.count - 1
         var capacity = 16
         while capacity < edgeCount * 2 { capacity <<= 1 }
@@ -88,7 +95,7 @@ struct HostTrie: Sendable {
         for (parent, map) in children.enumerated() {
             for (label, child) in map {
                 let bytes = Array(label.utf8)
-                var index = Int(truncatingIfNeeded: Self.hash(parent: parent, bytes[...])) & (capacity - 1)
+                var index = Int(truncatingIfNeeded: hash(parent: parent, bytes[...])) & (capacity - 1)
                 while slots[index].child >= 0 { index = (index + 1) & (capacity - 1) }
                 slots[index] = Slot(
                     parent: Int32(parent), labelStart: Int32(arena.count), labelLength: Int32(bytes.count),
@@ -96,9 +103,7 @@ struct HostTrie: Sendable {
                 arena += bytes
             }
         }
-        self.slots = slots
-        self.arena = arena
-        self.mask = capacity - 1
+        return (slots, arena, capacity - 1)
     }
 
     /// FNV-1a over the label, seeded with the parent node.

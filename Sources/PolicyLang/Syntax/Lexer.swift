@@ -47,57 +47,58 @@ struct Lexer {
             let start = index
             switch byte {
             case UInt8(ascii: "#"):
-                while index < bytes.count, bytes[index] != UInt8(ascii: "\n") { index += 1 }
-                var end = index
-                while end > start, Self.isBlank(bytes[end - 1]) { end -= 1 }
-                comments.append(
-                    Comment(
-                        text: String(decoding: bytes[start..<end], as: UTF8.self), span: start..<end,
-                        ownLine: !lineHasToken))
+                index = comment(from: start, ownLine: !lineHasToken)
             case UInt8(ascii: "\n"):
                 index += 1
                 lineHasToken = false
                 if let last = tokens.last, last.kind != .comma, last.kind != .newline {
                     emit(.newline, start..<index)
                 }
-            case UInt8(ascii: ","):
-                index += 1
-                emit(.comma, start..<index)
-            case UInt8(ascii: "("):
-                index += 1
-                emit(.openParen, start..<index)
-            case UInt8(ascii: ")"):
-                index += 1
-                emit(.closeParen, start..<index)
-            case UInt8(ascii: "="):
-                index += 1
-                if index < bytes.count, bytes[index] == UInt8(ascii: "=") {
-                    index += 1
-                    emit(.doubleEquals, start..<index)
-                } else {
-                    emit(.equals, start..<index)
-                }
-            case UInt8(ascii: "!"):
-                index += 1
-                if index < bytes.count, bytes[index] == UInt8(ascii: "=") {
-                    index += 1
-                    emit(.notEquals, start..<index)
-                } else {
-                    emit(.bang, start..<index)
-                }
-            case UInt8(ascii: "-") where index + 1 < bytes.count && bytes[index + 1] == UInt8(ascii: ">"):
-                index += 2
-                emit(.arrow, start..<index)
             default:
-                index += 1
-                while index < bytes.count, !endsWord(at: index) { index += 1 }
-                emit(.word, start..<index)
+                index = punctuation(at: start) ?? word(from: start)
+                lineHasToken = true
             }
-            if byte != UInt8(ascii: "\n"), byte != UInt8(ascii: "#") { lineHasToken = true }
         }
         if let last = tokens.last, last.kind != .newline {
             emit(.newline, bytes.count..<bytes.count)
         }
         emit(.endOfFile, bytes.count..<bytes.count)
+    }
+
+    /// Keeps the comment that starts at `start`, without trailing blanks;
+    /// returns where its line ends.
+    private mutating func comment(from start: Int, ownLine: Bool) -> Int {
+        var index = start
+        while index < bytes.count, bytes[index] != UInt8(ascii: "\n") { index += 1 }
+        var end = index
+        while end > start, Self.isBlank(bytes[end - 1]) { end -= 1 }
+        comments.append(Comment(text: String(decoding: bytes[start..<end], as: UTF8.self), span: start..<end, ownLine: ownLine))
+        return index
+    }
+
+    /// Emits the punctuation at `start` and returns where it ends; nil when
+    /// there is none there.
+    private mutating func punctuation(at start: Int) -> Int? {
+        func next(is byte: Unicode.Scalar) -> Bool { start + 1 < bytes.count && bytes[start + 1] == UInt8(ascii: byte) }
+        let (kind, length): (Token.Kind, Int)
+        switch bytes[start] {
+        case UInt8(ascii: ","): (kind, length) = (.comma, 1)
+        case UInt8(ascii: "("): (kind, length) = (.openParen, 1)
+        case UInt8(ascii: ")"): (kind, length) = (.closeParen, 1)
+        case UInt8(ascii: "="): (kind, length) = next(is: "=") ? (.doubleEquals, 2) : (.equals, 1)
+        case UInt8(ascii: "!"): (kind, length) = next(is: "=") ? (.notEquals, 2) : (.bang, 1)
+        case UInt8(ascii: "-") where next(is: ">"): (kind, length) = (.arrow, 2)
+        default: return nil
+        }
+        emit(kind, start..<start + length)
+        return start + length
+    }
+
+    /// Emits the word at `start` (at least its first byte) and returns where it ends.
+    private mutating func word(from start: Int) -> Int {
+        var index = start + 1
+        while index < bytes.count, !endsWord(at: index) { index += 1 }
+        emit(.word, start..<index)
+        return index
     }
 }
