@@ -1,11 +1,12 @@
 import NIOCore
-import NIOPosix
+import NIOEmbedded
 import Testing
 
 @testable import EnforcerCore
 @testable import PEP
 
-/// The sweeper on a real event loop with a 20 ms tick.
+/// The sweeper on an embedded event loop with a 20 ms tick: time moves only
+/// when the test moves it, so every deadline is checked to the tick.
 @Suite struct DeadlineSweeperTests {
     /// A limit that expires at `deadline`, noting when it was found expired.
     final class Limit: SweptHandler {
@@ -14,15 +15,15 @@ import Testing
         let deadline: NIODeadline
         var expiredAt: NIODeadline?
         var checksAfterExpiry = 0
-        var onSweep: (() -> Void)?
+        var onSweep: ((NIODeadline) -> Void)?
 
-        init(_ name: String, in delay: TimeAmount) {
+        init(_ name: String, expiring deadline: NIODeadline) {
             self.name = name
-            deadline = .now() + delay
+            self.deadline = deadline
         }
 
         func sweep(now: NIODeadline) -> Bool {
-            onSweep?()
+            onSweep?(now)
             if expiredAt != nil { checksAfterExpiry += 1 }
             guard now >= deadline else { return true }
             expiredAt = expiredAt ?? now
@@ -30,116 +31,76 @@ import Testing
         }
     }
 
-    struct Fixture {
-        let sweeper: DeadlineSweeper
-        let limits: [String: Limit]
+    static let tick = TimeAmount.milliseconds(20)
+    let loop = EmbeddedEventLoop()
+    let sweeper: DeadlineSweeper
+
+    init() {
+        sweeper = DeadlineSweeper(eventLoop: loop, tick: Self.tick)
     }
 
-    /// One loop for each test: the sweeper and its handlers belong to it.
-    let loop = MultiThreadedEventLoopGroup.singleton.next()
-
-    private func onLoop<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await loop.submit(body).get()
-    }
-
-    /// A sweeper with a 20 ms tick, made on the loop with a limit per
-    /// (name, delay), added in that order; `then` runs there after.
-    private func sweeping(
-        _ delays: [(String, TimeAmount)], then: @escaping @Sendable (Fixture) -> Void = { _ in }
-    ) async throws -> NIOLoopBound<Fixture> {
-        let loop = self.loop
-        return try await onLoop {
-            let sweeper = DeadlineSweeper(eventLoop: loop, tick: .milliseconds(20))
-            var limits: [String: Limit] = [:]
-            for (name, delay) in delays {
-                let limit = Limit(name, in: delay)
-                limits[name] = limit
-                sweeper.add(limit)
-            }
-            let fixture = Fixture(sweeper: sweeper, limits: limits)
-            then(fixture)
-            return NIOLoopBound(fixture, eventLoop: loop)
+    /// A limit per (name, delay from now), added in that order.
+    private func add(_ delays: [(String, TimeAmount)]) -> [String: Limit] {
+        var limits: [String: Limit] = [:]
+        for (name, delay) in delays {
+            let limit = Limit(name, expiring: loop.now + delay)
+            limits[name] = limit
+            sweeper.add(limit)
         }
+        return limits
     }
 
-    /// The names of the limits found expired, and how many are still tracked.
-    private func expiredAndTracked(_ fixture: NIOLoopBound<Fixture>) async throws -> (expired: [String], tracked: Int) {
-        try await onLoop {
-            let fixture = fixture.value
-            return (fixture.limits.filter { $0.value.expiredAt != nil }.keys.sorted(), fixture.sweeper.count)
-        }
+    private func expired(_ limits: [String: Limit]) -> [String] {
+        limits.filter { $0.value.expiredAt != nil }.keys.sorted()
     }
 
-    @Test func expiresEachLimitWithinATickOfItsDeadlineAndNoSooner() async throws {
-        let fixture = try await sweeping([
-            ("a", .milliseconds(60)), ("b", .milliseconds(300)), ("c", .milliseconds(120)), ("d", .seconds(60)),
-        ])
-        try await Task.sleep(for: .milliseconds(700))
-        let report = try await onLoop { () -> [String] in
-            let fixture = fixture.value
-            var lines: [String] = []
-            for (name, limit) in fixture.limits.sorted(by: { $0.key < $1.key }) {
-                guard let expiredAt = limit.expiredAt else {
-                    lines.append("\(name): open")
-                    continue
-                }
-                let late = (expiredAt - limit.deadline).nanoseconds
-                // At or after the deadline, and within one tick of it plus
-                // generous slack for a loaded two-core machine.
-                lines.append("\(name): expired \(late >= 0 && late < 200_000_000 ? "on time" : "\(late / 1_000_000) ms late"), checked after: \(limit.checksAfterExpiry)")
-            }
-            lines.append("tracked: \(fixture.sweeper.count)")
-            return lines
+    @Test func expiresEachLimitWithinATickOfItsDeadlineAndNoSooner() {
+        let limits = add([("a", .milliseconds(60)), ("b", .milliseconds(300)), ("c", .milliseconds(130)), ("d", .seconds(60))])
+        loop.advanceTime(by: .milliseconds(129))
+        #expect(expired(limits) == ["a"])
+        loop.advanceTime(by: .milliseconds(571))
+        #expect(expired(limits) == ["a", "b", "c"])
+        for name in ["a", "b", "c"] {
+            let limit = limits[name]!
+            let late = limit.expiredAt! - limit.deadline
+            #expect(late >= .zero && late < Self.tick, "\(name) expired \(late.nanoseconds / 1_000_000) ms after its deadline")
+            #expect(limit.checksAfterExpiry == 0, "an expired limit is no longer checked")
         }
-        #expect(
-            report == [
-                "a: expired on time, checked after: 0", "b: expired on time, checked after: 0",
-                "c: expired on time, checked after: 0", "d: open", "tracked: 1",
-            ])
+        #expect(sweeper.count == 1)
     }
 
-    @Test func aRemovedLimitNeverExpiresAndTheOthersStillDo() async throws {
-        let loop = self.loop
-        let fixture = try await sweeping([("first", .milliseconds(100)), ("middle", .milliseconds(100)), ("last", .milliseconds(100))]) {
-            // The middle one goes: the last one moves into its place.
-            $0.sweeper.remove($0.limits["middle"]!)
-            $0.sweeper.remove($0.limits["middle"]!)
-        }
-        try await Task.sleep(for: .milliseconds(400))
-        let (expired, tracked) = try await expiredAndTracked(fixture)
-        #expect(expired == ["first", "last"])
-        #expect(tracked == 0)
+    @Test func aRemovedLimitNeverExpiresAndTheOthersStillDo() {
+        let limits = add([("first", .milliseconds(100)), ("middle", .milliseconds(100)), ("last", .milliseconds(100))])
+        // The middle one goes (twice: the second is a no-op); the last one moves into its place.
+        sweeper.remove(limits["middle"]!)
+        sweeper.remove(limits["middle"]!)
+        loop.advanceTime(by: .milliseconds(400))
+        #expect(expired(limits) == ["first", "last"])
+        #expect(sweeper.count == 0)
         // With nothing to check, the timer has stopped; a new limit starts it.
-        let ticking = try await onLoop { fixture.value.sweeper.isTicking }
-        #expect(!ticking)
-        let late = try await onLoop {
-            let limit = Limit("late", in: .milliseconds(50))
-            fixture.value.sweeper.add(limit)
-            return NIOLoopBound(limit, eventLoop: loop)
-        }
-        try await Task.sleep(for: .milliseconds(400))
-        let lateExpired = try await onLoop { late.value.expiredAt != nil }
-        #expect(lateExpired)
+        #expect(!sweeper.isTicking)
+        let late = add([("late", .milliseconds(50))])
+        #expect(sweeper.isTicking)
+        loop.advanceTime(by: .milliseconds(100))
+        #expect(expired(late) == ["late"])
     }
 
     /// A sweep that closes a connection may remove another handler (or
     /// itself) while the pass is under way.
-    @Test func removalsDuringAPassLoseNoOtherLimit() async throws {
-        let fixture = try await sweeping((0..<6).map { ("\($0)", .milliseconds($0 < 3 ? 50 : 200)) }) { fixture in
-            // Expiring, 0 removes 4 (not expired yet) and 1 removes itself.
-            let (sweeper, zero, one, four) = (fixture.sweeper, fixture.limits["0"]!, fixture.limits["1"]!, fixture.limits["4"]!)
-            zero.onSweep = { [unowned sweeper, unowned zero, unowned four] in
-                if NIODeadline.now() >= zero.deadline { sweeper.remove(four) }
-            }
-            one.onSweep = { [unowned sweeper, unowned one] in
-                if NIODeadline.now() >= one.deadline { sweeper.remove(one) }
-            }
+    @Test func removalsDuringAPassLoseNoOtherLimit() {
+        let limits = add((0..<6).map { ("\($0)", .milliseconds($0 < 3 ? 50 : 200)) })
+        let (sweeper, zero, one, four) = (self.sweeper, limits["0"]!, limits["1"]!, limits["4"]!)
+        // Expiring, 0 removes 4 (not expired yet) and 1 removes itself.
+        zero.onSweep = { [unowned sweeper, unowned zero, unowned four] now in
+            if now >= zero.deadline { sweeper.remove(four) }
         }
-        try await Task.sleep(for: .milliseconds(600))
-        let (expired, tracked) = try await expiredAndTracked(fixture)
+        one.onSweep = { [unowned sweeper, unowned one] now in
+            if now >= one.deadline { sweeper.remove(one) }
+        }
+        loop.advanceTime(by: .milliseconds(600))
         // 4 was removed before its deadline: it is never found expired.
-        #expect(expired == ["0", "1", "2", "3", "5"])
-        #expect(tracked == 0)
+        #expect(expired(limits) == ["0", "1", "2", "3", "5"])
+        #expect(sweeper.count == 0)
     }
 
     @Test func tickIsAQuarterOfTheShortestLimitWithin10msAnd1s() {

@@ -18,6 +18,22 @@ import Testing
         func advance(_ amount: TimeAmount) { time.withLockedValue { $0 = $0 + amount } }
     }
 
+    /// A fetch in flight for as long as the test wants: no timing involved.
+    final class HeldFetch: Sendable {
+        private let started = AsyncStream<Void>.makeStream()
+        private let released = AsyncStream<Void>.makeStream()
+        func hold() async {
+            started.continuation.yield()
+            for await _ in released.stream { break }
+        }
+        func waitUntilStarted() async {
+            for await _ in started.stream { break }
+        }
+        func release() {
+            released.continuation.yield()
+        }
+    }
+
     final class Fetches: Sendable {
         let count = NIOLockedValueBox(0)
         let failing = NIOLockedValueBox(false)
@@ -26,17 +42,18 @@ import Testing
         /// When set, a failing fetch ends in a TLS alert from the service.
         let tlsAlert = NIOLockedValueBox(false)
         let ttl: Int
-        let delay: Duration
-        init(ttl: Int = 60, delay: Duration = .zero) {
+        /// When set, the first fetch says it has started and waits for its release.
+        let held: HeldFetch?
+        init(ttl: Int = 60, holdingTheFirst: Bool = false) {
             self.ttl = ttl
-            self.delay = delay
+            held = holdingTheFirst ? HeldFetch() : nil
         }
         func fetch(_ key: VerdictKey) async throws -> Verdict {
             let n = count.withLockedValue { n in
                 n += 1
                 return n
             }
-            if delay > .zero { try await Task.sleep(for: delay) }
+            if n == 1, let held { await held.hold() }
             if failing.withLockedValue({ $0 }) {
                 if let status = refusal.withLockedValue({ $0 }) { throw DecisionClient.Refused(status: status, message: "refused") }
                 if tlsAlert.withLockedValue({ $0 }) { throw PDPClient.Rejected(description: "SSLV3_ALERT_BAD_CERTIFICATE") }
@@ -60,14 +77,21 @@ import Testing
     }
 
     @Test func concurrentMissesMakeOneRequest() async throws {
-        let fetches = Fetches(delay: .milliseconds(200))
+        let fetches = Fetches(holdingTheFirst: true)
         let cache = VerdictCache(capacity: 10, fetch: fetches.fetch)
-        let origins = try await withThrowingTaskGroup(of: VerdictCache.Origin.self) { group in
+        async let asked = cache.verdict(for: key)
+        await fetches.held?.waitUntilStarted()
+        // While the first is asked, every other lookup joins it.
+        let joined = try await withThrowingTaskGroup(of: VerdictCache.Origin.self) { group in
             for _ in 0..<100 { group.addTask { try await cache.verdict(for: key).1 } }
+            // Released at once: a lookup that starts before the answer is
+            // stored joins the request, one that starts after it is a hit.
+            fetches.held?.release()
             return try await group.reduce(into: []) { $0.append($1) }
         }
-        #expect(origins.count == 100)
-        #expect(origins.allSatisfy { $0 == .miss })
+        #expect(try await asked.1 == .miss)
+        // A lookup that came after the answer was stored is a hit; none asked again.
+        #expect(joined.count == 100 && joined.allSatisfy { $0 == .miss || $0 == .hit })
         #expect(fetches.count.withLockedValue { $0 } == 1)
     }
 
@@ -105,31 +129,31 @@ import Testing
     }
 
     @Test func invalidationDropsEverythingAndAnswersInFlight() async throws {
-        let fetches = Fetches(delay: .milliseconds(300))
+        let fetches = Fetches(holdingTheFirst: true)
         let cache = VerdictCache(capacity: 10, fetch: fetches.fetch)
-        _ = try await cache.verdict(for: key)
-        #expect(cache.count == 1)
-        cache.invalidateAll()
-        #expect(cache.count == 0)
         // A request asked before an invalidation answers its caller but is not kept.
         async let answer = cache.verdict(for: key)
-        try await Task.sleep(for: .milliseconds(100))
+        await fetches.held?.waitUntilStarted()
         cache.invalidateAll()
+        fetches.held?.release()
         #expect(try await answer.1 == .miss)
         #expect(cache.count == 0)
         #expect(try await cache.verdict(for: key).1 == .miss)
         #expect(cache.count == 1)
+        cache.invalidateAll()
+        #expect(cache.count == 0)
     }
 
     /// A lookup after an invalidation never joins a request asked before it:
     /// it asks again, and only the new answer is kept.
     @Test func aLookupAfterAnInvalidationDoesNotJoinAnOlderRequest() async throws {
-        let fetches = Fetches(delay: .milliseconds(300))
+        let fetches = Fetches(holdingTheFirst: true)
         let cache = VerdictCache(capacity: 10, fetch: fetches.fetch)
         async let first = cache.verdict(for: key)
-        try await Task.sleep(for: .milliseconds(100))
+        await fetches.held?.waitUntilStarted()
         cache.invalidateAll()
         let (second, _) = try await cache.verdict(for: key)
+        fetches.held?.release()
         let (old, _) = try await first
         #expect(fetches.count.withLockedValue { $0 } == 2)
         #expect(old.rule == "r.egress:1")

@@ -41,7 +41,7 @@ final class ConnectRequestHandler: ChannelInboundHandler, RemovableChannelHandle
     /// trickling client must not hold a connection slot.
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        requestDeadline = .now() + requestTimeout
+        requestDeadline = context.eventLoop.now + requestTimeout
         sweeper.add(self)
     }
 

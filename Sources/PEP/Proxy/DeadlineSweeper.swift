@@ -73,7 +73,7 @@ final class DeadlineSweeper {
             timer = nil
             return
         }
-        let now = NIODeadline.now()
+        let now = eventLoop.now
         for handler in entries where !handler.sweep(now: now) {
             remove(handler)
         }

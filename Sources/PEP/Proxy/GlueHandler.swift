@@ -58,7 +58,7 @@ final class GlueHandler: ChannelDuplexHandler, SweptHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         if let idle {
-            ledger.lastActivity = .now()
+            ledger.lastActivity = context.eventLoop.now
             idle.sweeper.add(self)
         }
     }
@@ -119,7 +119,7 @@ final class GlueHandler: ChannelDuplexHandler, SweptHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        ledger.lastActivity = .now()
+        ledger.lastActivity = context.eventLoop.now
         partner?.partnerFlush()
         let burst = burstBytes
         burstBytes = 0

@@ -40,7 +40,7 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler, Sw
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        helloDeadline = .now() + helloTimeout
+        helloDeadline = context.eventLoop.now + helloTimeout
         sweeper.add(self)
     }
 
