@@ -257,43 +257,48 @@ public final class PDPClient: Sendable {
         }
     }
 
+    /// Connects with the whole pipeline (TLS, HTTP/2, keepalive) in place
+    /// before the socket reads anything. Adding HTTP/2 once the connect had
+    /// completed raced the service's preface: when its SETTINGS came in
+    /// first, they were read by a pipeline without the HTTP/2 handler and
+    /// dropped, the handler saw the ACK as the first frame, and the answer to
+    /// the first request was lost (about one fresh connection in a hundred).
     private func connect() -> EventLoopFuture<Connection> {
         let tls = self.tls
         let endpoint = self.endpoint
-        let tlsRefusal = TLSRefusal()
-        let bootstrap = ClientBootstrap(group: group)
-            .connectTimeout(.seconds(2))
-            .channelOption(.socketOption(.so_keepalive), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if let tls, case .h2(let host, _) = endpoint {
-                        try channel.pipeline.syncOperations.addHandler(
-                            NIOSSLClientHandler(
-                                context: tls, serverHostname: (try? SocketAddress(ipAddress: host, port: 0)) == nil ? host : nil))
-                        try channel.pipeline.syncOperations.addHandler(tlsRefusal.recorder())
-                    }
-                }
-            }
-        let connected: EventLoopFuture<Channel>
-        switch endpoint {
-        case .h2c(let host, let port), .h2(let host, let port):
-            connected = bootstrap.connect(host: host, port: port)
-        case .unix(let path):
-            connected = bootstrap.connect(unixDomainSocketPath: path)
-        }
         let keepalive = self.keepalive
         let logger = self.logger
-        return connected.flatMap { channel in
-            channel.configureAsyncHTTP2Pipeline(mode: .client) { stream in
-                // The service never opens streams; refuse any it might.
-                stream.close()
-            }
-            .flatMapThrowing { multiplexer in
-                try channel.pipeline.syncOperations.addHandler(
-                    PingKeepalive(interval: keepalive.interval, timeout: keepalive.timeout, logger: logger))
+        let group = self.group
+        let initializer: @Sendable (Channel) -> EventLoopFuture<Connection> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                let sync = channel.pipeline.syncOperations
+                let tlsRefusal = TLSRefusal()
+                if let tls, case .h2(let host, _) = endpoint {
+                    try sync.addHandler(
+                        NIOSSLClientHandler(context: tls, serverHostname: (try? SocketAddress(ipAddress: host, port: 0)) == nil ? host : nil))
+                    try sync.addHandler(tlsRefusal.recorder())
+                }
+                let multiplexer = try sync.configureAsyncHTTP2Pipeline(mode: .client) { stream in
+                    // The service never opens streams; refuse any it might.
+                    stream.close()
+                }
+                try sync.addHandler(PingKeepalive(interval: keepalive.interval, timeout: keepalive.timeout, logger: logger))
                 return Connection(channel: channel, multiplexer: multiplexer, tlsRefusal: tlsRefusal)
             }
         }
+        let promise = group.next().makePromise(of: Connection.self)
+        promise.completeWithTask {
+            let bootstrap = ClientBootstrap(group: group)
+                .connectTimeout(.seconds(2))
+                .channelOption(.socketOption(.so_keepalive), value: 1)
+            switch endpoint {
+            case .h2c(let host, let port), .h2(let host, let port):
+                return try await bootstrap.connect(host: host, port: port, channelInitializer: initializer)
+            case .unix(let path):
+                return try await bootstrap.connect(unixDomainSocketPath: path, channelInitializer: initializer)
+            }
+        }
+        return promise.futureResult
     }
 
     /// TLS for an `h2://` endpoint: ALPN h2, the service's CA (the system's
