@@ -154,10 +154,10 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ClientHelloTests", dependencies: ["ClientHello", "TestSupport"], resources: [.copy("Captures")]),
         .testTarget(name: "PolicyLangTests", dependencies: ["PolicyLang"], resources: [.copy("Golden")]),
-        .testTarget(name: "EgressctlTests", dependencies: ["egressctl", "PolicyLang"]),
+        .testTarget(name: "EgressctlTests", dependencies: ["egressctl", "PolicyLang", "TestSupport"]),
         .testTarget(name: "EgressAPITests", dependencies: ["EgressAPI", "PolicyLang", "TestSupport"]),
         // A real egress-pdp process for the tests that talk to one.
-        .target(name: "ServiceTestSupport", path: "Tests/ServiceTestSupport"),
+        .target(name: "ServiceTestSupport", dependencies: ["TestSupport"], path: "Tests/ServiceTestSupport"),
         .testTarget(
             name: "PDPTests",
             dependencies: [
@@ -167,7 +167,7 @@ let package = Package(
         // The enforcer's client against a real decision service.
         .testTarget(
             name: "EnforcerClientTests",
-            dependencies: ["egress-pdp", "EnforcerCore", "EgressAPI", "ServiceTestSupport", .product(name: "NIOHTTP2", package: "swift-nio-http2")]),
+            dependencies: ["egress-pdp", "EnforcerCore", "EgressAPI", "ServiceTestSupport", "TestSupport", .product(name: "NIOHTTP2", package: "swift-nio-http2")]),
         .testTarget(
             name: "PEPTests",
             dependencies: [

@@ -1,8 +1,9 @@
 import Foundation
+import TestSupport
 
 /// Runs the built `egressctl` binary, as a user or CI would.
 struct Egressctl {
-    struct Output {
+    struct Output: Sendable {
         let status: Int32
         let stdout: String
         let stderr: String
@@ -18,7 +19,12 @@ struct Egressctl {
             .deletingLastPathComponent().appendingPathComponent(".build/debug/egressctl")
     }
 
-    static func run(_ arguments: [String], stdin: String? = nil, in directory: URL? = nil) throws -> Output {
+    /// Runs it on a thread of its own (see `onOwnThread`) and returns what it did.
+    static func run(_ arguments: [String], stdin: String? = nil, in directory: URL? = nil) async throws -> Output {
+        try await onOwnThread { try runBlocking(arguments, stdin: stdin, in: directory) }
+    }
+
+    private static func runBlocking(_ arguments: [String], stdin: String?, in directory: URL?) throws -> Output {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments

@@ -8,31 +8,31 @@ import Testing
         deny  ns:shop, tier in (batch) -> *.foo.com dry-run as batch
         """
 
-    @Test func singleRequestText() throws {
+    @Test func singleRequestText() async throws {
         let dir = try PolicyDirectory(["p.egress": policy])
-        let allow = try Egressctl.run(["eval", "--policies", dir.path, "--from", "ns:shop, tier=batch, app=A", "--to", "x.foo.com"])
+        let allow = try await Egressctl.run(["eval", "--policies", dir.path, "--from", "ns:shop, tier=batch, app=A", "--to", "x.foo.com"])
         #expect(allow.status == 0)
         #expect(allow.stdout == "allow by \(dir.path)/p.egress:1 (app-a)\ndry-run: would deny by \(dir.path)/p.egress:3 (batch)\n")
-        let deny = try Egressctl.run(["eval", "--policies", dir.path, "--from", "*", "--to", "x.foo.com:8443"])
+        let deny = try await Egressctl.run(["eval", "--policies", dir.path, "--from", "*", "--to", "x.foo.com:8443"])
         #expect(deny.stdout == "deny (no rule matched: default deny)\n")
     }
 
-    @Test func singleRequestJSON() throws {
+    @Test func singleRequestJSON() async throws {
         let dir = try PolicyDirectory(["p.egress": policy])
-        let result = try Egressctl.run([
+        let result = try await Egressctl.run([
             "eval", "--policies", dir.path, "--from", "app=B", "--to", "service1.bar.com:443", "--format", "json",
         ])
         #expect(result.stdout == "{\"verdict\":\"allow\",\"rule\":\"\(dir.path)/p.egress:2\",\"name\":null,\"dryRunVerdict\":\"allow\",\"dryRunRule\":\"\(dir.path)/p.egress:2\"}\n")
     }
 
-    @Test func badWorkloadIsAUsageError() throws {
+    @Test func badWorkloadIsAUsageError() async throws {
         let dir = try PolicyDirectory(["p.egress": policy])
-        let result = try Egressctl.run(["eval", "--policies", dir.path, "--from", "tier in (a)", "--to", "x.foo.com"])
+        let result = try await Egressctl.run(["eval", "--policies", dir.path, "--from", "tier in (a)", "--to", "x.foo.com"])
         #expect(result.status == 64)
         #expect(result.stderr.contains("one concrete workload"))
     }
 
-    @Test func batchStreamsInOrderAndReportsMalformedLines() throws {
+    @Test func batchStreamsInOrderAndReportsMalformedLines() async throws {
         let dir = try PolicyDirectory(["p.egress": policy])
         let input = """
             {"source": {"namespace": "shop", "labels": {"app": "A", "tier": "batch"}}, "host": "x.foo.com", "port": 443}
@@ -44,7 +44,7 @@ import Testing
 
             {"source": {"pod": "p"}, "host": "x.foo.com", "port": 443}
             """
-        let result = try Egressctl.run(["eval", "--policies", dir.path, "--batch", "-"], stdin: input)
+        let result = try await Egressctl.run(["eval", "--policies", dir.path, "--batch", "-"], stdin: input)
         #expect(result.status == 1)
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.count == 7)
@@ -58,43 +58,43 @@ import Testing
         #expect(lines[6].hasPrefix("{\"verdict\":\"deny\",\"rule\":null"))
     }
 
-    @Test func batchFromFileHandlesLongInputWithoutALastNewline() throws {
+    @Test func batchFromFileHandlesLongInputWithoutALastNewline() async throws {
         let dir = try PolicyDirectory(["p.egress": policy])
         let line = "{\"source\": {\"labels\": {\"app\": \"A\"}}, \"host\": \"h.foo.com\"}"
         let count = 50_000
         try dir.write("batch.jsonl", Array(repeating: line, count: count).joined(separator: "\n"))
-        let result = try Egressctl.run(["eval", "--policies", dir.path, "--batch", dir.path + "/batch.jsonl"])
+        let result = try await Egressctl.run(["eval", "--policies", dir.path, "--batch", dir.path + "/batch.jsonl"])
         #expect(result.status == 0)
         let lines = result.stdout.split(separator: "\n")
         #expect(lines.count == count)
         #expect(lines.allSatisfy { $0.hasPrefix("{\"verdict\":\"allow\"") })
     }
 
-    @Test func policyErrorsAreReported() throws {
+    @Test func policyErrorsAreReported() async throws {
         let dir = try PolicyDirectory(["p.egress": "allow * -> a..com\n"])
-        let result = try Egressctl.run(["eval", "--policies", dir.path, "--from", "*", "--to", "a.com"])
+        let result = try await Egressctl.run(["eval", "--policies", dir.path, "--from", "*", "--to", "a.com"])
         #expect(result.status != 0)
         #expect(result.stderr.contains("p.egress:1:12: error:"))
     }
 
-    @Test func aDirectoryWithoutPoliciesIsAnErrorNotADenial() throws {
+    @Test func aDirectoryWithoutPoliciesIsAnErrorNotADenial() async throws {
         let empty = try PolicyDirectory(["only_test.egress": "expect deny * -> a.com\n"])
-        let result = try Egressctl.run(["eval", "--policies", empty.path, "--from", "*", "--to", "a.com"])
+        let result = try await Egressctl.run(["eval", "--policies", empty.path, "--from", "*", "--to", "a.com"])
         #expect(result.status == 2)
         #expect(result.stdout == "")
         #expect(result.stderr.contains("no policy files"))
-        let missing = try Egressctl.run(["eval", "--policies", "/nonexistent/dir", "--from", "*", "--to", "a.com"])
+        let missing = try await Egressctl.run(["eval", "--policies", "/nonexistent/dir", "--from", "*", "--to", "a.com"])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("/nonexistent/dir: no such directory"))
     }
 
-    @Test func aPortBeyondSixtyFourBitsIsOutOfRangeNotNegative() throws {
+    @Test func aPortBeyondSixtyFourBitsIsOutOfRangeNotNegative() async throws {
         let dir = try PolicyDirectory(["p.egress": policy])
         let input = """
             {"host": "x.foo.com", "port": 18446744073709551615}
             {"host": "x.foo.com", "port": 65536}
             """
-        let result = try Egressctl.run(["eval", "--policies", dir.path, "--batch", "-"], stdin: input)
+        let result = try await Egressctl.run(["eval", "--policies", dir.path, "--batch", "-"], stdin: input)
         #expect(result.status == 1)
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.count == 2)
@@ -102,9 +102,9 @@ import Testing
         #expect(lines.last?.contains("port 65536 is outside 1-65535") == true, "\(lines)")
     }
 
-    @Test func usageErrorsShowThisCommandsUsage() throws {
+    @Test func usageErrorsShowThisCommandsUsage() async throws {
         let dir = try PolicyDirectory(["p.egress": policy])
-        let result = try Egressctl.run(["eval", "--policies", dir.path, "--from", "*", "--to", "a.com:0"])
+        let result = try await Egressctl.run(["eval", "--policies", dir.path, "--from", "*", "--to", "a.com:0"])
         #expect(result.status == 64)
         #expect(result.stderr.contains("--to: expected HOST[:PORT]"))
         #expect(result.stderr.contains("egressctl eval"))

@@ -8,16 +8,16 @@ import Testing
         allow * -> $missing
         """
 
-    @Test func exampleSetIsCleanUnderStrict() throws {
-        let result = try Egressctl.run(["lint", "--strict", examplePolicies])
+    @Test func exampleSetIsCleanUnderStrict() async throws {
+        let result = try await Egressctl.run(["lint", "--strict", examplePolicies])
         #expect(result.status == 0)
         #expect(result.stdout == "")
         #expect(result.stderr.contains("0 errors, 0 warnings"))
     }
 
-    @Test func textReportsEveryErrorWithLocationAndHelp() throws {
+    @Test func textReportsEveryErrorWithLocationAndHelp() async throws {
         let dir = try PolicyDirectory(["a.egress": broken])
-        let result = try Egressctl.run(["lint", dir.path])
+        let result = try await Egressctl.run(["lint", dir.path])
         #expect(result.status == 1)
         let file = dir.path + "/a.egress"
         #expect(result.stdout.contains("\(file):1:16: error: '*' in 'foo*.com' is not allowed there [invalid-host]"))
@@ -28,9 +28,9 @@ import Testing
         #expect(result.stderr.contains("4 errors, 0 warnings"))
     }
 
-    @Test func jsonIsOneArrayWithTheRequiredFields() throws {
+    @Test func jsonIsOneArrayWithTheRequiredFields() async throws {
         let dir = try PolicyDirectory(["a.egress": broken + "\nallow ns:a -> *.com\n"])
-        let result = try Egressctl.run(["lint", "--format", "json", dir.path])
+        let result = try await Egressctl.run(["lint", "--format", "json", dir.path])
         #expect(result.status == 1)
         let array = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
         #expect(array.count == 5)
@@ -45,9 +45,9 @@ import Testing
         #expect(array.first?["column"] as? Int == 16)
     }
 
-    @Test func sarifIs210WithRuleIdsAndRegions() throws {
+    @Test func sarifIs210WithRuleIdsAndRegions() async throws {
         let dir = try PolicyDirectory(["a.egress": broken])
-        let result = try Egressctl.run(["lint", "--format", "sarif", dir.path])
+        let result = try await Egressctl.run(["lint", "--format", "sarif", dir.path])
         #expect(result.status == 1)
         let log = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         #expect(log["version"] as? String == "2.1.0")
@@ -62,70 +62,70 @@ import Testing
         #expect(region["startColumn"] as? Int == 16)
     }
 
-    @Test func githubAnnotations() throws {
+    @Test func githubAnnotations() async throws {
         let dir = try PolicyDirectory(["a.egress": "allow * -> *.com\n", "psl.dat": "// empty list\n"])
-        let result = try Egressctl.run(["lint", "--format", "github", "--public-suffix-list", dir.path + "/psl.dat", dir.path])
+        let result = try await Egressctl.run(["lint", "--format", "github", "--public-suffix-list", dir.path + "/psl.dat", dir.path])
         #expect(result.status == 0)
         #expect(result.stdout.hasPrefix("::warning file=\(dir.path)/a.egress,line=1,col=12,"))
         #expect(result.stdout.contains("title=broad-host::"))
     }
 
-    @Test func strictFailsOnWarnings() throws {
+    @Test func strictFailsOnWarnings() async throws {
         let dir = try PolicyDirectory(["a.egress": "allow * -> *\n"])
-        let lenient = try Egressctl.run(["lint", dir.path])
+        let lenient = try await Egressctl.run(["lint", dir.path])
         #expect(lenient.status == 0)
         #expect(lenient.stdout.contains("[allow-all]"))
-        let strict = try Egressctl.run(["lint", "--strict", dir.path])
+        let strict = try await Egressctl.run(["lint", "--strict", dir.path])
         #expect(strict.status == 1)
     }
 
-    @Test func namedFileReportsOnlyItsOwnProblems() throws {
+    @Test func namedFileReportsOnlyItsOwnProblems() async throws {
         let dir = try PolicyDirectory([
             "a.egress": "hosts h = a.com\nallow * -> x.com\n",
             "b.egress": "allow * -> $h\nallow * -> bad..com\n",
         ])
-        let result = try Egressctl.run(["lint", dir.path + "/b.egress"])
+        let result = try await Egressctl.run(["lint", dir.path + "/b.egress"])
         #expect(result.status == 1)
         #expect(result.stdout.contains("b.egress:2:12: error:"))
         #expect(!result.stdout.contains("a.egress"))
         #expect(!result.stdout.contains("undefined-hosts"))
     }
 
-    @Test func missingPathExitsTwo() throws {
-        let result = try Egressctl.run(["lint", "/nonexistent/policies"])
+    @Test func missingPathExitsTwo() async throws {
+        let result = try await Egressctl.run(["lint", "/nonexistent/policies"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("/nonexistent/policies: no such file or directory"))
     }
 
     /// `./b.egress`, `b.egress` and `dir/./b.egress` name one file; each
     /// spelling must report its problems, once.
-    @Test func pathSpellingsOfOneFileReportTheSameProblemsOnce() throws {
+    @Test func pathSpellingsOfOneFileReportTheSameProblemsOnce() async throws {
         let dir = try PolicyDirectory(["b.egress": "allow * -> bad..com\n"])
         for spelling in [["./b.egress"], ["b.egress"], [".//b.egress"]] {
-            let result = try Egressctl.run(["lint"] + spelling, in: dir.url)
+            let result = try await Egressctl.run(["lint"] + spelling, in: dir.url)
             #expect(result.status == 1, "\(spelling)")
             #expect(result.stdout.components(separatedBy: "[invalid-host]").count == 2, "\(spelling): \(result.stdout)" as Comment)
             #expect(result.stdout.hasPrefix("b.egress:1:12: error:"), "\(spelling)")
         }
-        let both = try Egressctl.run(["lint", ".", "./b.egress"], in: dir.url)
+        let both = try await Egressctl.run(["lint", ".", "./b.egress"], in: dir.url)
         #expect(both.stdout.components(separatedBy: "[invalid-host]").count == 2, "\(both.stdout)")
     }
 
-    @Test func aNamedFileThatIsNotAPolicyIsAnError() throws {
+    @Test func aNamedFileThatIsNotAPolicyIsAnError() async throws {
         let dir = try PolicyDirectory(["a.txt": "allow * -> bad..com\n"])
-        let result = try Egressctl.run(["lint", dir.path + "/a.txt"])
+        let result = try await Egressctl.run(["lint", dir.path + "/a.txt"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("a.txt: not a policy file (the name must end in .egress)"))
     }
 
-    @Test func jsonGivesHelpAsNullWhenThereIsNone() throws {
+    @Test func jsonGivesHelpAsNullWhenThereIsNone() async throws {
         let dir = try PolicyDirectory(["a.egress": "allow * -> a..com\n"])
-        let result = try Egressctl.run(["lint", "--format", "json", dir.path])
+        let result = try await Egressctl.run(["lint", "--format", "json", dir.path])
         #expect(result.stdout.contains("\"help\" : null"), "\(result.stdout)")
     }
 
-    @Test func unreadablePublicSuffixListExitsTwo() throws {
-        let result = try Egressctl.run(["lint", "--public-suffix-list", "/nonexistent/psl.dat", examplePolicies])
+    @Test func unreadablePublicSuffixListExitsTwo() async throws {
+        let result = try await Egressctl.run(["lint", "--public-suffix-list", "/nonexistent/psl.dat", examplePolicies])
         #expect(result.status == 2)
         #expect(result.stderr.contains("/nonexistent/psl.dat: cannot read the Public Suffix List"))
     }

@@ -18,8 +18,8 @@ import ServiceTestSupport
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     let logger = Logger(label: "pep-client-test")
 
-    init() throws {
-        pdp = try PDPProcess.withExamplePolicies(
+    init() async throws {
+        pdp = try await PDPProcess.withExamplePolicies(
             workloads: """
                 - namespace: shop
                   pod: checkout-1
@@ -27,7 +27,7 @@ import ServiceTestSupport
                   labels: {app: checkout}
                   ips: [198.18.1.2]
                 """)
-        token = try pdp.token("pep", name: "pep-client-test")
+        token = try await pdp.token("pep", name: "pep-client-test")
     }
 
     /// Requests and pings may take up to 30 s here, not the enforcer's 2 and
@@ -66,7 +66,7 @@ import ServiceTestSupport
         // 8 s: beside the rest of the suite, a first request was seen taking
         // more than 5 s to be answered.
         let created = ContinuousClock.now
-        let answer = try pdp.admin("POST", "/v1/tokens", body: #"{"name": "brief", "role": "pep", "expiresIn": 8}"#)
+        let answer = try await pdp.admin("POST", "/v1/tokens", body: #"{"name": "brief", "role": "pep", "expiresIn": 8}"#)
         let secret = try #require(answer.json?["token"] as? String, "\(answer)")
         let pdpClient = client(token: secret)
         let decisions = DecisionClient(pdp: pdpClient)
@@ -187,13 +187,13 @@ import ServiceTestSupport
 
         // A new revision (the same files, activated again) reaches the cache
         // within a round trip: the next lookup asks the service.
-        #expect(try pdp.admin("POST", "/v1/revisions/1/activate").status == 200)
+        #expect(try await pdp.admin("POST", "/v1/revisions/1/activate").status == 200)
         try await waitUntil { cache.count == 0 }
         #expect(try await lookUp().1 == .miss)
 
         // So does an inventory change: the workload's address moves.
         #expect(try await lookUp().1 == .hit)
-        let put = try pdp.admin(
+        let put = try await pdp.admin(
             "PUT", "/v1/workloads/shop/checkout-1",
             body: #"{"serviceAccount": "checkout", "labels": {"app": "checkout"}, "ips": ["198.18.1.3"]}"#)
         #expect(put.status == 200, "\(put)")
@@ -243,7 +243,7 @@ import ServiceTestSupport
         reporter.record(AccessRecord(time: 1_795_737_200_001, sourceIP: "198.18.1.2", host: "", port: 443, allowed: false, reason: "no-sni"))
         #expect(await reporter.flush())
         #expect(reporter.backlog == 0)
-        let audit = try pdp.admin("GET", "/v1/audit?sourceIP=198.18.1.2&limit=100")
+        let audit = try await pdp.admin("GET", "/v1/audit?sourceIP=198.18.1.2&limit=100")
         let records = try #require(audit.json?["records"] as? [[String: Any]], "\(audit)").filter { $0["kind"] as? String == "access" }
         let allowed = try #require(records.first { $0["host"] as? String == "api.stripe.com" })
         #expect(allowed["upstream"] as? String == "198.18.3.10:443")
@@ -275,7 +275,7 @@ import ServiceTestSupport
     @Test func droppedRecordsAreCountedIntoTheAuditTrail() async throws {
         let metrics = EnforcerMetrics()
         let reporter = AccessReporter(pdp: client(), metrics: metrics, logger: logger, capacity: 3)
-        #expect(pdp.stop() == 0)
+        #expect(await pdp.stop() == 0)
         let before = Int64(Date().timeIntervalSince1970 * 1000)
         for i in 0..<4 {
             reporter.record(AccessRecord(time: 1_795_737_300_000 + Int64(i), sourceIP: "198.18.1.2", host: "kept\(i)", port: 443, allowed: true))
@@ -289,8 +289,8 @@ import ServiceTestSupport
         #expect(untold.allowed == 1 && untold.refused == 1)
         #expect((before...after).contains(untold.first) && (untold.first...after).contains(untold.last), "drop times: \(untold)")
 
-        let again = try restarted()
-        defer { _ = again.stop() }
+        let again = try await restarted()
+        defer { withExtendedLifetime(again) {} }
         let deadline = ContinuousClock.now + .seconds(10)
         var flushed = false
         while !flushed, ContinuousClock.now < deadline {
@@ -300,7 +300,7 @@ import ServiceTestSupport
         #expect(flushed, "the reports never got through")
         #expect(reporter.droppedUntold == nil, "the service confirmed the count")
 
-        let audit = try again.admin("GET", "/v1/audit?limit=1000")
+        let audit = try await again.admin("GET", "/v1/audit?limit=1000")
         let records = try #require(audit.json?["records"] as? [[String: Any]], "\(audit)")
         let dropped = records.filter { $0["kind"] as? String == "dropped" }
         #expect(
@@ -311,15 +311,15 @@ import ServiceTestSupport
             #expect(record["time"] as? Int64 == untold.first && record["durationMs"] as? Int64 == untold.last - untold.first, "\(record)")
         }
         #expect(records.filter { ($0["host"] as? String)?.hasPrefix("kept") == true }.count == 3)
-        let verify = try again.admin("GET", "/v1/audit/verify")
+        let verify = try await again.admin("GET", "/v1/audit/verify")
         #expect(verify.json?["valid"] as? Bool == true, "\(verify)")
     }
 
     @Test func theClientSpeaksTLSWithACertificateAndTheUnixSocket() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pdp-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let ca = try TestCA(directory)
-        let other = try PDPProcess(
+        let ca = try await TestCA.make(in: directory)
+        let other = try await PDPProcess.start(
             ["--policies", PDPProcess.repository.appendingPathComponent("policies").path,
              "--tls-listen", "127.0.0.1:0", "--tls-cert", ca.path("server.pem"), "--tls-key", ca.path("server.key"),
              "--tls-client-ca", ca.path("ca.pem")],
@@ -366,10 +366,10 @@ import ServiceTestSupport
         let decisions = DecisionClient(pdp: pdpClient)
         let key = VerdictKey(sourceIP: "198.18.1.2", host: "api.stripe.com", port: 443)
         #expect(try await decisions.decide(key).allow)
-        #expect(pdp.stop() == 0)
+        #expect(await pdp.stop() == 0)
         await #expect(throws: (any Error).self) { try await decisions.decide(key) }
-        let again = try restarted()
-        defer { _ = again.stop() }
+        let again = try await restarted()
+        defer { withExtendedLifetime(again) {} }
         // The backoff is at most a few hundred milliseconds after one failure.
         let deadline = ContinuousClock.now + .seconds(5)
         var answered = false
@@ -398,8 +398,8 @@ import ServiceTestSupport
     }
 
     /// The stopped service started again on its port, with its database.
-    func restarted() throws -> PDPProcess {
-        try PDPProcess(
+    func restarted() async throws -> PDPProcess {
+        try await PDPProcess.start(
             ["--listen", "127.0.0.1:\(pdp.decisionPort)", "--workloads", pdp.directory.appendingPathComponent("workloads.yaml").path],
             directory: pdp.directory)
     }

@@ -30,12 +30,12 @@ import ServiceTestSupport
     /// Runs one scenario of pdp_abuse.py against a new service started
     /// with `arguments`; its report, or nil (with the issue recorded) when
     /// the test tools are missing.
-    private func attack(_ scenario: String, service arguments: [String], _ options: [String] = []) throws -> [String: Any]? {
+    private func attack(_ scenario: String, service arguments: [String], _ options: [String] = []) async throws -> [String: Any]? {
         guard let python = PDPProcess.testPython() else { return nil }
-        let pdp = try PDPProcess.withExamplePolicies(workloads: Self.workloads, arguments)
-        let pep = try pdp.token("pep", name: "abuser")
+        let pdp = try await PDPProcess.withExamplePolicies(workloads: Self.workloads, arguments)
+        let pep = try await pdp.token("pep", name: "abuser")
         let script = PDPProcess.repository.appendingPathComponent("Tests/Support/pdp_abuse.py").path
-        let run = try runCommand(python.path, [script, scenario, String(pdp.decisionPort), String(pdp.adminPort), pep] + options)
+        let run = try await runCommand(python.path, [script, scenario, String(pdp.decisionPort), String(pdp.adminPort), pep] + options)
         #expect(run.status == 0, "\(run.out)\(run.err)")
         let result = try #require(try JSONSerialization.jsonObject(with: Data(run.out.utf8)) as? [String: Any], "\(run.out)\(run.err)")
         #expect(result["error"] == nil, "\(result)\n\(run.err)")
@@ -59,16 +59,16 @@ import ServiceTestSupport
     /// An enforcer that crashes, or a network that drops, mid-body: the
     /// service finds its connections reset, and must give back every byte
     /// their streams held, though NIO never reports those streams closed.
-    @Test func bodiesLeftUnfinishedOnConnectionsClosedAbruptlyAreGivenBack() throws {
-        guard let result = try attack("budget-close", service: Self.budget) else { return }
+    @Test func bodiesLeftUnfinishedOnConnectionsClosedAbruptlyAreGivenBack() async throws {
+        guard let result = try await attack("budget-close", service: Self.budget) else { return }
         expectBudgetGivenBack(result)
         #expect(result["open_connections"] as? Int == 0, "\(result)")
     }
 
     /// Every unfinished body reset with RST_STREAM (CANCEL) on connections
     /// that stay open: each stream's bytes are given back at its reset.
-    @Test func bodiesOfResetStreamsAreGivenBackWhileTheirConnectionsStayOpen() throws {
-        guard let result = try attack("budget-reset", service: Self.budget) else { return }
+    @Test func bodiesOfResetStreamsAreGivenBackWhileTheirConnectionsStayOpen() async throws {
+        guard let result = try await attack("budget-reset", service: Self.budget) else { return }
         #expect(result["resets_read_by_service"] as? Bool == true, "\(result)")
         #expect(result["connections_open"] as? Int == 8, "\(result)")
         expectBudgetGivenBack(result)
@@ -77,8 +77,8 @@ import ServiceTestSupport
 
     /// GOAWAY, then a close, with bodies unfinished: a GOAWAY from the
     /// client ends none of its own streams, the close must.
-    @Test func bodiesLeftUnfinishedBeforeAGoAwayAndACloseAreGivenBack() throws {
-        guard let result = try attack("budget-goaway", service: Self.budget) else { return }
+    @Test func bodiesLeftUnfinishedBeforeAGoAwayAndACloseAreGivenBack() async throws {
+        guard let result = try await attack("budget-goaway", service: Self.budget) else { return }
         expectBudgetGivenBack(result)
         #expect(result["open_connections"] as? Int == 0, "\(result)")
     }
@@ -86,8 +86,8 @@ import ServiceTestSupport
     /// Bodies that stop arriving on connections that stay open and silent:
     /// the request timeout answers each 408, resets it, and gives its bytes
     /// back, while the connections stay.
-    @Test func bodiesThatStopArrivingAreAnswered408AndGivenBack() throws {
-        guard let result = try attack("budget-idle", service: Self.budget + ["--request-timeout", "1"], ["--wait", "3"]) else { return }
+    @Test func bodiesThatStopArrivingAreAnswered408AndGivenBack() async throws {
+        guard let result = try await attack("budget-idle", service: Self.budget + ["--request-timeout", "1"], ["--wait", "3"]) else { return }
         // Whether the first streams were still held when the legitimate
         // decision came depends on the machine's speed: not checked here.
         expectBudgetGivenBack(result, refusedDuring: false)
@@ -101,8 +101,8 @@ import ServiceTestSupport
     /// share) are kept until the preface timeout closes them, the other 180
     /// are closed at accept, and an enforcer at 127.0.0.1 is answered
     /// meanwhile.
-    @Test func silentConnectionsFromOneAddressAreCappedAndTimedOutWhileOthersAreServed() throws {
-        guard let result = try attack(
+    @Test func silentConnectionsFromOneAddressAreCappedAndTimedOutWhileOthersAreServed() async throws {
+        guard let result = try await attack(
             "silent", service: ["--preface-timeout", "1", "--max-connections-per-source", "20"], ["--sockets", "200", "--wait", "4"])
         else { return }
         #expect(result["connect_failed"] as? Int == 0, "\(result)")
@@ -119,8 +119,8 @@ import ServiceTestSupport
 
     /// A connection that asked one decision and then says nothing is sent
     /// GOAWAY (NO_ERROR) and closed after the idle timeout.
-    @Test func anIdleConnectionIsSentGoAwayAndClosed() throws {
-        guard let result = try attack("idle", service: ["--idle-timeout", "1"], ["--wait", "4"]) else { return }
+    @Test func anIdleConnectionIsSentGoAwayAndClosed() async throws {
+        guard let result = try await attack("idle", service: ["--idle-timeout", "1"], ["--wait", "4"]) else { return }
         #expect(result["decision_status"] as? Int == 200, "\(result)")
         #expect(result["goaway"] as? Bool == true, "\(result)")
         #expect(result["goaway_error"] as? String == "NO_ERROR", "\(result)")
@@ -134,8 +134,8 @@ import ServiceTestSupport
     /// per-connection guard), over fresh connections from 127.0.0.2: past
     /// 300 resets the connection is closed with ENHANCE_YOUR_CALM and the
     /// address refused new ones, while 127.0.0.1 is answered.
-    @Test func anAddressThatResetsTooManyStreamsIsCalmedAndRefusedWhileOthersAreServed() throws {
-        guard let result = try attack("rapid-reset", service: ["--max-resets-per-source", "300"], ["--pairs", "150", "--duration", "4"])
+    @Test func anAddressThatResetsTooManyStreamsIsCalmedAndRefusedWhileOthersAreServed() async throws {
+        guard let result = try await attack("rapid-reset", service: ["--max-resets-per-source", "300"], ["--pairs", "150", "--duration", "4"])
         else { return }
         #expect(result["connections_admitted"] as? Int == 3, "\(result)")
         #expect((result["resets_sent"] as? Int).map { (301...450).contains($0) } == true, "\(result)")
@@ -150,8 +150,8 @@ import ServiceTestSupport
     /// The same flood made of requests whose body breaks its content-length,
     /// so that the service resets every stream itself ("MadeYouReset"): the
     /// resets count against the address all the same.
-    @Test func anAddressWhoseStreamsTheServiceMustResetIsCalmedToo() throws {
-        guard let result = try attack(
+    @Test func anAddressWhoseStreamsTheServiceMustResetIsCalmedToo() async throws {
+        guard let result = try await attack(
             "rapid-reset", service: ["--max-resets-per-source", "300"], ["--pairs", "150", "--duration", "4", "--provoke"])
         else { return }
         #expect((result["connections_admitted"] as? Int).map { $0 <= 4 } == true, "\(result)")
@@ -162,8 +162,8 @@ import ServiceTestSupport
 
     /// A zero-window client that sends all its requests at once: the cap is
     /// checked as streams open, not only at the end of a read.
-    @Test func aClientThatNeverReadsIsCutOffWithinOneRead() throws {
-        guard let result = try attack(
+    @Test func aClientThatNeverReadsIsCutOffWithinOneRead() async throws {
+        guard let result = try await attack(
             "zero-window", service: ["--max-buffered-answers", "256"], ["--requests", "999", "--batch", "16", "--burst"])
         else { return }
         #expect(result["goaway_error"] as? String == "ENHANCE_YOUR_CALM", "\(result)")
@@ -174,8 +174,8 @@ import ServiceTestSupport
     /// A client that sets SETTINGS_INITIAL_WINDOW_SIZE to 0 and never gives
     /// credit, asking decisions 16 at a time: once more than 256 answers
     /// wait for it, the connection is closed with ENHANCE_YOUR_CALM.
-    @Test func aClientThatNeverReadsItsAnswersIsDisconnected() throws {
-        guard let result = try attack("zero-window", service: ["--max-buffered-answers", "256"], ["--requests", "999", "--batch", "16"])
+    @Test func aClientThatNeverReadsItsAnswersIsDisconnected() async throws {
+        guard let result = try await attack("zero-window", service: ["--max-buffered-answers", "256"], ["--requests", "999", "--batch", "16"])
         else { return }
         #expect(result["goaway"] as? Bool == true, "\(result)")
         #expect(result["goaway_error"] as? String == "ENHANCE_YOUR_CALM", "\(result)")

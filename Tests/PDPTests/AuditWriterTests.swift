@@ -4,6 +4,7 @@ import GRDB
 import Logging
 import NIOConcurrencyHelpers
 import Testing
+import TestSupport
 
 @testable import PDP
 
@@ -12,7 +13,7 @@ import Testing
 @Suite struct AuditWriterTests {
     let directory: URL
 
-    init() throws {
+    init() async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("audit-writer-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
@@ -24,14 +25,14 @@ import Testing
     /// What the docs promise ("a commit is on disk before it returns") needs
     /// FULL on the connection that writes; GRDB's pool sets NORMAL when it
     /// turns WAL on, which once silently undid ours.
-    @Test func theWritingConnectionSyncsEveryCommit() throws {
+    @Test func theWritingConnectionSyncsEveryCommit() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         let database = try openDatabase()
-        let synchronous = try database.pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") }
+        let synchronous = try await database.pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") }
         #expect(synchronous == 2, "PRAGMA synchronous is \(synchronous.map(String.init) ?? "nil"), not FULL (2)")
-        let pageSize = try database.pool.read { try Int.fetchOne($0, sql: "PRAGMA page_size") }
+        let pageSize = try await database.pool.read { try Int.fetchOne($0, sql: "PRAGMA page_size") }
         #expect(pageSize == 16_384)
-        let journal = try database.pool.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
+        let journal = try await database.pool.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
     }
 
@@ -59,7 +60,7 @@ import Testing
 
     /// What `next` gives while one transaction is open is committed once,
     /// chained in order: what lets the writer gather bursts.
-    @Test func chunksGivenToOneTransactionAreOneCommit() throws {
+    @Test func chunksGivenToOneTransactionAreOneCommit() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         let database = try openDatabase()
         let counter = CommitCounter()
@@ -70,7 +71,7 @@ import Testing
             defer { given += 1 }
             return given < chunks.count ? chunks[given][...] : nil
         }
-        let commits = database.pool.writeWithoutTransaction { _ in counter.commits }
+        let commits = try await database.pool.writeWithoutTransaction { _ in counter.commits }
         #expect(commits == 1)
         #expect(head.seq == 120)
         let verification = try database.verifyAudit()
@@ -84,17 +85,24 @@ import Testing
     /// until the test lets it: when the bursts were gathered into one
     /// transaction (2 ms apart, the usual case), all three roll back and are
     /// written again together.
-    @Test func aFailedTransactionIsWrittenAgainWhole() throws {
+    @Test func aFailedTransactionIsWrittenAgainWhole() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         let database = try openDatabase()
         // A trigger on the writing connection stands in for a disk that
-        // refuses writes.
-        try database.pool.writeWithoutTransaction { db in
+        // refuses writes: twice, counted by a function, so that no clock is
+        // involved (a third failure would tell the waiters).
+        let refusals = NIOLockedValueBox(0)
+        let refuseTwice = DatabaseFunction("refuse_twice", argumentCount: 0, pure: false) { _ in
+            refusals.withLockedValue { count in
+                count += 1
+                return count <= 2 ? 1 : 0
+            }
+        }
+        try await database.pool.writeWithoutTransaction { db in
+            db.add(function: refuseTwice)
             try db.execute(sql: """
-                CREATE TEMP TABLE failing (on_ INTEGER);
-                INSERT INTO failing VALUES (1);
                 CREATE TEMP TRIGGER refuse BEFORE INSERT ON audit
-                WHEN NEW.host = 'h45.example.com' AND (SELECT on_ FROM failing) = 1
+                WHEN NEW.host = 'h45.example.com' AND refuse_twice() = 1
                 BEGIN SELECT RAISE(ABORT, 'the disk refuses'); END;
                 """)
         }
@@ -105,15 +113,12 @@ import Testing
             writer.append((0..<20).map { Self.record(burst * 20 + $0) }) { error in
                 outcomes.withLockedValue { $0.append((burst, error != nil)) }
             }
-            Thread.sleep(forTimeInterval: 0.002)
+            await pause(0.002)
         }
-        // Failed attempts are retried after 0.1 s, then 0.2 s (a third
-        // failure would tell waiters, so the flag is cleared before then).
-        Thread.sleep(forTimeInterval: 0.05)
-        #expect(!outcomes.withLockedValue { $0 }.contains { $0.burst == 2 }, "the failing burst was confirmed")
-        try database.pool.writeWithoutTransaction { db in try db.execute(sql: "UPDATE failing SET on_ = 0") }
+        for _ in 0..<200 where outcomes.withLockedValue({ $0.count }) < 3 { await pause(0.05) }
         writer.stop()
         let seen = outcomes.withLockedValue { $0 }
+        #expect(refusals.withLockedValue { $0 } == 3, "two refused attempts and the one that went through")
         #expect(seen.map(\.burst) == [0, 1, 2])
         #expect(seen.allSatisfy { !$0.error })
         let verification = try database.verifyAudit()
@@ -125,7 +130,7 @@ import Testing
     /// Bursts that arrive while a transaction gathers are committed with it,
     /// and no burst's callback runs before its records can be read by another
     /// connection: an access report is confirmed only once it is stored.
-    @Test func gatheredBurstsAreConfirmedOnlyOnceCommitted() throws {
+    @Test func gatheredBurstsAreConfirmedOnlyOnceCommitted() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         let database = try openDatabase()
         let writer = try AuditWriter(database: database, metrics: PDPMetrics(), logger: Logger(label: "test"))
@@ -146,7 +151,7 @@ import Testing
                 confirmations.withLockedValue { $0.append((burst, visible)) }
             }
             // Within one transaction's gathering time (10 ms).
-            Thread.sleep(forTimeInterval: 0.002)
+            await pause(0.002)
         }
         writer.stop()
         let seen = confirmations.withLockedValue { $0 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import ServiceTestSupport
 
 /// The decision API over real h2c, with the example policies and a workload
@@ -8,8 +9,8 @@ import ServiceTestSupport
     let pdp: PDPProcess
     let pep: String
 
-    init() throws {
-        pdp = try PDPProcess.withExamplePolicies(
+    init() async throws {
+        pdp = try await PDPProcess.withExamplePolicies(
             workloads: """
                 - namespace: shop
                   pod: checkout-1
@@ -19,11 +20,11 @@ import ServiceTestSupport
                   ips: [198.18.1.2, "2001:db8::2"]
                 """,
             ["--allow-ttl", "30", "--deny-ttl", "3"])
-        pep = try pdp.token("pep", name: "node-a")
+        pep = try await pdp.token("pep", name: "node-a")
     }
 
-    @Test func anAddressIsResolvedThroughTheInventory() throws {
-        let answer = try pdp.decide(#"{"source": {"ip": "198.18.1.2"}, "host": "API.Stripe.com.", "port": 443}"#, token: pep)
+    @Test func anAddressIsResolvedThroughTheInventory() async throws {
+        let answer = try await pdp.decide(#"{"source": {"ip": "198.18.1.2"}, "host": "API.Stripe.com.", "port": 443}"#, token: pep)
         #expect(answer.status == 200)
         let json = try #require(answer.json)
         #expect(json["verdict"] as? String == "allow")
@@ -39,15 +40,15 @@ import ServiceTestSupport
         #expect((source["labels"] as? [String: String]) == ["app": "checkout"])
     }
 
-    @Test func anIPv4MappedOrIPv6AddressFindsTheSameWorkload() throws {
+    @Test func anIPv4MappedOrIPv6AddressFindsTheSameWorkload() async throws {
         for ip in ["::ffff:198.18.1.2", "2001:DB8:0::2"] {
-            let json = try #require(try pdp.decide(#"{"source": {"ip": "\#(ip)"}, "host": "api.stripe.com"}"#, token: pep).json)
+            let json = try #require(try await pdp.decide(#"{"source": {"ip": "\#(ip)"}, "host": "api.stripe.com"}"#, token: pep).json)
             #expect(json["verdict"] as? String == "allow", "\(ip)")
         }
     }
 
-    @Test func anAddressNoWorkloadHoldsHasNoIdentity() throws {
-        let answer = try pdp.decide(#"{"source": {"ip": "198.18.200.200"}, "host": "api.stripe.com", "port": 443}"#, token: pep)
+    @Test func anAddressNoWorkloadHoldsHasNoIdentity() async throws {
+        let answer = try await pdp.decide(#"{"source": {"ip": "198.18.200.200"}, "host": "api.stripe.com", "port": 443}"#, token: pep)
         let json = try #require(answer.json)
         #expect(json["verdict"] as? String == "deny")
         #expect(json["source"] is NSNull)
@@ -56,31 +57,31 @@ import ServiceTestSupport
 
     /// An identity is taken on trust only from an enforcer trusted with
     /// identities: a `pep-identity` token here. A `pep` token gets 403.
-    @Test func aSpiffeIdOrAnAssertedIdentityIsAcceptedOnlyFromAnIdentityEnforcer() throws {
-        let identityPEP = try pdp.token("pep-identity", name: "sidecar")
+    @Test func aSpiffeIdOrAnAssertedIdentityIsAcceptedOnlyFromAnIdentityEnforcer() async throws {
+        let identityPEP = try await pdp.token("pep-identity", name: "sidecar")
         let spiffe = #"{"source": {"spiffe": "spiffe://cluster.local/ns/shop/sa/checkout"}, "host": "api.stripe.com"}"#
         let identity = #"{"source": {"namespace": "shop", "serviceAccount": "checkout", "labels": {"app": "checkout"}}, "host": "api.stripe.com"}"#
         for body in [spiffe, identity] {
-            let refused = try pdp.decide(body, token: pep)
+            let refused = try await pdp.decide(body, token: pep)
             #expect(refused.status == 403, "\(refused)")
             #expect((refused.json?["error"] as? String)?.contains("needs a token of role pep-identity") == true, "\(refused)")
         }
-        let bySpiffe = try #require(try pdp.decide(spiffe, token: identityPEP).json)
+        let bySpiffe = try #require(try await pdp.decide(spiffe, token: identityPEP).json)
         #expect(bySpiffe["verdict"] as? String == "allow")
         #expect((bySpiffe["source"] as? [String: Any])?["pod"] as? String == "checkout-1")
-        let asserted = try #require(try pdp.decide(identity, token: identityPEP).json)
+        let asserted = try #require(try await pdp.decide(identity, token: identityPEP).json)
         #expect(asserted["verdict"] as? String == "allow")
         // Its decisions are audited under its own name; the refused ones not at all.
         // (The writer batches: wait for the two.)
         var decisions: [[String: Any]] = []
         for _ in 0..<100 {
-            let audit = try pdp.admin("GET", "/v1/audit?host=api.stripe.com&limit=100")
+            let audit = try await pdp.admin("GET", "/v1/audit?host=api.stripe.com&limit=100")
             decisions = (audit.json?["records"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "decision" }
             if decisions.count >= 2 { break }
-            Thread.sleep(forTimeInterval: 0.05)
+            await pause(0.05)
         }
         #expect(decisions.map { $0["enforcer"] as? String } == ["token:sidecar", "token:sidecar"], "\(decisions)")
-        let empty = try #require(try pdp.decide(#"{"source": {}, "host": "api.stripe.com"}"#, token: pep).json)
+        let empty = try #require(try await pdp.decide(#"{"source": {}, "host": "api.stripe.com"}"#, token: pep).json)
         #expect(empty["verdict"] as? String == "deny")
         #expect(empty["source"] is NSNull)
     }
@@ -98,53 +99,53 @@ import ServiceTestSupport
         (#"{"host": "a.com", "extra": 1}"#, 400, "unknown field 'extra'"),
         (#"{"host": "a.com", "source": {"labels": {"app": 1}}}"#, 400, "'source.labels.app' must be a string"),
     ])
-    func malformedRequestsGetAClearError(body: String, status: Int, message: String) throws {
-        let answer = try pdp.decide(body, token: pep)
+    func malformedRequestsGetAClearError(body: String, status: Int, message: String) async throws {
+        let answer = try await pdp.decide(body, token: pep)
         #expect(answer.status == status, "\(answer)")
         #expect((answer.json?["error"] as? String)?.contains(message) == true, "\(answer)")
     }
 
-    @Test func unauthenticatedCallersGet401AndNothingElse() throws {
+    @Test func unauthenticatedCallersGet401AndNothingElse() async throws {
         let url = pdp.decisionURL + "/v1/decisions"
         let body = #"{"source": {"ip": "198.18.1.2"}, "host": "api.stripe.com"}"#
         for headers in [[String](), ["-H", "authorization: Bearer egr_wrong"], ["-H", "authorization: Bearer \(pdp.adminToken)"]] {
-            let answer = try Curl.run(
+            let answer = try await Curl.run(
                 ["--http2-prior-knowledge", "-X", "POST", url, "-H", "content-type: application/json", "-d", body] + headers)
             #expect(answer.status == 401, "\(headers): \(answer)")
             #expect(answer.json?["verdict"] == nil)
         }
-        let viewer = try pdp.token("viewer")
-        let answer = try pdp.decide(body, token: viewer)
+        let viewer = try await pdp.token("viewer")
+        let answer = try await pdp.decide(body, token: viewer)
         #expect(answer.status == 401)
     }
 
-    @Test func aRevokedTokenStopsWorkingAtOnce() throws {
-        let token = try pdp.token("pep", name: "soon-gone")
-        #expect(try pdp.decide(#"{"host": "a.com"}"#, token: token).status == 200)
-        let list = try #require(try pdp.admin("GET", "/v1/tokens").json?["tokens"] as? [[String: Any]])
+    @Test func aRevokedTokenStopsWorkingAtOnce() async throws {
+        let token = try await pdp.token("pep", name: "soon-gone")
+        #expect(try await pdp.decide(#"{"host": "a.com"}"#, token: token).status == 200)
+        let list = try #require(try await pdp.admin("GET", "/v1/tokens").json?["tokens"] as? [[String: Any]])
         let id = try #require(list.first { $0["name"] as? String == "soon-gone" }?["id"] as? String)
-        #expect(try pdp.admin("DELETE", "/v1/tokens/\(id)").status == 204)
-        #expect(try pdp.decide(#"{"host": "a.com"}"#, token: token).status == 401)
+        #expect(try await pdp.admin("DELETE", "/v1/tokens/\(id)").status == 204)
+        #expect(try await pdp.decide(#"{"host": "a.com"}"#, token: token).status == 401)
     }
 
-    @Test func otherPathsMethodsAndBodiesAreRefusedWithJSON() throws {
+    @Test func otherPathsMethodsAndBodiesAreRefusedWithJSON() async throws {
         let auth = ["-H", "authorization: Bearer \(pep)"]
-        let version = try Curl.run(["--http2-prior-knowledge", "-X", "POST", pdp.decisionURL + "/v2/decisions"] + auth)
+        let version = try await Curl.run(["--http2-prior-knowledge", "-X", "POST", pdp.decisionURL + "/v2/decisions"] + auth)
         #expect(version.status == 404)
         #expect((version.json?["error"] as? String)?.contains("unknown API version 'v2'") == true)
-        let method = try Curl.run(["--http2-prior-knowledge", pdp.decisionURL + "/v1/decisions"] + auth)
+        let method = try await Curl.run(["--http2-prior-knowledge", pdp.decisionURL + "/v1/decisions"] + auth)
         #expect(method.status == 405)
-        let form = try Curl.run(["--http2-prior-knowledge", "-X", "POST", pdp.decisionURL + "/v1/decisions", "-d", "host=a"] + auth)
+        let form = try await Curl.run(["--http2-prior-knowledge", "-X", "POST", pdp.decisionURL + "/v1/decisions", "-d", "host=a"] + auth)
         #expect(form.status == 415)
         let big = String(repeating: " ", count: 70_000) + #"{"host": "a.com"}"#
-        let large = try pdp.decide(big, token: pep)
+        let large = try await pdp.decide(big, token: pep)
         #expect(large.status == 413)
         #expect((large.json?["error"] as? String)?.contains("larger than 65536 bytes") == true)
     }
 
     /// Good and bad requests multiplexed on one HTTP/2 connection: the bad
     /// streams get their 4xx and the good ones their decisions.
-    @Test func oneBadStreamNeverHarmsTheOthersOnItsConnection() throws {
+    @Test func oneBadStreamNeverHarmsTheOthersOnItsConnection() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("h2load-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -153,7 +154,7 @@ import ServiceTestSupport
         let uris = directory.appendingPathComponent("uris.txt")
         try (0..<50).map { $0 % 2 == 0 ? "\(pdp.decisionURL)/v1/decisions" : "\(pdp.decisionURL)/v9/nothing" }
             .joined(separator: "\n").write(to: uris, atomically: true, encoding: .utf8)
-        let run = try runCommand(
+        let run = try await runCommand(
             "/usr/bin/h2load",
             ["-n", "200", "-c", "1", "-m", "20", "-d", body.path, "-H", "authorization: Bearer \(pep)",
              "-H", "content-type: application/json", "-i", uris.path])
@@ -162,13 +163,13 @@ import ServiceTestSupport
         #expect(run.out.contains("0 failed, 0 errored"), "\(run.out)")
     }
 
-    @Test func everyDecisionIsAudited() throws {
-        let before = try pdp.waitForAudit(records: 0)
+    @Test func everyDecisionIsAudited() async throws {
+        let before = try await pdp.waitForAudit(records: 0)
         for host in ["audit-a.example", "audit-b.example"] {
-            _ = try pdp.decide(#"{"source": {"ip": "198.18.1.2"}, "host": "\#(host)", "port": 8443}"#, token: pep)
+            _ = try await pdp.decide(#"{"source": {"ip": "198.18.1.2"}, "host": "\#(host)", "port": 8443}"#, token: pep)
         }
-        #expect(try pdp.waitForAudit(records: before + 2) >= before + 2)
-        let page = try #require(try pdp.admin("GET", "/v1/audit?host=audit-b.example").json)
+        #expect(try await pdp.waitForAudit(records: before + 2) >= before + 2)
+        let page = try #require(try await pdp.admin("GET", "/v1/audit?host=audit-b.example").json)
         let record = try #require((page["records"] as? [[String: Any]])?.first)
         #expect(record["kind"] as? String == "decision")
         #expect(record["enforcer"] as? String == "token:node-a")
@@ -181,7 +182,7 @@ import ServiceTestSupport
         #expect((record["hash"] as? String)?.count == 64)
     }
 
-    @Test func accessReportsAreAcknowledgedOnceRecorded() throws {
+    @Test func accessReportsAreAcknowledgedOnceRecorded() async throws {
         let report = #"""
             {"connections": [
               {"sourceIP": "198.18.1.2", "host": "api.stripe.com", "port": 443, "verdict": "allow", "rule": "10-apps.egress:11",
@@ -190,23 +191,23 @@ import ServiceTestSupport
               {"sourceIP": "198.18.9.9", "host": "", "port": 443, "verdict": "deny", "reason": "no-sni"}
             ]}
             """#
-        let answer = try Curl.run([
+        let answer = try await Curl.run([
             "--http2-prior-knowledge", "-X", "POST", pdp.decisionURL + "/v1/access", "-H", "authorization: Bearer \(pep)",
             "-H", "content-type: application/json", "-d", report,
         ])
         #expect(answer.status == 202, "\(answer)")
         #expect(answer.json?["accepted"] as? Int == 2)
         // Acknowledged means written: the records are there without waiting.
-        let page = try #require(try pdp.admin("GET", "/v1/audit?sourceIP=198.18.9.9").json?["records"] as? [[String: Any]])
+        let page = try #require(try await pdp.admin("GET", "/v1/audit?sourceIP=198.18.9.9").json?["records"] as? [[String: Any]])
         #expect(page.first?["reason"] as? String == "no-sni")
         let hit = try #require(
-            (try pdp.admin("GET", "/v1/audit?host=api.stripe.com").json?["records"] as? [[String: Any]])?
+            (try await pdp.admin("GET", "/v1/audit?host=api.stripe.com").json?["records"] as? [[String: Any]])?
                 .first { $0["kind"] as? String == "access" })
         #expect(hit["cached"] as? Bool == true)
         #expect(hit["bytesDown"] as? Int == 2048)
         #expect(hit["originalDestination"] as? String == "203.0.113.9:443")
         #expect(hit["namespace"] as? String == "shop")
-        let bad = try Curl.run([
+        let bad = try await Curl.run([
             "--http2-prior-knowledge", "-X", "POST", pdp.decisionURL + "/v1/access", "-H", "authorization: Bearer \(pep)",
             "-H", "content-type: application/json", "-d", #"{"connections": [{"sourceIP": "x", "host": "a", "port": 1, "verdict": "allow"}]}"#,
         ])
@@ -220,7 +221,7 @@ import ServiceTestSupport
             (#"{"allowed": 1, "refused": 0, "first": -9000000000000000000, "last": 9000000000000000000}"#, "not negative"),
             (#"{"allowed": 1, "refused": 0, "first": 5, "last": 2}"#, "dropped.last is before dropped.first"),
         ] {
-            let answer = try Curl.run([
+            let answer = try await Curl.run([
                 "--http2-prior-knowledge", "-X", "POST", pdp.decisionURL + "/v1/access", "-H", "authorization: Bearer \(pep)",
                 "-H", "content-type: application/json", "-d", #"{"connections": [], "dropped": "# + dropped + "}",
             ])
@@ -231,11 +232,11 @@ import ServiceTestSupport
 
     /// The token is checked on the headers: a caller without one is answered
     /// at once and none of its body is kept.
-    @Test func anUnauthenticatedBodyIsRefusedBeforeItIsRead() throws {
+    @Test func anUnauthenticatedBodyIsRefusedBeforeItIsRead() async throws {
         let file = pdp.directory.appendingPathComponent("big.json")
         try Data(repeating: UInt8(ascii: " "), count: 6 << 20).write(to: file)
         let started = Date()
-        let answer = try Curl.run([
+        let answer = try await Curl.run([
             "--http2-prior-knowledge", "-X", "POST", pdp.decisionURL + "/v1/access", "-H", "content-type: application/json",
             "--data-binary", "@" + file.path,
         ])
@@ -245,12 +246,12 @@ import ServiceTestSupport
 
     /// Far more than the connection's 1 MiB window over one connection: the
     /// handler gives credit back, so nothing stalls.
-    @Test func manyRequestsOnOneConnectionNeverStall() throws {
+    @Test func manyRequestsOnOneConnectionNeverStall() async throws {
         let body = pdp.directory.appendingPathComponent("one.json")
         try #"{"source": {"ip": "198.18.1.2"}, "host": "api.stripe.com", "port": 443, "padding": null}"#
             .replacingOccurrences(of: #", "padding": null"#, with: "")
             .write(to: body, atomically: true, encoding: .utf8)
-        let run = try runCommand(
+        let run = try await runCommand(
             "/usr/bin/h2load",
             ["-n", "30000", "-c", "1", "-m", "32", "-d", body.path, "-H", "authorization: Bearer \(pep)",
              "-H", "content-type: application/json", "-H", "x-filler: \(String(repeating: "f", count: 64))",
@@ -265,12 +266,12 @@ import ServiceTestSupport
 /// the bad streams fail; the good request on the connection is answered and
 /// the connection stays open.
 @Suite struct StreamErrorTests {
-    @Test func aProtocolErrorOnOneStreamResetsOnlyThatStream() throws {
+    @Test func aProtocolErrorOnOneStreamResetsOnlyThatStream() async throws {
         guard let python = PDPProcess.testPython() else { return }
-        let pdp = try PDPProcess()
-        let pep = try pdp.token("pep")
+        let pdp = try await PDPProcess.start()
+        let pep = try await pdp.token("pep")
         let script = PDPProcess.repository.appendingPathComponent("Tests/Support/stream_error.py").path
-        let run = try runCommand(python.path, [script, String(pdp.decisionPort), pep])
+        let run = try await runCommand(python.path, [script, String(pdp.decisionPort), pep])
         #expect(run.status == 0, "\(run.err)")
         let result = try #require(try JSONSerialization.jsonObject(with: Data(run.out.utf8)) as? [String: Any], "\(run.out)\(run.err)")
         #expect(result["1"] as? String == "reset", "\(result)")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A real `egress-pdp serve` in a temporary directory, on ports the kernel
 /// picks, with its own SQLite file; stopped and removed when the test ends.
@@ -40,19 +41,28 @@ public final class PDPProcess: @unchecked Sendable {
 
     /// The service on the example policies and a workloads file
     /// (`workloads.yaml` in its directory) holding `workloads`.
-    public static func withExamplePolicies(workloads: String, _ arguments: [String] = []) throws -> PDPProcess {
+    public static func withExamplePolicies(workloads: String, _ arguments: [String] = []) async throws -> PDPProcess {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pdp-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let file = directory.appendingPathComponent("workloads.yaml")
         try workloads.write(to: file, atomically: true, encoding: .utf8)
-        return try PDPProcess(
+        return try await PDPProcess.start(
             ["--policies", repository.appendingPathComponent("policies").path, "--workloads", file.path] + arguments,
             directory: directory, removesDirectory: true)
     }
 
-    /// Starts the service and waits until `/readyz` would answer 200.
-    /// `directory` lets a test restart a service on the same data.
-    public init(_ arguments: [String] = [], directory: URL? = nil, removesDirectory: Bool = false, unixSocket: Bool = false) throws {
+    /// Starts the service and waits until `/readyz` would answer 200, on a
+    /// thread of its own (see `onOwnThread`). `directory` lets a test
+    /// restart a service on the same data.
+    public static func start(
+        _ arguments: [String] = [], directory: URL? = nil, removesDirectory: Bool = false, unixSocket: Bool = false
+    ) async throws -> PDPProcess {
+        try await onOwnThread {
+            try PDPProcess(arguments, directory: directory, removesDirectory: removesDirectory, unixSocket: unixSocket)
+        }
+    }
+
+    private init(_ arguments: [String] = [], directory: URL? = nil, removesDirectory: Bool = false, unixSocket: Bool = false) throws {
         ownsDirectory = directory == nil || removesDirectory
         self.directory = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("pdp-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
@@ -104,9 +114,14 @@ public final class PDPProcess: @unchecked Sendable {
         return rest.split(separator: ":").last.flatMap { Int($0) }
     }
 
-    /// Stops the service with `signal` and returns its exit status.
+    /// Stops the service with `signal` and returns its exit status, waiting
+    /// for it on a thread of its own (a graceful stop takes a while).
     @discardableResult
-    public func stop(_ signal: Int32 = SIGTERM) -> Int32 {
+    public func stop(_ signal: Int32 = SIGTERM) async -> Int32 {
+        (try? await onOwnThread { self.stopNow(signal) }) ?? -1
+    }
+
+    private func stopNow(_ signal: Int32) -> Int32 {
         if process.isRunning {
             kill(process.processIdentifier, signal)
             process.waitUntilExit()
@@ -117,8 +132,12 @@ public final class PDPProcess: @unchecked Sendable {
     public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
     deinit {
-        stop(SIGKILL)
-        if ownsDirectory { try? FileManager.default.removeItem(at: directory) }
+        _ = stopNow(SIGKILL)
+        // EGRESS_TEST_KEEP=1 keeps each service's directory (its log and
+        // database) for a look after a failure.
+        if ownsDirectory, ProcessInfo.processInfo.environment["EGRESS_TEST_KEEP"] == nil {
+            try? FileManager.default.removeItem(at: directory)
+        }
     }
 
     // MARK: Talking to it
@@ -128,9 +147,9 @@ public final class PDPProcess: @unchecked Sendable {
 
     /// A new token of `role`, made through the admin API. Names are unique
     /// among live tokens: without one, each token gets a name of its own.
-    public func token(_ role: String, name: String? = nil) throws -> String {
+    public func token(_ role: String, name: String? = nil) async throws -> String {
         let name = name ?? "test-\(role)-\(UUID().uuidString.prefix(8).lowercased())"
-        let answer = try Curl.run([
+        let answer = try await Curl.run([
             "-X", "POST", adminURL + "/v1/tokens", "-H", "authorization: Bearer \(adminToken)",
             "-H", "content-type: application/json", "-d", #"{"name":"\#(name)","role":"\#(role)"}"#,
         ])
@@ -141,28 +160,28 @@ public final class PDPProcess: @unchecked Sendable {
     }
 
     /// POST /v1/decisions over h2c with a pep token.
-    public func decide(_ body: String, token: String) throws -> Curl.Answer {
-        try Curl.run([
+    public func decide(_ body: String, token: String) async throws -> Curl.Answer {
+        try await Curl.run([
             "--http2-prior-knowledge", "-X", "POST", decisionURL + "/v1/decisions", "-H", "authorization: Bearer \(token)",
             "-H", "content-type: application/json", "-d", body,
         ])
     }
 
     /// A request to the admin API with the admin token.
-    public func admin(_ method: String, _ path: String, body: String? = nil, token: String? = nil) throws -> Curl.Answer {
+    public func admin(_ method: String, _ path: String, body: String? = nil, token: String? = nil) async throws -> Curl.Answer {
         var arguments = ["-X", method, adminURL + path, "-H", "authorization: Bearer \(token ?? adminToken)"]
         if let body { arguments += ["-H", "content-type: application/json", "-d", body] }
-        return try Curl.run(arguments)
+        return try await Curl.run(arguments)
     }
 
     /// Waits until every queued audit record is written.
-    public func waitForAudit(records: Int, timeout: TimeInterval = 10) throws -> Int {
+    public func waitForAudit(records: Int, timeout: TimeInterval = 10) async throws -> Int {
         let deadline = Date().addingTimeInterval(timeout)
         var seq = 0
         repeat {
-            seq = (try admin("GET", "/v1/audit/head").json?["seq"] as? Int) ?? 0
+            seq = (try await admin("GET", "/v1/audit/head").json?["seq"] as? Int) ?? 0
             if seq >= records { return seq }
-            Thread.sleep(forTimeInterval: 0.05)
+            await pause(0.05)
         } while Date() < deadline
         return seq
     }
@@ -171,15 +190,15 @@ public final class PDPProcess: @unchecked Sendable {
 /// Runs the `curl` command line tool: the HTTP/2 client tests use, as an
 /// operator or an enforcer would.
 public enum Curl {
-    public struct Answer: CustomStringConvertible {
+    public struct Answer: CustomStringConvertible, Sendable {
         public let status: Int
         public let body: String
         public var json: [String: Any]? { try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] }
         public var description: String { "\(status) \(body)" }
     }
 
-    public static func run(_ arguments: [String], timeout: Int = 20) throws -> Answer {
-        let run = try runCommand("/usr/bin/curl", ["-sS", "--max-time", String(timeout), "-w", "\n%{http_code}"] + arguments)
+    public static func run(_ arguments: [String], timeout: Int = 20) async throws -> Answer {
+        let run = try await runCommand("/usr/bin/curl", ["-sS", "--max-time", String(timeout), "-w", "\n%{http_code}"] + arguments)
         guard let newline = run.out.lastIndex(of: "\n") else { throw PDPProcess.Failure("curl printed nothing") }
         let status = Int(run.out[run.out.index(after: newline)...]) ?? 0
         if status == 0 && !run.err.isEmpty { return Answer(status: 0, body: run.err) }
@@ -187,8 +206,17 @@ public enum Curl {
     }
 }
 
-/// Runs a command and returns its exit status and output.
-public func runCommand(_ path: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (status: Int32, out: String, err: String) {
+/// Runs a command and returns its exit status and output, waiting for it on
+/// a thread of its own (see `onOwnThread`).
+public func runCommand(
+    _ path: String, _ arguments: [String], environment: [String: String]? = nil
+) async throws -> (status: Int32, out: String, err: String) {
+    try await onOwnThread { try runCommandBlocking(path, arguments, environment: environment) }
+}
+
+func runCommandBlocking(
+    _ path: String, _ arguments: [String], environment: [String: String]?
+) throws -> (status: Int32, out: String, err: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments

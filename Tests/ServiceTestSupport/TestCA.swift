@@ -1,14 +1,20 @@
 import Foundation
+import TestSupport
 
 /// Certificates from a throw-away CA made with the openssl command.
-public struct TestCA {
+public struct TestCA: Sendable {
     public let directory: URL
     public func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
-    public init(_ directory: URL) throws {
+    /// Makes the CA and its certificates, on a thread of its own (see `onOwnThread`).
+    public static func make(in directory: URL) async throws -> TestCA {
+        try await onOwnThread { try TestCA(directory) }
+    }
+
+    private init(_ directory: URL) throws {
         self.directory = directory
         func openssl(_ arguments: [String]) throws {
-            let run = try runCommand("/usr/bin/openssl", arguments)
+            let run = try runCommandBlocking("/usr/bin/openssl", arguments, environment: nil)
             guard run.status == 0 else { throw PDPProcess.Failure("openssl \(arguments): \(run.err)") }
         }
         let dir = directory.path
