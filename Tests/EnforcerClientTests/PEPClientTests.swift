@@ -339,14 +339,16 @@ import ServiceTestSupport
         // The cache holds a verdict that expired a moment ago (from another
         // source: this client can get none), which a mere outage would let stand.
         let first = NIOLockedValueBox(true)
-        let stale = VerdictCache(capacity: 10, staleMaxAge: .seconds(3600)) { key in
+        // The cache's clock, moved by hand past the first verdict's TTL.
+        let clock = NIOLockedValueBox(NIODeadline.now())
+        let stale = VerdictCache(capacity: 10, staleMaxAge: .seconds(3600), now: { clock.withLockedValue { $0 } }) { key in
             if first.withLockedValue({ first in defer { first = false }; return first }) {
                 return Verdict(allow: true, rule: "earlier", name: nil, revision: 1, ttl: 1)
             }
             return try await DecisionClient(pdp: refused).decide(key)
         }
         _ = try await stale.verdict(for: key)
-        try await Task.sleep(for: .milliseconds(1100))
+        clock.withLockedValue { $0 = $0 + .milliseconds(1100) }
         do {
             _ = try await stale.verdict(for: key)
             Issue.record("a decision without a client certificate")
