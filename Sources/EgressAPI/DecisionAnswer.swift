@@ -10,7 +10,7 @@ import PolicyLang
 ///
 /// The service writes it with `write(into:)`, straight into the response
 /// buffer (no JSONEncoder, no intermediate string: this runs on every
-/// decision); enforcers read it with `JSONDecoder`. `DecisionAnswerTests`
+/// decision); enforcers read it with `JSONDecoder`. `DecisionWireTests`
 /// holds the two to the same fields.
 public struct DecisionAnswer: Sendable, Equatable {
     public enum Verdict: String, Sendable, Codable {
@@ -92,7 +92,8 @@ extension DecisionAnswer: Decodable {
         dryRunRule = try c.decodeIfPresent(String.self, forKey: .dryRunRule)
         revision = try c.decodeIfPresent(Int64.self, forKey: .revision)
         ttl = max(0, try c.decode(Int.self, forKey: .ttl))
-        source = try c.decodeIfPresent(Identity.self, forKey: .source).map {
+        // Read leniently: an enforcer decides on the verdict, never on this.
+        source = (try? c.decodeIfPresent(Identity.self, forKey: .source)).map {
             EncodedIdentity(
                 SourceIdentity(
                     namespace: $0.namespace, serviceAccount: $0.serviceAccount, pod: $0.pod, spiffe: $0.spiffe,

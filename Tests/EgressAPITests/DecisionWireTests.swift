@@ -1,4 +1,4 @@
-import EgressAPI
+@testable import EgressAPI
 import Foundation
 import NIOCore
 import PolicyLang
@@ -43,6 +43,19 @@ struct DecisionWireTests {
                 == #"{"verdict":"deny","rule":null,"name":null,"dryRunVerdict":"deny","dryRunRule":null,"revision":2,"ttl":5,"source":null}"#)
     }
 
+    @Test func anAnswerWithAnIdentityHasTheDocumentedBytes() throws {
+        var buffer = ByteBuffer()
+        DecisionAnswer(
+            verdict: .allow, rule: "stripe.egress:3", name: "payments", dryRunVerdict: .allow, dryRunRule: nil, revision: 7,
+            ttl: 30,
+            source: EncodedIdentity(SourceIdentity(namespace: "shop", serviceAccount: "checkout", labels: ["tier": "web", "app": "x"]))
+        ).write(into: &buffer)
+        #expect(
+            String(buffer: buffer)
+                == #"{"verdict":"allow","rule":"stripe.egress:3","name":"payments","dryRunVerdict":"allow","dryRunRule":null,"#
+                + #""revision":7,"ttl":30,"source":{"namespace":"shop","serviceAccount":"checkout","labels":{"app":"x","tier":"web"}}}"#)
+    }
+
     @Test func aNegativeTTLIsReadAsZero() throws {
         let text = #"{"verdict":"allow","rule":null,"name":null,"dryRunVerdict":"allow","dryRunRule":null,"revision":1,"ttl":-4,"source":null}"#
         #expect(try JSONDecoder().decode(DecisionAnswer.self, from: Data(text.utf8)).ttl == 0)
@@ -62,6 +75,9 @@ struct DecisionWireTests {
             request.write(into: &buffer)
             #expect(try DecisionRequest.parse(buffer) == request, "\(String(buffer: buffer))")
             #expect(try DecisionRequest.parse(Data(buffer.readableBytesView)) == request)
+            // What an enforcer sends by address is the shape the fast reader takes.
+            if case .ip = request.source { #expect(DecisionBodyScanner.scan(buffer) == request) }
+            if case .spiffe = request.source { #expect(DecisionBodyScanner.scan(buffer) == request) }
         }
     }
 
@@ -73,7 +89,9 @@ struct DecisionWireTests {
         ] {
             #expect(WatchEvent(line: event.jsonLine) == event)
         }
-        #expect(WatchEvent(line: "{\"event\":\"surprise\",\"inventoryGeneration\":1}") == nil)
+        // A kind a later service may add is read, to be treated as a change.
+        #expect(WatchEvent(line: "{\"event\":\"surprise\",\"inventoryGeneration\":1}")?.event.rawValue == "surprise")
+        #expect(WatchEvent(line: "{\"revision\":1}") == nil)
         #expect(WatchEvent(line: "not json") == nil)
     }
 

@@ -290,7 +290,6 @@ import ServiceTestSupport
         #expect((before...after).contains(untold.first) && (untold.first...after).contains(untold.last), "drop times: \(untold)")
 
         let again = try await restarted()
-        defer { withExtendedLifetime(again) {} }
         let deadline = ContinuousClock.now + .seconds(10)
         var flushed = false
         while !flushed, ContinuousClock.now < deadline {
@@ -313,6 +312,7 @@ import ServiceTestSupport
         #expect(records.filter { ($0["host"] as? String)?.hasPrefix("kept") == true }.count == 3)
         let verify = try await again.admin("GET", "/v1/audit/verify")
         #expect(verify.json?["valid"] as? Bool == true, "\(verify)")
+        await again.stop()
     }
 
     @Test func theClientSpeaksTLSWithACertificateAndTheUnixSocket() async throws {
@@ -371,7 +371,6 @@ import ServiceTestSupport
         #expect(await pdp.stop() == 0)
         await #expect(throws: (any Error).self) { try await decisions.decide(key) }
         let again = try await restarted()
-        defer { withExtendedLifetime(again) {} }
         // The backoff is at most a few hundred milliseconds after one failure.
         let deadline = ContinuousClock.now + .seconds(5)
         var answered = false
@@ -380,6 +379,7 @@ import ServiceTestSupport
             if !answered { try await Task.sleep(for: .milliseconds(100)) }
         }
         #expect(answered, "the client never reconnected")
+        await again.stop()
     }
 
     /// Refusals fill at most half the buffer, and a connection that went out

@@ -153,6 +153,34 @@ import TestSupport
         }
     }
 
+    @Test func aMalformedHelloIsClosedWithoutAnAlert() async throws {
+        try await Self.withPool { pool in
+            let connection = try Connection(gate: try await Self.warmGate(allowed: ["localhost"], pool: pool))
+            var broken = HelloBuilder(host: "localhost")
+            broken.extensionsLength = 3
+            try connection.send(broken.bytes)
+            #expect(try connection.written().isEmpty)
+            #expect(!connection.channel.isActive)
+            #expect(connection.ledger.denial == .malformed)
+        }
+    }
+
+    /// In explicit mode the CONNECT target is known first; a refusal for
+    /// what follows records the SNI it carried, or no host when it had none.
+    @Test func aRefusedHelloAfterCONNECTNamesItsOwnSNIOrNone() async throws {
+        try await Self.withPool { pool in
+            let gate = try await Self.warmGate(allowed: ["localhost"], pool: pool)
+            let noSNI = try Connection(gate: gate, expectedHost: "api.example.com")
+            noSNI.ledger.host = "api.example.com"
+            try noSNI.send(HelloBuilder().bytes)
+            #expect(noSNI.ledger.denial == .noSNI && noSNI.ledger.host == "")
+            let other = try Connection(gate: gate, expectedHost: "api.example.com")
+            other.ledger.host = "api.example.com"
+            try other.send(HelloBuilder(host: "localhost").bytes)
+            #expect(other.ledger.denial == .connectMismatch && other.ledger.host == "localhost")
+        }
+    }
+
     @Test func aHelloNotCompleteByItsDeadlineIsClosed() async throws {
         try await Self.withPool { pool in
             let connection = try Connection(gate: try await Self.warmGate(allowed: ["localhost"], pool: pool))

@@ -29,6 +29,8 @@ public final class VerdictCache: Sendable {
         var inflight: [VerdictKey: (task: Task<Verdict, Error>, epoch: Int)] = [:]
         /// Grows with every invalidation: an answer asked before one is not stored.
         var epoch = 0
+        /// Lookups waiting for an answer being asked.
+        var waiting = 0
     }
 
     /// A day: no answer is kept longer, whatever TTL it came with.
@@ -57,6 +59,10 @@ public final class VerdictCache: Sendable {
 
     public var count: Int { state.withLockedValue { $0.entries.count } }
 
+    /// Lookups waiting now for an answer being asked of the service (one
+    /// request however many wait for it).
+    public var waitingLookups: Int { state.withLockedValue { $0.waiting } }
+
     /// A fresh cached verdict, without waiting: the connection's fast path,
     /// which stays on its event loop. Nil when the service must be asked.
     public func cachedVerdict(for key: VerdictKey) -> Verdict? {
@@ -79,6 +85,7 @@ public final class VerdictCache: Sendable {
         }
         let lookup: Lookup = state.withLockedValue { state in
             if let entry = state.entries.get(key), entry.expires > now { return .hit(entry.verdict) }
+            state.waiting += 1
             if let asked = state.inflight[key] { return .ask(asked.task, epoch: asked.epoch) }
             let task = Task { [fetch] in try await fetch(key) }
             state.inflight[key] = (task, state.epoch)
@@ -89,6 +96,7 @@ public final class VerdictCache: Sendable {
             metrics?.cacheHits.increment()
             return (verdict, .hit)
         case .ask(let task, let epoch):
+            defer { state.withLockedValue { $0.waiting -= 1 } }
             do {
                 let verdict = try await task.value
                 let evicted = state.withLockedValue { state -> Bool in

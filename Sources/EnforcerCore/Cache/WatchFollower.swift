@@ -133,7 +133,7 @@ public final class WatchFollower: Service, Sendable {
                 logger.info("the policy or inventory changed while the watch was down; verdict cache emptied")
                 cache.invalidateAll()
             }
-        case .revision, .inventory:
+        default:
             logger.info("verdict cache emptied", metadata: ["event": "\(event.event.rawValue)", "revision": "\(now.revision.map(String.init) ?? "none")"])
             cache.invalidateAll()
         }

@@ -3,8 +3,8 @@
 /// request's Host, a DNS question) and hands it to what decides. The source
 /// is the address the enforcer saw, never anything the workload said.
 public struct EgressIntent: Sendable, Hashable, CustomStringConvertible {
-    /// What the enforcer read the host from: it is recorded and logged, and
-    /// decides nothing on its own.
+    /// What the enforcer read the host from. It decides nothing on its own;
+    /// it says which path of an enforcer the intent came through.
     public enum Transport: String, Sendable {
         /// A TLS ClientHello; the host is its SNI.
         case tls

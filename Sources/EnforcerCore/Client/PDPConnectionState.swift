@@ -36,7 +36,7 @@ struct PDPConnectionState<Connection, Pending> {
     private(set) var silentRequests = 0
 
     /// `isOpen`: whether the held connection is still open.
-    mutating func next(now: NIODeadline, isOpen: (Connection) -> Bool) -> Next {
+    func next(now: NIODeadline, isOpen: (Connection) -> Bool) -> Next {
         if let connection, isOpen(connection) { return .ready(connection) }
         if let pending { return .join(pending) }
         guard now >= retryAt else { return .backingOff(lastError) }

@@ -64,7 +64,7 @@ final class PingKeepalive: ChannelInboundHandler, RemovableChannelHandler {
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         timer = context.eventLoop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { _ in
             let (handler, context) = bound.value
-            let now = NIODeadline.now()
+            let now = context.eventLoop.now
             if let sent = handler.pingSent {
                 guard now - sent >= handler.timeout else { return }
                 handler.logger.warning(

@@ -54,8 +54,6 @@ public final class AccessReporter: Service, Sendable {
     private let interval: Duration
     private let state = NIOLockedValueBox(State())
 
-    /// The service's 202: how many connections it recorded, and the count of
-    /// dropped records it recorded, when the report carried one.
     public init(pdp: PDPClient, metrics: EnforcerMetrics?, logger: Logger, capacity: Int = 100_000, interval: Duration = .milliseconds(250)) {
         self.pdp = pdp
         self.metrics = metrics

@@ -52,7 +52,7 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler, Sw
     func sweep(now: NIODeadline) -> Bool {
         guard state.phase == .reading, let context else { return false }
         guard now >= helloDeadline else { return true }
-        guard state.helloDeadlinePassed() else { return false }
+        _ = state.helloDeadlinePassed()
         ledger.denial = .helloTimeout
         context.close(promise: nil)
         return false
@@ -89,7 +89,11 @@ final class HelloPeekHandler: ChannelInboundHandler, RemovableChannelHandler, Sw
         let intent: EgressIntent
         switch ClientHelloScreen.screen(hello, expectedHost: expectedHost, refuseECH: gate.settings.refuseECH) {
         case .refused(let denial):
-            return proceed(context: context, outcome: EgressGate.Outcome(host: ledger.host, denial: denial), hello: hello)
+            // The record names the SNI, or no host when there is none (not
+            // the CONNECT target: what the connection asked for is unknown).
+            var sni = ""
+            if case .sni(let host, _) = hello { sni = host }
+            return proceed(context: context, outcome: EgressGate.Outcome(host: sni, denial: denial), hello: hello)
         case .host(let host):
             intent = EgressIntent(sourceIP: ledger.sourceIP, host: host, port: ledger.port, transport: .tls)
         }

@@ -50,8 +50,8 @@ struct HelloPeekState {
         case .done:
             return .wait
         case .deciding:
-            // Turning autoRead off does not stop the read in progress: what
-            // arrives behind the hello is kept and replayed after it.
+            // Reading goes on while the gate decides: what arrives behind
+            // the hello is kept and replayed after it.
             return hold(&bytes) ? .wait : .closeOverfull
         case .reading:
             let result = bytes.withUnsafeReadableBytes { reader.feed($0) }
