@@ -68,19 +68,25 @@ struct BatchEvaluator: Sendable {
                 default: throw Invalid(message: "'source.\(key)' must be a string")
                 }
             }
-            var identity = SourceIdentity(
+            return SourceIdentity(
                 namespace: try string("namespace"), serviceAccount: try string("serviceAccount"), pod: try string("pod"),
-                spiffe: try string("spiffe"))
-            switch fields["labels"] {
-            case let labels as [String: Any]:
-                for (key, value) in labels {
-                    guard let text = value as? String else { throw Invalid(message: "label '\(key)' must be a string") }
-                    identity.labels[key] = text
+                spiffe: try string("spiffe"), labels: try labels("labels", in: fields),
+                namespaceLabels: try labels("namespaceLabels", in: fields))
+        }
+
+        /// `source.labels` or `source.namespaceLabels`: an object of strings.
+        private static func labels(_ field: String, in fields: [String: Any]) throws(Invalid) -> [String: String] {
+            switch fields[field] {
+            case let object as [String: Any]:
+                var labels: [String: String] = [:]
+                for (key, value) in object {
+                    guard let text = value as? String else { throw Invalid(message: "'source.\(field).\(key)' must be a string") }
+                    labels[key] = text
                 }
-            case nil, is NSNull: break
-            default: throw Invalid(message: "'source.labels' must be an object")
+                return labels
+            case nil, is NSNull: return [:]
+            default: throw Invalid(message: "'source.\(field)' must be an object")
             }
-            return identity
         }
     }
 

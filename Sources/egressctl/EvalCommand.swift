@@ -11,11 +11,13 @@ struct EvalCommand: ParsableCommand {
             Many:         egressctl eval --policies DIR --batch requests.jsonl   (or --batch - for stdin)
 
             --from describes one workload: '*' (no known identity) or ns:, sa:, pod:,
-            spiffe: and key=value terms. --to defaults to port 443.
+            spiffe:, key=value and nslabel:key=value (its namespace's labels) terms.
+            --to defaults to port 443.
 
             --batch reads JSON lines such as
               {"source": {"namespace": "shop", "serviceAccount": "checkout", "pod": "web-1",
-                          "labels": {"app": "web"}, "spiffe": "spiffe://..."},
+                          "labels": {"app": "web"}, "namespaceLabels": {"team": "payments"},
+                          "spiffe": "spiffe://..."},
                "host": "api.stripe.com", "port": 443}
             (a missing or empty source has no known identity; port defaults to 443) and
             writes one JSON line per request, in order, with verdict, rule, name,

@@ -25,6 +25,25 @@ import Testing
         #expect(result.stdout == "{\"verdict\":\"allow\",\"rule\":\"\(dir.path)/p.egress:2\",\"name\":null,\"dryRunVerdict\":\"allow\",\"dryRunRule\":\"\(dir.path)/p.egress:2\"}\n")
     }
 
+    @Test func namespaceLabelsComeFromFromAndFromBatch() async throws {
+        let dir = try PolicyDirectory(["p.egress": "allow nslabel:team=payments -> api.stripe.com as payments\n"])
+        let single = try await Egressctl.run([
+            "eval", "--policies", dir.path, "--from", "ns:shop, nslabel:team=payments", "--to", "api.stripe.com",
+        ])
+        #expect(single.stdout == "allow by \(dir.path)/p.egress:1 (payments)\n")
+        let input = """
+            {"source": {"namespace": "shop", "namespaceLabels": {"team": "payments"}}, "host": "api.stripe.com"}
+            {"source": {"namespace": "shop", "labels": {"team": "payments"}}, "host": "api.stripe.com"}
+            {"source": {"namespaceLabels": {"team": 1}}, "host": "api.stripe.com"}
+            """
+        let batch = try await Egressctl.run(["eval", "--policies", dir.path, "--batch", "-"], stdin: input)
+        let lines = batch.stdout.split(separator: "\n")
+        #expect(lines.count == 3)
+        #expect(lines.first?.contains(#""verdict":"allow""#) == true)
+        #expect(lines.dropFirst().first?.contains(#""verdict":"deny""#) == true, "a pod label is not the namespace's")
+        #expect(lines.last?.contains("'source.namespaceLabels.team' must be a string") == true, "\(batch.stdout)")
+    }
+
     @Test func badWorkloadIsAUsageError() async throws {
         let dir = try PolicyDirectory(["p.egress": policy])
         let result = try await Egressctl.run(["eval", "--policies", dir.path, "--from", "tier in (a)", "--to", "x.foo.com"])

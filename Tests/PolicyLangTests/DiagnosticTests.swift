@@ -42,8 +42,8 @@ struct SyntaxDiagnosticTests {
         .init("allow * ns:a -> x.com", .syntax, "\(p):1:9: error: expected ',' or '->', found 'ns:a' [syntax]"),
         .init("allow ns:a x.com", .syntax, "\(p):1:12: error: expected ',' or '->', found 'x.com' [syntax]"),
         .init("allow *, ns:a -> x.com", .syntax, "\(p):1:7: error: '*' stands alone as a selector; it cannot be combined with other terms [syntax]"),
-        .init("allow ns:a, * -> x.com", .syntax, "\(p):1:13: error: expected a selector term (ns:NAME, sa:NAME, pod:NAME, spiffe:ID or a label), found '*' [syntax]"),
-        .init("allow -> x.com", .syntax, "\(p):1:7: error: expected a selector term (ns:NAME, sa:NAME, pod:NAME, spiffe:ID or a label), found '->' [syntax]"),
+        .init("allow ns:a, * -> x.com", .syntax, "\(p):1:13: error: expected a selector term (ns:NAME, sa:NAME, pod:NAME, spiffe:ID, a label or nslabel:KEY), found '*' [syntax]"),
+        .init("allow -> x.com", .syntax, "\(p):1:7: error: expected a selector term (ns:NAME, sa:NAME, pod:NAME, spiffe:ID, a label or nslabel:KEY), found '->' [syntax]"),
         .init("allow app= -> x.com", .syntax, "\(p):1:12: error: expected a label value after '=', found '->' [syntax]"),
         .init("allow app in a -> x.com", .syntax, "\(p):1:14: error: expected '(' after 'in', found 'a' [syntax]"),
         .init("allow app notin (a b) -> x.com", .syntax, "\(p):1:20: error: expected ',' or ')', found 'b' [syntax]"),
@@ -139,9 +139,9 @@ struct InvalidSelectorDiagnosticTests {
         .init("allow app!=a:b -> x.com", .invalidSelector, "\(p):1:12: error: label value 'a:b' \(labelValueRule) [invalid-selector]"),
         .init("allow app in (a, -b) -> x.com", .invalidSelector, "\(p):1:18: error: label value '-b' \(labelValueRule) [invalid-selector]"),
         .init("allow app notin (\(label64)) -> x.com", .invalidSelector, "\(p):1:18: error: label value '\(label64)' \(labelValueRule) [invalid-selector]"),
-        .init("allow namespace:shop -> x.com", .invalidSelector, "\(p):1:7: error: unknown selector term 'namespace:'; expected ns:, sa:, pod:, spiffe: or a label [invalid-selector]", help: "write ns:shop"),
-        .init("allow serviceAccount:web -> x.com", .invalidSelector, "\(p):1:7: error: unknown selector term 'serviceAccount:'; expected ns:, sa:, pod:, spiffe: or a label [invalid-selector]", help: "write sa:web"),
-        .init("allow label:app -> x.com", .invalidSelector, "\(p):1:7: error: unknown selector term 'label:'; expected ns:, sa:, pod:, spiffe: or a label [invalid-selector]"),
+        .init("allow namespace:shop -> x.com", .invalidSelector, "\(p):1:7: error: unknown selector term 'namespace:'; expected ns:, sa:, pod:, spiffe:, nslabel: or a label [invalid-selector]", help: "write ns:shop"),
+        .init("allow serviceAccount:web -> x.com", .invalidSelector, "\(p):1:7: error: unknown selector term 'serviceAccount:'; expected ns:, sa:, pod:, spiffe:, nslabel: or a label [invalid-selector]", help: "write sa:web"),
+        .init("allow label:app -> x.com", .invalidSelector, "\(p):1:7: error: unknown selector term 'label:'; expected ns:, sa:, pod:, spiffe:, nslabel: or a label [invalid-selector]"),
     ]
 
     @Test(arguments: cases) func invalidSelector(_ c: DiagnosticCase) throws { try c.check() }

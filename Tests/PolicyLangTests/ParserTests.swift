@@ -394,10 +394,10 @@ struct ExpectationParsingTests {
     }
 
     @Test(arguments: [
-        ("expect allow app!=x -> y.com", "x_test.egress:1:14: error: a workload description names one concrete workload: use ns:, sa:, pod: (without '*'), spiffe: and key=value, not 'app!=x' [syntax]"),
-        ("expect allow pod:web-* -> y.com", "x_test.egress:1:14: error: a workload description names one concrete workload: use ns:, sa:, pod: (without '*'), spiffe: and key=value, not 'pod:web-*' [syntax]"),
-        ("expect allow ns:a, tier in (a) -> y.com", "x_test.egress:1:14: error: a workload description names one concrete workload: use ns:, sa:, pod: (without '*'), spiffe: and key=value, not 'tier in (a)' [syntax]"),
-        ("expect allow ns:a, !legacy -> y.com", "x_test.egress:1:14: error: a workload description names one concrete workload: use ns:, sa:, pod: (without '*'), spiffe: and key=value, not '!legacy' [syntax]"),
+        ("expect allow app!=x -> y.com", "x_test.egress:1:14: error: a workload description names one concrete workload: use ns:, sa:, pod: (without '*'), spiffe:, key=value and nslabel:key=value, not 'app!=x' [syntax]"),
+        ("expect allow pod:web-* -> y.com", "x_test.egress:1:14: error: a workload description names one concrete workload: use ns:, sa:, pod: (without '*'), spiffe:, key=value and nslabel:key=value, not 'pod:web-*' [syntax]"),
+        ("expect allow ns:a, tier in (a) -> y.com", "x_test.egress:1:14: error: a workload description names one concrete workload: use ns:, sa:, pod: (without '*'), spiffe:, key=value and nslabel:key=value, not 'tier in (a)' [syntax]"),
+        ("expect allow ns:a, !legacy -> y.com", "x_test.egress:1:14: error: a workload description names one concrete workload: use ns:, sa:, pod: (without '*'), spiffe:, key=value and nslabel:key=value, not '!legacy' [syntax]"),
         ("expect maybe * -> y.com", "x_test.egress:1:8: error: expected 'allow' or 'deny' after 'expect', found 'maybe' [syntax]"),
         ("expect allow * -> y.com:0", "x_test.egress:1:19: error: expected a port in 1-65535 after ':', found '0' [invalid-port]"),
         ("expect allow * -> y.com:https", "x_test.egress:1:19: error: expected a port in 1-65535 after ':', found 'https' [invalid-port]"),

@@ -27,10 +27,10 @@ struct WorkloadDescriptionTests {
         #expect(try WorkloadDescription.parse(text) == source)
     }
 
-    static let concrete = "a workload description names one concrete workload: use ns:, sa:, pod: (without '*'), spiffe: and key=value"
+    static let concrete = "a workload description names one concrete workload: use ns:, sa:, pod: (without '*'), spiffe:, key=value and nslabel:key=value"
 
     @Test(arguments: [
-        ("", "<workload>:1:1: error: expected a selector term (ns:NAME, sa:NAME, pod:NAME, spiffe:ID or a label), found end of file [syntax]"),
+        ("", "<workload>:1:1: error: expected a selector term (ns:NAME, sa:NAME, pod:NAME, spiffe:ID, a label or nslabel:KEY), found end of file [syntax]"),
         ("app!=x", "<workload>:1:1: error: \(concrete), not 'app!=x' [syntax]"),
         ("ns:a, pod:web-*", "<workload>:1:1: error: \(concrete), not 'pod:web-*' [syntax]"),
         ("tier in (a)", "<workload>:1:1: error: \(concrete), not 'tier in (a)' [syntax]"),
@@ -42,7 +42,7 @@ struct WorkloadDescriptionTests {
         ("*, ns:a", "<workload>:1:1: error: '*' stands alone as a selector; it cannot be combined with other terms [syntax]"),
         ("ns:Shop", "<workload>:1:1: error: namespace 'Shop' must be lower-case letters, digits and '-', starting and ending with a letter or digit [invalid-selector]"),
         ("ns:a, app=", "<workload>:1:11: error: expected a label value after '=', found end of line [syntax]"),
-        ("namespace:a", "<workload>:1:1: error: unknown selector term 'namespace:'; expected ns:, sa:, pod:, spiffe: or a label [invalid-selector]"),
+        ("namespace:a", "<workload>:1:1: error: unknown selector term 'namespace:'; expected ns:, sa:, pod:, spiffe:, nslabel: or a label [invalid-selector]"),
     ])
     func refused(_ text: String, _ rendered: String) {
         let failure = #expect(throws: WorkloadDescription.Failure.self) { try WorkloadDescription.parse(text) }

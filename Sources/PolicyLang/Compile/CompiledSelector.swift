@@ -13,6 +13,8 @@ struct CompiledSelector: Sendable {
         case labelNotIn(String, Set<String>)
         case labelExists(String)
         case labelAbsent(String)
+        /// A label check on the namespace's labels instead of the pod's.
+        indirect case namespaceLabel(Check)
 
         var cost: Int {
             switch self {
@@ -22,6 +24,7 @@ struct CompiledSelector: Sendable {
             case .labelEquals, .labelExists, .labelAbsent, .labelNotEquals: return 3
             case .labelIn, .labelNotIn: return 4
             case .podGlob: return 5
+            case .namespaceLabel(let check): return check.cost
             }
         }
     }
@@ -34,20 +37,28 @@ struct CompiledSelector: Sendable {
             checks = nil
             return
         }
-        checks = terms.map { term -> Check in
-            switch term {
-            case .namespace(let n): return .namespace(n)
-            case .serviceAccount(let n): return .serviceAccount(n)
-            case .pod(let n): return n.contains("*") ? .podGlob(n) : .podExact(n)
-            case .spiffe(let id): return .spiffe(id)
-            case .labelEquals(let k, let v): return .labelEquals(k, v)
-            case .labelNotEquals(let k, let v): return .labelNotEquals(k, v)
-            case .labelIn(let k, let vs): return .labelIn(k, Set(vs))
-            case .labelNotIn(let k, let vs): return .labelNotIn(k, Set(vs))
-            case .labelExists(let k): return .labelExists(k)
-            case .labelAbsent(let k): return .labelAbsent(k)
-            }
-        }.sorted { $0.cost < $1.cost }
+        checks = terms.map(Self.check).sorted { $0.cost < $1.cost }
+    }
+
+    private static func check(_ term: SelectorTerm) -> Check {
+        switch term {
+        case .namespace(let n): return .namespace(n)
+        case .serviceAccount(let n): return .serviceAccount(n)
+        case .pod(let n): return n.contains("*") ? .podGlob(n) : .podExact(n)
+        case .spiffe(let id): return .spiffe(id)
+        case .labelEquals(let k, let v): return label(k) { .labelEquals($0, v) }
+        case .labelNotEquals(let k, let v): return label(k) { .labelNotEquals($0, v) }
+        case .labelIn(let k, let vs): return label(k) { .labelIn($0, Set(vs)) }
+        case .labelNotIn(let k, let vs): return label(k) { .labelNotIn($0, Set(vs)) }
+        case .labelExists(let k): return label(k) { .labelExists($0) }
+        case .labelAbsent(let k): return label(k) { .labelAbsent($0) }
+        }
+    }
+
+    /// A check on the pod's labels, or on its namespace's for an `nslabel:` key.
+    private static func label(_ key: String, _ make: (String) -> Check) -> Check {
+        guard let namespaceKey = SelectorTerm.namespaceLabel(key) else { return make(key) }
+        return .namespaceLabel(make(namespaceKey))
     }
 
     @inline(__always)
@@ -61,15 +72,25 @@ struct CompiledSelector: Sendable {
             case .podExact(let n): if source.pod != n { return false }
             case .podGlob(let g): if !(source.pod.map { Glob.matches(g, $0) } ?? false) { return false }
             case .spiffe(let id): if source.spiffe != id { return false }
-            case .labelEquals(let k, let v): if source.labels[k] != v { return false }
-            case .labelNotEquals(let k, let v): if source.labels[k] == v { return false }
-            case .labelIn(let k, let vs): if !(source.labels[k].map(vs.contains) ?? false) { return false }
-            case .labelNotIn(let k, let vs): if source.labels[k].map(vs.contains) ?? false { return false }
-            case .labelExists(let k): if source.labels[k] == nil { return false }
-            case .labelAbsent(let k): if source.labels[k] != nil { return false }
+            case .namespaceLabel(let label): if !Self.holds(label, source.namespaceLabels) { return false }
+            default: if !Self.holds(check, source.labels) { return false }
             }
         }
         return true
+    }
+
+    /// Whether a label check holds for `labels`.
+    @inline(__always)
+    private static func holds(_ check: Check, _ labels: [String: String]) -> Bool {
+        switch check {
+        case .labelEquals(let k, let v): return labels[k] == v
+        case .labelNotEquals(let k, let v): return labels[k] != v
+        case .labelIn(let k, let vs): return labels[k].map(vs.contains) ?? false
+        case .labelNotIn(let k, let vs): return !(labels[k].map(vs.contains) ?? false)
+        case .labelExists(let k): return labels[k] != nil
+        case .labelAbsent(let k): return labels[k] == nil
+        case .namespace, .serviceAccount, .podExact, .podGlob, .spiffe, .namespaceLabel: return false
+        }
     }
 }
 

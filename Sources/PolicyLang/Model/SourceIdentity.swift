@@ -7,21 +7,24 @@ public struct SourceIdentity: Sendable, Hashable {
     public var pod: String?
     public var spiffe: String?
     public var labels: [String: String]
+    /// The labels of the workload's namespace (`nslabel:` terms).
+    public var namespaceLabels: [String: String]
 
     public init(
         namespace: String? = nil, serviceAccount: String? = nil, pod: String? = nil,
-        spiffe: String? = nil, labels: [String: String] = [:]
+        spiffe: String? = nil, labels: [String: String] = [:], namespaceLabels: [String: String] = [:]
     ) {
         self.namespace = namespace
         self.serviceAccount = serviceAccount
         self.pod = pod
         self.spiffe = spiffe
         self.labels = labels
+        self.namespaceLabels = namespaceLabels
     }
 
     /// True when nothing at all is known: such a source is treated as unknown.
     public var isEmpty: Bool {
-        namespace == nil && serviceAccount == nil && pod == nil && spiffe == nil && labels.isEmpty
+        namespace == nil && serviceAccount == nil && pod == nil && spiffe == nil && labels.isEmpty && namespaceLabels.isEmpty
     }
 }
 

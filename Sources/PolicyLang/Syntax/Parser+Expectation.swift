@@ -52,12 +52,17 @@ extension Parser {
                 try once(identity.spiffe, "SPIFFE ID")
                 identity.spiffe = id
             case .labelEquals(let key, let value):
-                try once(identity.labels[key], "value for label '\(key)'")
-                identity.labels[key] = value
+                if let label = SelectorTerm.namespaceLabel(key) {
+                    try once(identity.namespaceLabels[label], "value for namespace label '\(label)'")
+                    identity.namespaceLabels[label] = value
+                } else {
+                    try once(identity.labels[key], "value for label '\(key)'")
+                    identity.labels[key] = value
+                }
             default:
                 report(
                     .syntax, span,
-                    "a workload description names one concrete workload: use ns:, sa:, pod: (without '*'), spiffe: and key=value, not '\(term)'")
+                    "a workload description names one concrete workload: use ns:, sa:, pod: (without '*'), spiffe:, key=value and nslabel:key=value, not '\(term)'")
                 throw Abandon()
             }
         }

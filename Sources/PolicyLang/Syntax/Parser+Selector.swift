@@ -25,7 +25,7 @@ extension Parser {
             return checkedKey(key.text, bang.span.lowerBound..<key.span.upperBound).map { .labelAbsent($0) }
         }
         guard current.kind == .word, current.text != "*" else {
-            try fail(expected: "a selector term (ns:NAME, sa:NAME, pod:NAME, spiffe:ID or a label)")
+            try fail(expected: "a selector term (ns:NAME, sa:NAME, pod:NAME, spiffe:ID, a label or nslabel:KEY)")
         }
         let word = advance()
         switch current.kind {
@@ -80,9 +80,12 @@ extension Parser {
         case "spiffe":
             problem = KubernetesNames.checkSPIFFE(value)
             term = .spiffe(value)
+        case "nslabel":
+            return checkedKey(word.text, word.span).map { .labelExists($0) }
         default:
             report(
-                .invalidSelector, word.span, "unknown selector term '\(prefix):'; expected ns:, sa:, pod:, spiffe: or a label",
+                .invalidSelector, word.span,
+                "unknown selector term '\(prefix):'; expected ns:, sa:, pod:, spiffe:, nslabel: or a label",
                 help: ["namespace", "n"].contains(prefix) ? "write ns:\(value)"
                     : ["serviceaccount", "serviceAccount", "sa"].contains(prefix) ? "write sa:\(value)" : nil)
             return nil
@@ -94,8 +97,10 @@ extension Parser {
         return term
     }
 
+    /// A label key, or `nslabel:` and a namespace label's key: checked by
+    /// Kubernetes' rules for label keys, and kept with its prefix.
     private mutating func checkedKey(_ key: String, _ span: Range<Int>) -> String? {
-        if let problem = KubernetesNames.checkLabelKey(key) {
+        if let problem = KubernetesNames.checkLabelKey(SelectorTerm.namespaceLabel(key) ?? key) {
             report(.invalidSelector, span, problem)
             return nil
         }

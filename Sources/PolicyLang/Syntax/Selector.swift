@@ -14,6 +14,12 @@ public enum Selector: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// One condition on a workload's identity.
+///
+/// A label term whose key starts with `nslabel:` is about the label of the
+/// workload's namespace (`nslabel:team=payments`); any other is about the
+/// pod's own labels. No Kubernetes label key holds a ':', so the two never
+/// meet, and the linter's shadowing and subsumption treat namespace label
+/// terms as label terms with no rule of their own.
 public enum SelectorTerm: Sendable, Hashable, CustomStringConvertible {
     case namespace(String)
     case serviceAccount(String)
@@ -46,5 +52,15 @@ public enum SelectorTerm: Sendable, Hashable, CustomStringConvertible {
         case .labelExists(let key): return key
         case .labelAbsent(let key): return "!" + key
         }
+    }
+}
+
+extension SelectorTerm {
+    /// What marks a label key as a namespace label's.
+    public static let namespaceLabelPrefix = "nslabel:"
+
+    /// The namespace label a label term's key names, or nil for a pod label.
+    public static func namespaceLabel(_ key: String) -> String? {
+        key.hasPrefix(namespaceLabelPrefix) ? String(key.dropFirst(namespaceLabelPrefix.count)) : nil
     }
 }
