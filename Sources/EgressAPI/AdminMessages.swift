@@ -155,6 +155,7 @@ public struct ValidateRequest: Codable, Sendable {
 public struct WorkloadBody: Codable, Sendable {
     public var serviceAccount: String?
     public var labels: [String: String]?
+    public var namespaceLabels: [String: String]?
     public var spiffe: String?
     public var ips: [String]?
 }

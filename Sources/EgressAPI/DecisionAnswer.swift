@@ -81,6 +81,7 @@ extension DecisionAnswer: Decodable {
         var pod: String?
         var spiffe: String?
         var labels: [String: String]?
+        var namespaceLabels: [String: String]?
     }
 
     public init(from decoder: any Decoder) throws {
@@ -97,7 +98,7 @@ extension DecisionAnswer: Decodable {
             EncodedIdentity(
                 SourceIdentity(
                     namespace: $0.namespace, serviceAccount: $0.serviceAccount, pod: $0.pod, spiffe: $0.spiffe,
-                    labels: $0.labels ?? [:]))
+                    labels: $0.labels ?? [:], namespaceLabels: $0.namespaceLabels ?? [:]))
         }
     }
 }

@@ -68,11 +68,12 @@ public struct DecisionRequest: Sendable, Equatable {
         return DecisionRequest(source: source, host: host, port: port)
     }
 
-    private static let identityKeys: Set<String> = ["namespace", "serviceAccount", "pod", "labels"]
+    private static let identityKeys: Set<String> = ["namespace", "serviceAccount", "pod", "labels", "namespaceLabels"]
 
     private static func parseSource(_ fields: [String: Any]) throws(Invalid) -> Source {
         for key in fields.keys where !identityKeys.contains(key) && key != "ip" && key != "spiffe" {
-            throw Invalid(message: "unknown field 'source.\(key)'; expected ip, spiffe, namespace, serviceAccount, pod or labels")
+            throw Invalid(
+                message: "unknown field 'source.\(key)'; expected ip, spiffe, namespace, serviceAccount, pod, labels or namespaceLabels")
         }
         func string(_ key: String) throws(Invalid) -> String? {
             guard let value = fields[key], !(value is NSNull) else { return nil }
@@ -94,23 +95,30 @@ public struct DecisionRequest: Sendable, Equatable {
         if !asserted {
             return spiffe.map { .spiffe($0) } ?? .unknown
         }
-        var labels: [String: String] = [:]
-        switch fields["labels"] {
+        let identity = SourceIdentity(
+            namespace: try string("namespace"), serviceAccount: try string("serviceAccount"), pod: try string("pod"),
+            spiffe: spiffe, labels: try labels("labels", in: fields), namespaceLabels: try labels("namespaceLabels", in: fields))
+        return identity.isEmpty ? .unknown : .asserted(identity)
+    }
+
+    /// `source.labels` or `source.namespaceLabels`: an object of printable strings.
+    private static func labels(_ field: String, in fields: [String: Any]) throws(Invalid) -> [String: String] {
+        switch fields[field] {
         case let object as [String: Any]:
+            var labels: [String: String] = [:]
             for (key, value) in object {
-                guard let value = value as? String else { throw Invalid(message: "'source.labels.\(key)' must be a string") }
-                if let problem = PrintableText.problem(key, field: "source.labels") ?? PrintableText.problem(value, field: "source.labels.\(key)") {
+                guard let value = value as? String else { throw Invalid(message: "'source.\(field).\(key)' must be a string") }
+                if let problem = PrintableText.problem(key, field: "source.\(field)")
+                    ?? PrintableText.problem(value, field: "source.\(field).\(key)")
+                {
                     throw Invalid(message: problem)
                 }
                 labels[key] = value
             }
-        case nil, is NSNull: break
-        default: throw Invalid(message: "'source.labels' must be an object of strings")
+            return labels
+        case nil, is NSNull: return [:]
+        default: throw Invalid(message: "'source.\(field)' must be an object of strings")
         }
-        let identity = SourceIdentity(
-            namespace: try string("namespace"), serviceAccount: try string("serviceAccount"), pod: try string("pod"),
-            spiffe: spiffe, labels: labels)
-        return identity.isEmpty ? .unknown : .asserted(identity)
     }
 }
 

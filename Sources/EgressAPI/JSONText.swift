@@ -35,7 +35,8 @@ public enum JSONText {
         out.writeStaticString("\"")
     }
 
-    /// An identity as the decision API's `source` object.
+    /// An identity as the decision API's `source` object (`namespaceLabels`
+    /// only when there are any).
     public static func identity(_ identity: SourceIdentity) -> String {
         var fields: [String] = []
         if let v = identity.namespace { fields.append("\"namespace\":" + string(v)) }
@@ -43,6 +44,7 @@ public enum JSONText {
         if let v = identity.pod { fields.append("\"pod\":" + string(v)) }
         if let v = identity.spiffe { fields.append("\"spiffe\":" + string(v)) }
         fields.append("\"labels\":" + labels(identity.labels))
+        if !identity.namespaceLabels.isEmpty { fields.append("\"namespaceLabels\":" + labels(identity.namespaceLabels)) }
         return "{" + fields.joined(separator: ",") + "}"
     }
 

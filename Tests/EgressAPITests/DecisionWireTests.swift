@@ -16,7 +16,9 @@ struct DecisionWireTests {
 
     @Test func anAnswerReadsBackAsWritten() throws {
         let identity = EncodedIdentity(
-            SourceIdentity(namespace: "shop", serviceAccount: "checkout", pod: "checkout-7f", labels: ["app": "checkout", "tier": "web"]))
+            SourceIdentity(
+                namespace: "shop", serviceAccount: "checkout", pod: "checkout-7f", labels: ["app": "checkout", "tier": "web"],
+                namespaceLabels: ["team": "payments"]))
         let allowed = DecisionAnswer(
             verdict: .allow, rule: "policies/stripe.egress:3", name: "payments", dryRunVerdict: .deny,
             dryRunRule: "policies/dry.egress:9", revision: 7, ttl: 30, source: identity)
@@ -69,6 +71,9 @@ struct DecisionWireTests {
             DecisionRequest(
                 source: .asserted(SourceIdentity(namespace: "shop", pod: "p", labels: ["app": "x"])), host: "c.example",
                 port: 65535),
+            DecisionRequest(
+                source: .asserted(SourceIdentity(namespace: "shop", namespaceLabels: ["team": "payments"])), host: "d.example",
+                port: 443),
         ]
         for request in requests {
             var buffer = ByteBuffer()

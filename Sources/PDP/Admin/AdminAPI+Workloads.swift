@@ -20,7 +20,8 @@ extension AdminAPI {
             let body = try await AdminJSON.decode(WorkloadBody.self, from: request)
             let workload = Workload(
                 namespace: try decoded(context, "namespace"), pod: try decoded(context, "pod"),
-                serviceAccount: body.serviceAccount, labels: body.labels ?? [:], spiffe: body.spiffe, ips: body.ips ?? [])
+                serviceAccount: body.serviceAccount, labels: body.labels ?? [:], namespaceLabels: body.namespaceLabels ?? [:],
+                spiffe: body.spiffe, ips: body.ips ?? [])
             let generation = try invalidAsBadRequest { try inventory.put(workload) }
             return try AdminJSON.response(["generation": generation])
         }

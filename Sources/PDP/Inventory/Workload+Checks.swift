@@ -3,7 +3,9 @@ import PolicyLang
 
 extension Workload {
     public var identity: SourceIdentity {
-        SourceIdentity(namespace: namespace, serviceAccount: serviceAccount, pod: pod, spiffe: spiffe, labels: labels)
+        SourceIdentity(
+            namespace: namespace, serviceAccount: serviceAccount, pod: pod, spiffe: spiffe, labels: labels,
+            namespaceLabels: namespaceLabels)
     }
 
     /// What is wrong with this workload, if anything: names must be usable
@@ -29,11 +31,13 @@ extension Workload {
         {
             problems.append(problem)
         }
-        for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
-            if let problem = PrintableText.problem(key, field: "labels") ?? PrintableText.problem(value, field: "labels")
-                ?? KubernetesNames.checkLabelKey(key) ?? KubernetesNames.checkLabelValue(value)
-            {
-                problems.append(problem)
+        for (field, map) in [("labels", labels), ("namespaceLabels", namespaceLabels)] {
+            for (key, value) in map.sorted(by: { $0.key < $1.key }) {
+                if let problem = PrintableText.problem(key, field: field) ?? PrintableText.problem(value, field: field)
+                    ?? KubernetesNames.checkLabelKey(key) ?? KubernetesNames.checkLabelValue(value)
+                {
+                    problems.append(problem)
+                }
             }
         }
         if let spiffe, let problem = KubernetesNames.checkSPIFFE(spiffe) ?? PrintableText.problem(spiffe, field: "spiffe") {

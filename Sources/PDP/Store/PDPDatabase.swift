@@ -108,6 +108,10 @@ public final class PDPDatabase: Sendable {
         migrator.registerMigration("v3-token-expiry") { db in
             try db.execute(sql: "ALTER TABLE token ADD COLUMN expires_at INTEGER")
         }
+        // A workload's namespace labels (nslabel: selectors), as a JSON object; NULL when none.
+        migrator.registerMigration("v4-namespace-labels") { db in
+            try db.execute(sql: "ALTER TABLE workload ADD COLUMN namespace_labels TEXT")
+        }
         return migrator
     }
 

@@ -40,11 +40,16 @@ extension PDPDatabase {
     private func insert(_ w: Workload, _ db: Database) throws {
         try db.execute(
             sql: """
-                INSERT INTO workload(namespace, pod, service_account, labels, spiffe, ips) VALUES (?, ?, ?, ?, ?, ?)
+                INSERT INTO workload(namespace, pod, service_account, labels, namespace_labels, spiffe, ips)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(namespace, pod) DO UPDATE SET service_account = excluded.service_account,
-                    labels = excluded.labels, spiffe = excluded.spiffe, ips = excluded.ips
+                    labels = excluded.labels, namespace_labels = excluded.namespace_labels, spiffe = excluded.spiffe,
+                    ips = excluded.ips
                 """,
-            arguments: [w.namespace, w.pod, w.serviceAccount, try Self.json(w.labels), w.spiffe, try Self.json(w.ips)])
+            arguments: [
+                w.namespace, w.pod, w.serviceAccount, try Self.json(w.labels),
+                w.namespaceLabels.isEmpty ? nil : try Self.json(w.namespaceLabels), w.spiffe, try Self.json(w.ips),
+            ])
     }
 
     private func bumpGeneration(_ db: Database) throws -> Int64 {
@@ -62,8 +67,12 @@ extension PDPDatabase {
     static func workload(_ row: Row) throws -> Workload {
         let labels = try JSONDecoder().decode([String: String].self, from: Data((row["labels"] as String).utf8))
         let ips = try JSONDecoder().decode([String].self, from: Data((row["ips"] as String).utf8))
+        // NULL in rows written before namespace labels existed, and when there are none.
+        let namespaceLabels = try (row["namespace_labels"] as String?).map {
+            try JSONDecoder().decode([String: String].self, from: Data($0.utf8))
+        }
         return Workload(
             namespace: row["namespace"], pod: row["pod"], serviceAccount: row["service_account"], labels: labels,
-            spiffe: row["spiffe"], ips: ips)
+            namespaceLabels: namespaceLabels ?? [:], spiffe: row["spiffe"], ips: ips)
     }
 }
