@@ -28,11 +28,24 @@ public final class DecisionSnapshot: Sendable {
         var bySpiffe: [String: Entry] = [:]
 
         init(_ workloads: [Workload]) {
+            var shared: [String: SourceIdentity] = [:]
             for workload in workloads {
                 let entry = Entry(workload.identity)
                 for ip in workload.ips { if let ip = IPAddressText.normalize(ip) { byIP[ip] = entry } }
-                if let spiffe = workload.spiffe { bySpiffe[spiffe] = entry }
+                guard let spiffe = workload.spiffe else { continue }
+                if let held = bySpiffe[spiffe] {
+                    // Pods of one service account share its SPIFFE ID: the ID
+                    // alone says only what they have in common.
+                    let before = shared[spiffe] ?? held.identity
+                    shared[spiffe] = SourceIdentity(
+                        namespace: before.namespace == workload.namespace ? before.namespace : nil,
+                        serviceAccount: before.serviceAccount == workload.serviceAccount ? before.serviceAccount : nil,
+                        spiffe: spiffe)
+                } else {
+                    bySpiffe[spiffe] = entry
+                }
             }
+            for (spiffe, identity) in shared { bySpiffe[spiffe] = Entry(identity) }
         }
     }
 

@@ -11,6 +11,14 @@ public final class InventoryManager: Sendable {
     let engine: DecisionEngine
     let logger: Logger
     private let changes = NIOLock()
+    /// The partitions kept in memory, and how many times they changed: the
+    /// installed generation is the stored one's plus that count, so that
+    /// it grows with every change of any partition.
+    private let volatile = NIOLockedValueBox(Volatile())
+    private struct Volatile {
+        var kubernetes: [Workload] = []
+        var changes: Int64 = 0
+    }
     /// The clashes logged already: each is logged once, when it appears.
     private let reported = NIOLockedValueBox(Set<InventoryMerge.Conflict>())
 
@@ -22,7 +30,7 @@ public final class InventoryManager: Sendable {
 
     /// Installs what the database holds: at start, before any source runs.
     func load() throws {
-        try changes.withLock { try reinstall() }
+        _ = try changes.withLock { try reinstall() }
     }
 
     /// The stored partition and its generation, as the admin API lists it.
@@ -32,6 +40,11 @@ public final class InventoryManager: Sendable {
     public func put(_ workload: Workload, in partition: InventoryPartition = .stored) throws -> Int64 {
         try changes.withLock {
             switch partition {
+            case .kubernetes:
+                return try changeVolatile {
+                    $0.kubernetes.removeAll { $0.namespace == workload.namespace && $0.pod == workload.pod }
+                    $0.kubernetes.append(workload)
+                }
             case .stored:
                 // Checked with the rest of its partition, so that it cannot
                 // take another workload's address or SPIFFE ID.
@@ -51,6 +64,10 @@ public final class InventoryManager: Sendable {
     public func delete(namespace: String, pod: String, in partition: InventoryPartition = .stored) throws -> Int64? {
         try changes.withLock {
             switch partition {
+            case .kubernetes:
+                let held = volatile.withLockedValue { $0.kubernetes.contains { $0.namespace == namespace && $0.pod == pod } }
+                guard held else { return nil }
+                return try changeVolatile { $0.kubernetes.removeAll { $0.namespace == namespace && $0.pod == pod } }
             case .stored:
                 guard let generation = try database.deleteWorkload(namespace: namespace, pod: pod) else { return nil }
                 try reinstall()
@@ -63,6 +80,10 @@ public final class InventoryManager: Sendable {
     public func replace(_ workloads: [Workload], in partition: InventoryPartition = .stored) throws -> Int64 {
         try changes.withLock {
             switch partition {
+            case .kubernetes:
+                // Not refused for clashes: the API is the record, and two pods
+                // claiming one address is a race to report, not an error.
+                return try changeVolatile { $0.kubernetes = workloads }
             case .stored:
                 try InventoryMerge.validate(workloads)
                 let generation = try database.replaceWorkloads(workloads)
@@ -72,12 +93,27 @@ public final class InventoryManager: Sendable {
         }
     }
 
-    /// Merges the partitions and installs the result; called with `changes` held.
-    private func reinstall() throws {
-        let (generation, stored) = try database.workloads()
-        let merged = InventoryMerge.merge([(.stored, stored)])
+    /// Changes the in-memory partitions and installs the result; called
+    /// with `changes` held. Returns the installed generation.
+    private func changeVolatile(_ change: (inout Volatile) -> Void) throws -> Int64 {
+        volatile.withLockedValue {
+            change(&$0)
+            $0.changes += 1
+        }
+        return try reinstall()
+    }
+
+    /// Merges the partitions and installs the result; called with `changes`
+    /// held. Returns the installed generation.
+    @discardableResult
+    private func reinstall() throws -> Int64 {
+        let (storedGeneration, stored) = try database.workloads()
+        let (kubernetes, changes) = volatile.withLockedValue { ($0.kubernetes, $0.changes) }
+        let merged = InventoryMerge.merge([(.stored, stored), (.kubernetes, kubernetes)])
+        let generation = storedGeneration + changes
         engine.install(workloads: merged.workloads, generation: generation)
         report(merged.conflicts)
+        return generation
     }
 
     private func report(_ conflicts: [InventoryMerge.Conflict]) {

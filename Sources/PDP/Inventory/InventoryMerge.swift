@@ -11,7 +11,9 @@ import EgressAPI
 ///   picking a side: an address or SPIFFE ID that two workloads claim
 ///   identifies neither while the clash lasts (decisions for it see no
 ///   identity, so only rules for everyone can allow it), and each clash is
-///   reported (`Merged.conflicts`).
+///   reported (`Merged.conflicts`). A SPIFFE ID a partition derives for
+///   many workloads (`spiffeIsExclusive` false: a service account's) is not
+///   a clash.
 enum InventoryMerge {
     /// One clash, as logged and counted.
     struct Conflict: Hashable, Sendable, CustomStringConvertible {
@@ -44,7 +46,7 @@ enum InventoryMerge {
                 let claimant = "\(partition.rawValue):\(w.namespace)/\(w.pod)"
                 nameClaims["\(w.namespace)/\(w.pod)", default: []].append(claimant)
                 for ip in Set(w.ips.map { IPAddressText.normalize($0) ?? $0 }) { addressClaims[ip, default: []].append(claimant) }
-                if let spiffe = w.spiffe { spiffeClaims[spiffe, default: []].append(claimant) }
+                if let spiffe = w.spiffe, partition.spiffeIsExclusive { spiffeClaims[spiffe, default: []].append(claimant) }
             }
         }
         func clashes(_ claims: [String: [String]], _ kind: Conflict.Kind) -> [Conflict] {

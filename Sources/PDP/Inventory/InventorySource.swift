@@ -6,6 +6,14 @@ public enum InventoryPartition: String, Sendable, CaseIterable {
     /// and the admin API's `/v1/workloads` edit it. (A loaded file replaces
     /// it whole: the file is the operator's statement of it.)
     case stored
+    /// Learnt from the Kubernetes API's pods and namespaces, kept in memory
+    /// (the API is the record; it is listed again at start).
+    case kubernetes
+
+    /// Whether a SPIFFE ID belongs to one workload alone. An operator gives
+    /// each workload its own; a pod's is derived from its service account,
+    /// which its sibling pods share.
+    var spiffeIsExclusive: Bool { self == .stored }
 }
 
 /// Something that keeps one partition of the inventory up to date for as

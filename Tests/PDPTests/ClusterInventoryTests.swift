@@ -1,0 +1,130 @@
+import EgressAPI
+import Foundation
+import PolicyLang
+import Testing
+
+@testable import PDP
+
+/// From Kubernetes pods and namespaces to workloads, without the API: each
+/// rule of `ClusterInventory`, and how its clashes meet `InventoryMerge`.
+struct ClusterInventoryTests {
+    static func pod(
+        _ name: String, namespace: String = "shop", sa: String? = "checkout", labels: [String: String] = ["app": "web"],
+        phase: String = "Running", ips: [String] = [], podIP: String? = nil, hostNetwork: Bool = false
+    ) -> Kubernetes.Pod {
+        Kubernetes.Pod(
+            metadata: .init(name: name, namespace: namespace, labels: labels),
+            spec: .init(serviceAccountName: sa, hostNetwork: hostNetwork),
+            status: .init(phase: phase, podIP: podIP, podIPs: ips.map { .init(ip: $0) }))
+    }
+
+    static func namespace(_ name: String, _ labels: [String: String]) -> Kubernetes.Namespace {
+        Kubernetes.Namespace(metadata: .init(name: name, labels: labels))
+    }
+
+    @Test func aRunningPodIsAWorkloadWithItsNamespacesLabelsAndSPIFFEID() {
+        var cluster = ClusterInventory()
+        cluster.replaceNamespaces([Self.namespace("shop", ["team": "payments"])])
+        cluster.replacePods([Self.pod("web-1", ips: ["198.18.7.1", "FD00::7:1"])])
+        let (workloads, hostNetwork) = cluster.workloads(trustDomain: "cluster.local")
+        #expect(hostNetwork == 0)
+        #expect(workloads == [
+            Workload(
+                namespace: "shop", pod: "web-1", serviceAccount: "checkout", labels: ["app": "web"],
+                namespaceLabels: ["team": "payments"], spiffe: "spiffe://cluster.local/ns/shop/sa/checkout",
+                ips: ["198.18.7.1", "fd00::7:1"]),
+        ])
+    }
+
+    @Test func addressesAreHeldFromWhenThereAreAnyUntilTheEnd() {
+        var cluster = ClusterInventory()
+        cluster.replacePods([
+            Self.pod("pending"),
+            Self.pod("old-api", podIP: "198.18.7.2"),
+            Self.pod("done", phase: "Succeeded", ips: ["198.18.7.3"]),
+            Self.pod("failed", phase: "Failed", ips: ["198.18.7.4"]),
+            Self.pod("node-agent", ips: ["198.18.0.1"], hostNetwork: true),
+            Self.pod("default-sa", sa: nil, ips: ["198.18.7.5"]),
+        ])
+        let (workloads, hostNetwork) = cluster.workloads(trustDomain: "example.org")
+        #expect(workloads.map(\.pod) == ["default-sa", "old-api"])
+        #expect(workloads.first?.spiffe == "spiffe://example.org/ns/shop/sa/default")
+        #expect(workloads.last?.ips == ["198.18.7.2"])
+        #expect(hostNetwork == 1)
+    }
+
+    @Test func eventsChangeThePodsAndSayWhetherAnythingChanged() {
+        var cluster = ClusterInventory()
+        let web = Self.pod("web-1", ips: ["198.18.7.1"])
+        // (Each change is taken into a constant: `#expect` cannot hold a mutating call.)
+        let added = cluster.apply(.added, pod: web)
+        let same = cluster.apply(.modified, pod: web)
+        let relabelled = cluster.apply(.modified, pod: Self.pod("web-1", labels: ["app": "batch"], ips: ["198.18.7.1"]))
+        #expect(added && !same && relabelled, "the same pod again changes nothing")
+        #expect(cluster.workloads(trustDomain: "t").workloads.first?.labels == ["app": "batch"])
+        let bookmark = cluster.apply(.bookmark, pod: web)
+        let deleted = cluster.apply(.deleted, pod: web)
+        let again = cluster.apply(.deleted, pod: web)
+        #expect(!bookmark && deleted && !again)
+        #expect(cluster.workloads(trustDomain: "t").workloads.isEmpty)
+        let namespace = cluster.apply(.added, namespace: Self.namespace("shop", ["tier": "gold"]))
+        let sameNamespace = cluster.apply(.modified, namespace: Self.namespace("shop", ["tier": "gold"]))
+        #expect(namespace && !sameNamespace)
+    }
+
+    /// An address reused before the old pod is gone: neither pod is
+    /// identified by it until one lets go.
+    @Test func twoLivePodsOnOneAddressIdentifyNeither() {
+        var cluster = ClusterInventory()
+        cluster.replacePods([Self.pod("old", ips: ["198.18.7.9"]), Self.pod("new", ips: ["198.18.7.9"])])
+        let merged = InventoryMerge.merge([(.kubernetes, cluster.workloads(trustDomain: "t").workloads)])
+        #expect(merged.workloads.allSatisfy { $0.ips.isEmpty })
+        #expect(merged.conflicts.map(\.description) == ["address 198.18.7.9 is claimed by kubernetes:shop/new and kubernetes:shop/old"])
+        // Sibling pods share their service account's SPIFFE ID: not a clash.
+        cluster.replacePods([Self.pod("a", ips: ["198.18.7.10"]), Self.pod("b", ips: ["198.18.7.11"])])
+        #expect(InventoryMerge.merge([(.kubernetes, cluster.workloads(trustDomain: "t").workloads)]).conflicts.isEmpty)
+        // The old pod lets go: the address identifies the new one.
+        cluster.replacePods([Self.pod("new", ips: ["198.18.7.9"])])
+        #expect(InventoryMerge.merge([(.kubernetes, cluster.workloads(trustDomain: "t").workloads)]).workloads.first?.ips == ["198.18.7.9"])
+    }
+
+    /// An enforcer that verified a shared SPIFFE ID (mTLS) gets what the
+    /// pods of that service account have in common, not one pod's labels.
+    @Test func aSharedSPIFFEIDIdentifiesOnlyWhatItsPodsShare() {
+        var cluster = ClusterInventory()
+        cluster.replacePods([
+            Self.pod("a", labels: ["app": "a"], ips: ["198.18.7.10"]), Self.pod("b", labels: ["app": "b"], ips: ["198.18.7.11"]),
+        ])
+        let tables = DecisionSnapshot.Tables(cluster.workloads(trustDomain: "t").workloads)
+        let shared = tables.bySpiffe["spiffe://t/ns/shop/sa/checkout"]?.identity
+        #expect(shared == SourceIdentity(namespace: "shop", serviceAccount: "checkout", spiffe: "spiffe://t/ns/shop/sa/checkout"))
+        #expect(tables.byIP["198.18.7.11"]?.identity.labels == ["app": "b"])
+    }
+
+    @Test func aPodAndAStoredWorkloadOnOneAddressIsReportedNotSettled() {
+        var cluster = ClusterInventory()
+        cluster.replacePods([Self.pod("web-1", ips: ["198.18.7.1"])])
+        let vm = Workload(namespace: "vms", pod: "db-1", ips: ["198.18.7.1"])
+        let merged = InventoryMerge.merge([(.stored, [vm]), (.kubernetes, cluster.workloads(trustDomain: "t").workloads)])
+        #expect(merged.workloads.allSatisfy { $0.ips.isEmpty })
+        #expect(merged.conflicts.first?.claimants == ["kubernetes:shop/web-1", "stored:vms/db-1"])
+    }
+
+    @Test func aPodListAndWatchEventsDecodeAsTheAPIServesThem() throws {
+        let list = """
+            {"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"1234","continue":"abc"},
+             "items":[{"metadata":{"name":"web-1","namespace":"shop","uid":"u1","resourceVersion":"1200","labels":{"app":"web"}},
+                       "spec":{"serviceAccountName":"checkout","containers":[{"name":"c","image":"x"}]},
+                       "status":{"phase":"Running","podIP":"198.18.7.1","podIPs":[{"ip":"198.18.7.1"}]}}]}
+            """
+        let page = try JSONDecoder().decode(Kubernetes.List<Kubernetes.Pod>.self, from: Data(list.utf8))
+        #expect(page.metadata.resourceVersion == "1234" && page.metadata.continue == "abc")
+        #expect(page.items.first?.status?.podIPs?.first?.ip == "198.18.7.1")
+        let event = #"{"type":"BOOKMARK","object":{"kind":"Pod","apiVersion":"v1","metadata":{"name":"","resourceVersion":"1300"}}}"#
+        let bookmark = try JSONDecoder().decode(Kubernetes.WatchEvent<Kubernetes.Pod>.self, from: Data(event.utf8))
+        #expect(bookmark.type == .bookmark && bookmark.object.metadata.resourceVersion == "1300")
+        let gone = #"{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old resource version","reason":"Expired","code":410}}"#
+        let error = try JSONDecoder().decode(Kubernetes.WatchEvent<Kubernetes.Status>.self, from: Data(gone.utf8))
+        #expect(error.type == .error && error.object.code == 410)
+    }
+}
