@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // The policy language: parser, compiler, evaluator, linter, formatter.
@@ -54,6 +55,18 @@ let package = Package(
         // Connection caps per source address, shared by both daemons.
         // Standard library only.
         .target(name: "ConnectionLimits"),
+        // A client of the Kubernetes API for the inventory: where the API
+        // server is (in-cluster or a kubeconfig), and lists and watches of
+        // pods and namespaces over async-http-client.
+        .target(
+            name: "KubernetesClient",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]),
         // The daemons' options (flag, environment variable, range) and
         // HOST:PORT, read one way by both.
         .target(name: "DaemonOptions"),
@@ -67,6 +80,7 @@ let package = Package(
         .target(
             name: "PDP",
             dependencies: [
+                "KubernetesClient",
                 "PolicyLang",
                 "EgressAPI",
                 "CMemory",
@@ -161,7 +175,7 @@ let package = Package(
         .testTarget(
             name: "PDPTests",
             dependencies: [
-                "egress-pdp", "egressctl", "PDP", "TestSupport", "ServiceTestSupport",
+                "egress-pdp", "egressctl", "PDP", "KubernetesClient", "TestSupport", "ServiceTestSupport",
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
             ]),
         // The enforcer's client against a real decision service.

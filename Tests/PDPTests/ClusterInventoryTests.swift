@@ -4,6 +4,7 @@ import PolicyLang
 import Testing
 
 @testable import PDP
+import KubernetesClient
 
 /// From Kubernetes pods and namespaces to workloads, without the API: each
 /// rule of `ClusterInventory`, and how its clashes meet `InventoryMerge`.
@@ -120,7 +121,7 @@ struct ClusterInventoryTests {
         let page = try JSONDecoder().decode(Kubernetes.List<Kubernetes.Pod>.self, from: Data(list.utf8))
         #expect(page.metadata.resourceVersion == "1234" && page.metadata.continue == "abc")
         #expect(page.items.first?.status?.podIPs?.first?.ip == "198.18.7.1")
-        let event = #"{"type":"BOOKMARK","object":{"kind":"Pod","apiVersion":"v1","metadata":{"name":"","resourceVersion":"1300"}}}"#
+        let event = #"{"type":"BOOKMARK","object":{"kind":"Pod","apiVersion":"v1","metadata":{"resourceVersion":"1300"}}}"#
         let bookmark = try JSONDecoder().decode(Kubernetes.WatchEvent<Kubernetes.Pod>.self, from: Data(event.utf8))
         #expect(bookmark.type == .bookmark && bookmark.object.metadata.resourceVersion == "1300")
         let gone = #"{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old resource version","reason":"Expired","code":410}}"#

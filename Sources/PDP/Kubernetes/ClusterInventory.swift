@@ -1,4 +1,5 @@
 import EgressAPI
+import KubernetesClient
 
 /// The pods and namespaces the Kubernetes API has told of, and the workloads
 /// they make: what the Kubernetes inventory source keeps between events.
