@@ -63,6 +63,7 @@ let package = Package(
             dependencies: [
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -110,6 +111,8 @@ let package = Package(
             dependencies: [
                 "PDP",
                 "DaemonOptions",
+                "KubernetesClient",
+                "PolicyLang",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import KubernetesClient
+import PolicyLang
 import Logging
 import DaemonOptions
 import NIOCore
@@ -64,6 +66,18 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Workloads file, YAML or JSON, loaded at start and reloaded when it changes (env EGRESS_PDP_WORKLOADS).")
     var workloads: String?
+
+    @Flag(help: "Learn pods and namespaces from the Kubernetes API: the in-cluster configuration (the service account's token and CA), or --kubeconfig / KUBECONFIG when given (env EGRESS_PDP_KUBERNETES=1).")
+    var kubernetes = false
+
+    @Option(help: "A kubeconfig whose current context reaches the Kubernetes API; implies --kubernetes (env KUBECONFIG, read with --kubernetes).")
+    var kubeconfig: String?
+
+    @Option(help: "Watch only this namespace's pods; repeat for more (env EGRESS_PDP_KUBERNETES_NAMESPACES, comma-separated; default all).")
+    var kubernetesNamespace: [String] = []
+
+    @Option(help: "SPIFFE trust domain of pods found through the Kubernetes API: spiffe://DOMAIN/ns/NS/sa/SA (env EGRESS_PDP_TRUST_DOMAIN; default cluster.local).")
+    var trustDomain: String?
 
     @Option(help: "Seconds an enforcer may cache an allow (env EGRESS_PDP_ALLOW_TTL; default 60).")
     var allowTtl: Int?
@@ -199,7 +213,37 @@ struct Serve: AsyncParsableCommand {
         configuration.policyCheckTimeout = Self.duration(
             try o.seconds(policyCheckTimeout, "EGRESS_PDP_POLICY_CHECK_TIMEOUT", default: 10, in: 0.05...86_400))
         configuration.maxPolicyFiles = try o.number(maxPolicyFiles, "EGRESS_PDP_MAX_POLICY_FILES", default: 5000, in: 1...Int.max)
+        configuration.kubernetes = try kubernetesSettings(o)
         return configuration
+    }
+
+    /// The Kubernetes inventory's settings, when it is asked for.
+    private func kubernetesSettings(_ o: OptionReader) throws -> KubernetesInventorySettings? {
+        let environment = ProcessInfo.processInfo.environment
+        let wanted = kubernetes || kubeconfig != nil || environment["EGRESS_PDP_KUBERNETES"] == "1"
+        guard wanted else { return nil }
+        let connection: KubernetesConnection
+        do {
+            if let file = kubeconfig ?? environment["KUBECONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
+                connection = try KubernetesConnection.kubeconfig(file)
+            } else {
+                connection = try KubernetesConnection.inCluster()
+            }
+        } catch let invalid as KubernetesConnection.Invalid {
+            throw OptionReader.Invalid(invalid.description)
+        }
+        var namespaces = kubernetesNamespace
+        if namespaces.isEmpty, let listed = environment["EGRESS_PDP_KUBERNETES_NAMESPACES"] {
+            namespaces = listed.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        for namespace in namespaces where KubernetesNames.checkLabel(namespace, what: "namespace") != nil {
+            throw OptionReader.Invalid("--kubernetes-namespace '\(namespace)' is not a namespace name")
+        }
+        let domain = o.value(trustDomain, "EGRESS_PDP_TRUST_DOMAIN") ?? "cluster.local"
+        guard !domain.isEmpty, !domain.contains("/"), !domain.contains(":") else {
+            throw OptionReader.Invalid("--trust-domain '\(domain)' is not a trust domain (a name such as cluster.local)")
+        }
+        return KubernetesInventorySettings(connection: connection, namespaces: namespaces, trustDomain: domain)
     }
 
     /// The decision API's limits from the options, each range-checked.

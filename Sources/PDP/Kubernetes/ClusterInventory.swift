@@ -21,10 +21,16 @@ struct ClusterInventory: Sendable {
     /// unique among live pods.
     static func key(_ pod: Kubernetes.Pod) -> String { "\(pod.metadata.namespace ?? "")/\(pod.metadata.name)" }
 
-    /// Replaces every pod with a full list's (a relist): applied as a whole,
-    /// so that no identity a pod keeps disappears for a moment.
-    mutating func replacePods(_ list: [Kubernetes.Pod]) {
-        pods = Dictionary(list.map { (Self.key($0), $0) }, uniquingKeysWith: { _, last in last })
+    /// Replaces every pod (of `namespace`, when the list was of one) with a
+    /// full list's (a relist): applied as a whole, so that no identity a pod
+    /// keeps disappears for a moment.
+    mutating func replacePods(_ list: [Kubernetes.Pod], inNamespace namespace: String? = nil) {
+        if let namespace {
+            pods = pods.filter { $0.value.metadata.namespace != namespace }
+        } else {
+            pods.removeAll()
+        }
+        for pod in list { pods[Self.key(pod)] = pod }
     }
 
     mutating func replaceNamespaces(_ list: [Kubernetes.Namespace]) {

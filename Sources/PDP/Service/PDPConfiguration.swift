@@ -1,3 +1,4 @@
+import KubernetesClient
 import Foundation
 import Logging
 import NIOCore
@@ -29,6 +30,9 @@ public struct PDPConfiguration: Sendable {
     public var policyCheckTimeout: Duration = .seconds(10)
     /// Policy files one request may carry.
     public var maxPolicyFiles = 5000
+    /// The Kubernetes API as an inventory source (`--kubernetes`,
+    /// `--kubeconfig`); nil: none.
+    public var kubernetes: KubernetesInventorySettings?
 
     public init(
         databasePath: String, decision: DecisionListeners, adminHost: String = "127.0.0.1", adminPort: Int = 15011,
@@ -50,5 +54,23 @@ public struct PDPConfiguration: Sendable {
         self.newAdminToken = newAdminToken
         self.auditMaxBacklog = auditMaxBacklog
         self.eventLoopThreads = eventLoopThreads
+    }
+}
+
+/// Where the Kubernetes inventory comes from and how identities are named.
+public struct KubernetesInventorySettings: Sendable {
+    public var connection: KubernetesConnection
+    /// Namespaces whose pods are watched; empty: all.
+    public var namespaces: [String]
+    /// The SPIFFE trust domain of pods' IDs (`spiffe://DOMAIN/ns/NS/sa/SA`).
+    public var trustDomain: String
+    /// Seconds the API server keeps one watch open before it is opened again.
+    public var watchTimeoutSeconds: Int
+
+    public init(connection: KubernetesConnection, namespaces: [String], trustDomain: String, watchTimeoutSeconds: Int = 300) {
+        self.connection = connection
+        self.namespaces = namespaces
+        self.trustDomain = trustDomain
+        self.watchTimeoutSeconds = watchTimeoutSeconds
     }
 }

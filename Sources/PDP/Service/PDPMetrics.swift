@@ -16,6 +16,14 @@ public final class PDPMetrics: Sendable {
     let accessReported: Counter
     /// Addresses, SPIFFE IDs and names two workloads claim now (`InventoryMerge`).
     let inventoryConflicts: Gauge
+    /// The Kubernetes inventory (`--kubernetes`): full lists, watch events by
+    /// type, failures retried, pods left out for sharing their node's
+    /// network, and when the API last told anything (Unix seconds).
+    let kubernetesRelists: Counter
+    let kubernetesEvents: [String: Counter]
+    let kubernetesReconnects: Counter
+    let kubernetesHostNetworkPods: Gauge
+    let kubernetesLastSync: Gauge
     /// Decision API connections open now.
     let decisionConnections: Gauge
     /// Decision API connections closed at accept, by `ConnectionAdmission.Refusal`.
@@ -55,6 +63,19 @@ public final class PDPMetrics: Sendable {
             descriptor: name("access_records", "total", "Connection records reported by enforcers."))
         inventoryConflicts = registry.makeGauge(
             descriptor: name("inventory_conflicts", "", "Addresses, SPIFFE IDs and names that two workloads claim now; a clashing address or SPIFFE ID identifies neither."))
+        kubernetesRelists = registry.makeCounter(descriptor: name("kubernetes_lists", "total", "Full lists of pods or namespaces from the Kubernetes API."))
+        let events = name("kubernetes_events", "total", "Watch events from the Kubernetes API, by type.")
+        let registryForEvents = registry
+        kubernetesEvents = Dictionary(
+            uniqueKeysWithValues: ["ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"].map {
+                ($0, registryForEvents.makeCounter(descriptor: events, labels: [("type", $0)]))
+            })
+        kubernetesReconnects = registry.makeCounter(
+            descriptor: name("kubernetes_failures", "total", "Lists and watches of the Kubernetes API that failed and were retried after a backoff."))
+        kubernetesHostNetworkPods = registry.makeGauge(
+            descriptor: name("kubernetes_host_network_pods", "", "Running hostNetwork pods, which get no identity from their node's address."))
+        kubernetesLastSync = registry.makeGauge(
+            descriptor: name("kubernetes_last_sync_timestamp_seconds", "", "When the Kubernetes API last listed or sent an event (Unix seconds); time() minus this is how stale the inventory may be."))
         decisionConnections = registry.makeGauge(descriptor: name("decision_connections", "", "Decision API connections open."))
         let refused = name("decision_connections_refused", "total", "Decision API connections closed at accept, by reason.")
         let registry = registry

@@ -1,5 +1,6 @@
 import EgressAPI
 import Foundation
+import KubernetesClient
 import Hummingbird
 import Logging
 import NIOConcurrencyHelpers
@@ -60,11 +61,12 @@ public final class PDPService: Sendable {
         for address in bound { logger.info("decision API listening", metadata: ["address": "\(address)"]) }
 
         let readiness = ReadinessFlag()
+        let kubernetes = try kubernetesSource()
         let checks = CheckRunner(
             limits: .init(maxFiles: configuration.maxPolicyFiles, timeout: configuration.policyCheckTimeout), metrics: metrics)
         let admin = AdminAPI(
             policies: policies, inventory: inventory, database: database, audit: audit, authenticator: authenticator,
-            metrics: metrics, checks: checks, ready: { readiness.isReady },
+            metrics: metrics, checks: checks, ready: { [kubernetes] in readiness.isReady && (kubernetes?.isReady ?? true) },
             tokensChanged: { [authenticator, database] in try authenticator.reload(from: database) })
         let logger = logger
         let app = Application(
@@ -87,6 +89,7 @@ public final class PDPService: Sendable {
             let source = WorkloadsFileSource(path: file, loadedAt: workloadsStamp.withLockedValue { $0 }, logger: logger)
             services.append(InventorySourceService(inventory: inventory, source: source))
         }
+        if let kubernetes { services.append(InventorySourceService(inventory: inventory, source: kubernetes)) }
         services.append(app)
         // Last, so that it hears of the shutdown first: the admin API waits
         // for requests under way, and a long check must end before that.
@@ -99,6 +102,22 @@ public final class PDPService: Sendable {
         try await group.shutdownGracefully()
         let head = audit.currentHead
         logger.info("stopped", metadata: ["auditHeadSeq": "\(head.seq)", "auditHead": "\(head.hash)"])
+    }
+
+    /// The Kubernetes API as an inventory source, when configured.
+    private func kubernetesSource() throws -> KubernetesSource? {
+        guard let settings = configuration.kubernetes else { return nil }
+        logger.info(
+            "the inventory follows the Kubernetes API",
+            metadata: [
+                "server": "\(settings.connection.server)",
+                "namespaces": "\(settings.namespaces.isEmpty ? "all" : settings.namespaces.joined(separator: ","))",
+            ])
+        return KubernetesSource(
+            api: try KubernetesAPI(connection: settings.connection),
+            settings: .init(
+                namespaces: settings.namespaces, trustDomain: settings.trustDomain, watchTimeoutSeconds: settings.watchTimeoutSeconds),
+            metrics: metrics, logger: logger)
     }
 
     /// Tokens, the active revision and the inventory, before anything listens.

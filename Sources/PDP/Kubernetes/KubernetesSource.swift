@@ -1,0 +1,107 @@
+import EgressAPI
+import KubernetesClient
+import Logging
+import NIOConcurrencyHelpers
+
+/// The Kubernetes API as the inventory's `kubernetes` partition: pods (of
+/// every namespace, or of those named) and namespaces, listed and watched by
+/// one `Reflector` each, kept in a `ClusterInventory`, and handed to the
+/// inventory after every change. Ready once the first full list of each is in.
+final class KubernetesSource: InventorySource {
+    struct Settings: Sendable {
+        /// Namespaces whose pods are watched; empty: all.
+        var namespaces: [String] = []
+        var trustDomain = "cluster.local"
+        var watchTimeoutSeconds = 300
+    }
+
+    var partition: InventoryPartition { .kubernetes }
+
+    private let api: KubernetesAPI
+    private let settings: Settings
+    private let metrics: PDPMetrics
+    private let logger: Logger
+    private let cluster = NIOLockedValueBox(ClusterInventory())
+    /// Lists not yet in: one per pods reflector and one for namespaces.
+    private let listsMissing: NIOLockedValueBox<Set<String>>
+
+    init(api: KubernetesAPI, settings: Settings, metrics: PDPMetrics, logger: Logger) {
+        self.api = api
+        self.settings = settings
+        self.metrics = metrics
+        self.logger = logger
+        listsMissing = NIOLockedValueBox(Set(Self.podPaths(settings.namespaces) + ["/api/v1/namespaces"]))
+    }
+
+    /// Ready once every resource was listed in full once.
+    var isReady: Bool { listsMissing.withLockedValue { $0.isEmpty } }
+
+    private static func podPaths(_ namespaces: [String]) -> [String] {
+        namespaces.isEmpty ? ["/api/v1/pods"] : namespaces.map { "/api/v1/namespaces/\($0)/pods" }
+    }
+
+    func run(updating inventory: InventoryManager) async {
+        await withTaskGroup(of: Void.self) { group in
+            for (path, namespace) in zip(Self.podPaths(settings.namespaces), settings.namespaces.isEmpty ? [nil] : settings.namespaces.map { $0 }) {
+                group.addTask { await self.follow(Kubernetes.Pod.self, path, inventory) { $0.replacePods($1, inNamespace: namespace) } changed: { $0.apply($1, pod: $2) } }
+            }
+            group.addTask {
+                await self.follow(Kubernetes.Namespace.self, "/api/v1/namespaces", inventory) { $0.replaceNamespaces($1) } changed: { $0.apply($1, namespace: $2) }
+            }
+        }
+    }
+
+    private func follow<Object: KubernetesObject>(
+        _ type: Object.Type, _ path: String, _ inventory: InventoryManager,
+        relisted: @escaping @Sendable (inout ClusterInventory, [Object]) -> Void,
+        changed: @escaping @Sendable (inout ClusterInventory, Kubernetes.WatchEvent<Object>.Kind, Object) -> Bool
+    ) async {
+        var reflector = Reflector<Object>(api: api, path: path)
+        reflector.watchTimeoutSeconds = settings.watchTimeoutSeconds
+        await reflector.run(
+            relisted: { items in
+                self.cluster.withLockedValue { relisted(&$0, items) }
+                self.listsMissing.withLockedValue { _ = $0.remove(path) }
+                self.publish(to: inventory)
+            },
+            changed: { kind, object in
+                if self.cluster.withLockedValue({ changed(&$0, kind, object) }) { self.publish(to: inventory) }
+            },
+            report: { report in self.record(report, path: path) })
+    }
+
+    /// Hands the workloads to the inventory. Until every list is in, what a
+    /// partial view would make is held back: a decision must not see pods
+    /// of one namespace as if they were all.
+    private func publish(to inventory: InventoryManager) {
+        guard isReady else { return }
+        let (workloads, hostNetwork) = cluster.withLockedValue { $0.workloads(trustDomain: settings.trustDomain) }
+        metrics.kubernetesHostNetworkPods.set(to: Double(hostNetwork))
+        do {
+            _ = try inventory.replace(workloads, in: .kubernetes)
+        } catch {
+            logger.error("the Kubernetes inventory could not be installed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func record(_ report: Reflector<some KubernetesObject>.Report, path: String) {
+        switch report {
+        case .listed, .event: metrics.kubernetesLastSync.set(to: Double(nowMilliseconds()) / 1000)
+        case .expired, .failed: break
+        }
+        switch report {
+        case .listed(let count):
+            metrics.kubernetesRelists.increment()
+            logger.info("listed from the Kubernetes API", metadata: ["path": "\(path)", "objects": "\(count)"])
+        case .event(let kind):
+            metrics.kubernetesEvents[kind.rawValue]?.increment()
+        case .expired:
+            logger.info("the watch's resourceVersion expired (410); listing again", metadata: ["path": "\(path)"])
+        case .failed(let error, let delay):
+            metrics.kubernetesReconnects.increment()
+            logger.warning(
+                "the Kubernetes API failed; decisions go on from the last known state",
+                metadata: ["path": "\(path)", "error": "\(error)", "retry_in_ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)"])
+        }
+    }
+}
