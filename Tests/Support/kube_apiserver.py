@@ -209,12 +209,17 @@ class Handler(BaseHTTPRequestHandler):
             last_bookmark = time.monotonic()
             while time.monotonic() < deadline:
                 with STATE.lock:
-                    pending = [e for e in STATE.log if e[0] > since and e[1] == resource
-                               and self.matches(resource, namespace, e[3])]
+                    def waiting():
+                        return [e for e in STATE.log if e[0] > since and e[1] == resource
+                                and self.matches(resource, namespace, e[3])]
+                    pending = waiting()
                     if not pending:
                         STATE.lock.wait(timeout=0.1)
-                    cut, STATE.cut_next = (STATE.cut_next and bool(pending)), (STATE.cut_next and not pending)
+                        pending = waiting()
+                    # The version every event up to which is in `pending`:
+                    # a bookmark never claims one it has not sent.
                     current = STATE.rv
+                    cut, STATE.cut_next = (STATE.cut_next and bool(pending)), (STATE.cut_next and not pending)
                 for rv, _, kind, obj in pending:
                     line = json.dumps({"type": kind, "object": obj}).encode() + b"\n"
                     if cut:

@@ -41,6 +41,10 @@ final class KubernetesSource: InventorySource {
     }
 
     func run(updating inventory: InventoryManager) async {
+        defer {
+            // The HTTP client must be shut down before it goes away.
+            Task { [api] in try? await api.shutdown() }
+        }
         await withTaskGroup(of: Void.self) { group in
             for (path, namespace) in zip(Self.podPaths(settings.namespaces), settings.namespaces.isEmpty ? [nil] : settings.namespaces.map { $0 }) {
                 group.addTask { await self.follow(Kubernetes.Pod.self, path, inventory) { $0.replacePods($1, inNamespace: namespace) } changed: { $0.apply($1, pod: $2) } }
