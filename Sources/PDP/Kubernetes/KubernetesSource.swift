@@ -24,6 +24,12 @@ final class KubernetesSource: InventorySource {
     private let cluster = NIOLockedValueBox(ClusterInventory())
     /// Lists not yet in: one per pods reflector and one for namespaces.
     private let listsMissing: NIOLockedValueBox<Set<String>>
+    /// Whether a publish is scheduled: events that arrive meanwhile go with it.
+    private let publishScheduled = NIOLockedValueBox(false)
+    /// How long events are gathered before the inventory is rebuilt: each
+    /// rebuild merges every workload, and a burst of events (a rollout, a
+    /// relabelled namespace) should cost one, not one per pod.
+    static let gatherEvents: Duration = .milliseconds(25)
 
     init(api: KubernetesAPI, settings: Settings, metrics: PDPMetrics, logger: Logger) {
         self.api = api
@@ -69,9 +75,25 @@ final class KubernetesSource: InventorySource {
                 self.publish(to: inventory)
             },
             changed: { kind, object in
-                if self.cluster.withLockedValue({ changed(&$0, kind, object) }) { self.publish(to: inventory) }
+                if self.cluster.withLockedValue({ changed(&$0, kind, object) }) { self.schedulePublish(to: inventory) }
             },
             report: { report in self.record(report, path: path) })
+    }
+
+    /// Publishes once `gatherEvents` has passed, with every change made by then.
+    private func schedulePublish(to inventory: InventoryManager) {
+        let first = publishScheduled.withLockedValue { scheduled in
+            defer { scheduled = true }
+            return !scheduled
+        }
+        guard first else { return }
+        Task {
+            try? await Task.sleep(for: Self.gatherEvents)
+            // Cleared before reading the cluster: a change after this point
+            // schedules the next publish.
+            self.publishScheduled.withLockedValue { $0 = false }
+            self.publish(to: inventory)
+        }
     }
 
     /// Hands the workloads to the inventory. Until every list is in, what a
