@@ -100,10 +100,17 @@ public final class KubernetesAPI: Sendable {
     ) async throws {
         guard line.readableBytes > 0 else { return }
         let data = Data(buffer: line)
-        if let error = try? JSONDecoder().decode(Kubernetes.WatchEvent<Kubernetes.Status>.self, from: data), error.type == .error {
-            throw Failure(code: error.object.code ?? 0, message: error.object.message ?? "an ERROR event")
+        let decoded: Kubernetes.WatchEvent<Object>
+        do {
+            decoded = try JSONDecoder().decode(Kubernetes.WatchEvent<Object>.self, from: data)
+        } catch {
+            // An ERROR event carries a Status, which is not the object: read
+            // only when the object does not decode (once per event otherwise).
+            if let status = try? JSONDecoder().decode(Kubernetes.WatchEvent<Kubernetes.Status>.self, from: data), status.type == .error {
+                throw Failure(code: status.object.code ?? 0, message: status.object.message ?? "an ERROR event")
+            }
+            throw error
         }
-        let decoded = try JSONDecoder().decode(Kubernetes.WatchEvent<Object>.self, from: data)
         try await event(decoded.type, decoded.object)
     }
 

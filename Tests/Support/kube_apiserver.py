@@ -21,12 +21,15 @@ reference (core/v1 Pod and Namespace) and "Kubernetes API Concepts"
 Tests drive it through /_test/ (not part of the Kubernetes API): put and
 delete pods and namespaces (each change gets the next resourceVersion),
 compact the change log, cut the next watch event in the middle of its line
-and drop the connection, and read counts of requests.
+and drop the connection, relabel pods at a given rate (`churn`, for
+bench/k8s-sync), and read counts of requests.
 
 Prints its port on the first line of stdout once it listens.
 """
 import argparse
+import bisect
 import json
+import random
 import ssl
 import sys
 import threading
@@ -40,7 +43,8 @@ class State:
         self.lock = threading.Condition()
         self.rv = 100
         self.objects = {"pods": {}, "namespaces": {}}
-        self.log = []  # (rv, resource, type, object)
+        self.log = []  # (rv, resource, type, object), in resourceVersion order
+        self.log_rvs = []  # the log's resourceVersions, for bisect
         self.oldest = 100  # a watch from before this is 410 Gone
         self.snapshots = {}  # continue token -> (rv, remaining items)
         self.cut_next = False
@@ -58,13 +62,46 @@ class State:
                 kind = "MODIFIED" if key in self.objects[resource] else "ADDED"
                 self.objects[resource][key] = obj
             self.log.append((self.rv, resource, kind, obj))
+            self.log_rvs.append(self.rv)
             self.lock.notify_all()
             return self.rv
+
+    def since(self, rv):
+        """The log's entries after `rv` (called with the lock held)."""
+        return self.log[bisect.bisect_right(self.log_rvs, rv):]
+
+    def preload(self, pods, namespaces):
+        """`pods` running pods spread over `namespaces` namespaces, at once."""
+        for n in range(namespaces):
+            self.change("namespaces", "PUT", {"metadata": {"name": "ns-%d" % n, "labels": {"team": "t%d" % (n % 10)}}})
+        for i in range(pods):
+            self.change("pods", "PUT", pod(i, namespaces, "web"))
+
+    def churn(self, rate, seconds):
+        """MODIFIED events at `rate` per second for `seconds`: pods relabelled."""
+        count = len(self.objects["pods"])
+        start = time.monotonic()
+        n = 0
+        while time.monotonic() - start < seconds:
+            target = int((time.monotonic() - start) * rate)
+            while n < target:
+                i = random.randrange(count)
+                self.change("pods", "PUT", pod(i, max(1, len(self.objects["namespaces"])), "web" if n % 2 else "batch"))
+                n += 1
+            time.sleep(0.002)
+        return n
+
 
     @staticmethod
     def key(resource, obj):
         meta = obj["metadata"]
         return meta["name"] if resource == "namespaces" else meta.get("namespace", "") + "/" + meta["name"]
+
+
+def pod(i, namespaces, app):
+    return {"metadata": {"name": "pod-%d" % i, "namespace": "ns-%d" % (i % namespaces), "labels": {"app": app}},
+            "spec": {"serviceAccountName": "sa-%d" % (i % 7)},
+            "status": {"phase": "Running", "podIPs": [{"ip": "198.%d.%d.%d" % (18 + (i >> 16 & 1), i >> 8 & 255, i & 255)}]}}
 
 
 STATE = State()
@@ -120,8 +157,13 @@ class Handler(BaseHTTPRequestHandler):
             with STATE.lock:
                 STATE.oldest = STATE.rv + 1
                 STATE.log.clear()
+                STATE.log_rvs.clear()
                 STATE.snapshots.clear()
             return self.send_json(200, {})
+        if parts[1] == "churn":
+            body = self.read_body()
+            made = STATE.churn(float(body["rate"]), float(body["seconds"]))
+            return self.send_json(200, {"events": made})
         if parts[1] == "cut":
             with STATE.lock:
                 STATE.cut_next = True
@@ -210,7 +252,7 @@ class Handler(BaseHTTPRequestHandler):
             while time.monotonic() < deadline:
                 with STATE.lock:
                     def waiting():
-                        return [e for e in STATE.log if e[0] > since and e[1] == resource
+                        return [e for e in STATE.since(since) if e[1] == resource
                                 and self.matches(resource, namespace, e[3])]
                     pending = waiting()
                     if not pending:
@@ -250,8 +292,15 @@ def main():
     parser.add_argument("--client-ca", required=True)
     parser.add_argument("--token-file", required=True)
     parser.add_argument("--bookmark-every", type=float, default=1.0)
+    parser.add_argument("--preload-pods", type=int, default=0, help="start with this many running pods (benchmarks)")
+    parser.add_argument("--preload-namespaces", type=int, default=1)
     args = parser.parse_args()
     Handler.args = args
+    if args.preload_pods:
+        STATE.preload(args.preload_pods, args.preload_namespaces)
+        STATE.log.clear()
+        STATE.log_rvs.clear()
+        STATE.oldest = STATE.rv + 1
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -17,6 +17,8 @@ public final class DecisionEngine: Sendable {
     }
 
     private let current = NIOLockedValueBox(DecisionSnapshot.empty)
+    /// The entries of the installed inventory, by workload.
+    private let entries = NIOLockedValueBox([Workload: DecisionSnapshot.Entry]())
     let ttl: TTL
     let audit: AuditWriter
     let metrics: PDPMetrics
@@ -50,7 +52,11 @@ public final class DecisionEngine: Sendable {
 
     /// Installs a new inventory; the next decision uses it.
     func install(workloads: [Workload], generation: Int64) {
-        let table = DecisionSnapshot.Tables(workloads)
+        // Encoding an identity costs more than looking it up: a rebuild after
+        // one pod changed encodes that pod's alone. (Installs are serialized
+        // by the inventory's lock.)
+        let table = DecisionSnapshot.Tables(workloads, reusing: entries.withLockedValue { $0 })
+        entries.withLockedValue { $0 = table.entries }
         let next = current.withLockedValue { snapshot in
             snapshot = DecisionSnapshot(
                 revision: snapshot.revision, index: snapshot.index, inventoryGeneration: generation,

@@ -27,10 +27,17 @@ public final class DecisionSnapshot: Sendable {
         var byIP: [String: Entry] = [:]
         var bySpiffe: [String: Entry] = [:]
 
-        init(_ workloads: [Workload]) {
+        /// Each workload's entry, to be reused by the next tables: a
+        /// workload that did not change keeps its encoded identity.
+        var entries: [Workload: Entry] = [:]
+
+        /// `previous`: the entries of the tables this one replaces.
+        init(_ workloads: [Workload], reusing previous: [Workload: Entry] = [:]) {
             var shared: [String: SourceIdentity] = [:]
+            entries.reserveCapacity(workloads.count)
             for workload in workloads {
-                let entry = Entry(workload.identity)
+                let entry = previous[workload] ?? Entry(workload.identity)
+                entries[workload] = entry
                 for ip in workload.ips { if let ip = IPAddressText.normalize(ip) { byIP[ip] = entry } }
                 guard let spiffe = workload.spiffe else { continue }
                 if let held = bySpiffe[spiffe] {
