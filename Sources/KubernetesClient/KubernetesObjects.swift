@@ -94,11 +94,14 @@ public enum Kubernetes {
         public var items: [Item]
     }
 
+    /// What a watch event says happened.
+    public enum EventType: String, Decodable, Sendable {
+        case added = "ADDED", modified = "MODIFIED", deleted = "DELETED", bookmark = "BOOKMARK", error = "ERROR"
+    }
+
     /// One line of a watch stream.
     public struct WatchEvent<Object: Codable & Sendable>: Decodable, Sendable {
-        public enum Kind: String, Decodable, Sendable {
-            case added = "ADDED", modified = "MODIFIED", deleted = "DELETED", bookmark = "BOOKMARK", error = "ERROR"
-        }
+        public typealias Kind = EventType
 
         public var type: Kind
         /// The object; for an ERROR event a `Status` instead (see `Status`).

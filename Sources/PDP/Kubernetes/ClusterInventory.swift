@@ -38,29 +38,24 @@ struct ClusterInventory: Sendable {
     }
 
     /// Applies a watch event; true when it changed anything.
-    mutating func apply(_ kind: Kubernetes.WatchEvent<Kubernetes.Pod>.Kind, pod: Kubernetes.Pod) -> Bool {
-        let key = Self.key(pod)
-        switch kind {
-        case .added, .modified:
-            guard pods[key] != pod else { return false }
-            pods[key] = pod
-            return true
-        case .deleted:
-            return pods.removeValue(forKey: key) != nil
-        case .bookmark, .error:
-            return false
-        }
+    mutating func apply(_ kind: Kubernetes.EventType, pod: Kubernetes.Pod) -> Bool {
+        Self.apply(kind, pod, key: Self.key(pod), to: &pods)
     }
 
-    mutating func apply(_ kind: Kubernetes.WatchEvent<Kubernetes.Namespace>.Kind, namespace: Kubernetes.Namespace) -> Bool {
-        let name = namespace.metadata.name
+    mutating func apply(_ kind: Kubernetes.EventType, namespace: Kubernetes.Namespace) -> Bool {
+        Self.apply(kind, namespace, key: namespace.metadata.name, to: &namespaces)
+    }
+
+    private static func apply<Object: Equatable>(
+        _ kind: Kubernetes.EventType, _ object: Object, key: String, to objects: inout [String: Object]
+    ) -> Bool {
         switch kind {
         case .added, .modified:
-            guard namespaces[name] != namespace else { return false }
-            namespaces[name] = namespace
+            guard objects[key] != object else { return false }
+            objects[key] = object
             return true
         case .deleted:
-            return namespaces.removeValue(forKey: name) != nil
+            return objects.removeValue(forKey: key) != nil
         case .bookmark, .error:
             return false
         }
