@@ -18,7 +18,7 @@ public final class DecisionEngine: Sendable {
 
     private let current = NIOLockedValueBox(DecisionSnapshot.empty)
     /// The entries of the installed inventory, by workload.
-    private let entries = NIOLockedValueBox([Workload: DecisionSnapshot.Entry]())
+    private let entries = NIOLockedValueBox([String: DecisionSnapshot.Entry]())
     let ttl: TTL
     let audit: AuditWriter
     let metrics: PDPMetrics

@@ -27,17 +27,21 @@ public final class DecisionSnapshot: Sendable {
         var byIP: [String: Entry] = [:]
         var bySpiffe: [String: Entry] = [:]
 
-        /// Each workload's entry, to be reused by the next tables: a
-        /// workload that did not change keeps its encoded identity.
-        var entries: [Workload: Entry] = [:]
+        /// Each workload's entry by `namespace/pod`, to be reused by the next
+        /// tables: a workload whose identity did not change keeps its encoded
+        /// identity. (Keyed by name and compared by identity: hashing whole
+        /// workloads, labels and all, cost more than it saved.)
+        var entries: [String: Entry] = [:]
 
         /// `previous`: the entries of the tables this one replaces.
-        init(_ workloads: [Workload], reusing previous: [Workload: Entry] = [:]) {
+        init(_ workloads: [Workload], reusing previous: [String: Entry] = [:]) {
             var shared: [String: SourceIdentity] = [:]
             entries.reserveCapacity(workloads.count)
             for workload in workloads {
-                let entry = previous[workload] ?? Entry(workload.identity)
-                entries[workload] = entry
+                let name = workload.namespace + "/" + workload.pod
+                let identity = workload.identity
+                let entry = previous[name].flatMap { $0.identity == identity ? $0 : nil } ?? Entry(identity)
+                entries[name] = entry
                 for ip in workload.ips { if let ip = IPAddressText.normalize(ip) { byIP[ip] = entry } }
                 guard let spiffe = workload.spiffe else { continue }
                 if let held = bySpiffe[spiffe] {

@@ -29,7 +29,7 @@ final class KubernetesSource: InventorySource {
     /// How long events are gathered before the inventory is rebuilt: each
     /// rebuild merges every workload, and a burst of events (a rollout, a
     /// relabelled namespace) should cost one, not one per pod.
-    static let gatherEvents: Duration = .milliseconds(100)
+    static let gatherEvents: Duration = .milliseconds(250)
 
     init(api: KubernetesAPI, settings: Settings, metrics: PDPMetrics, logger: Logger) {
         self.api = api
