@@ -183,5 +183,15 @@ struct KubernetesInventoryTests {
         #expect(try await pdp.decide(#"{"source": {"ip": "198.18.8.1"}, "host": "api.stripe.com"}"#, token: pep).json?["verdict"] as? String == "allow")
         #expect(try await pdp.admin("GET", "/readyz").status == 200)
         #expect(pdp.log.contains("the Kubernetes API failed; decisions go on from the last known state"))
+        // How long the inventory has gone without news shows, and grows.
+        func sinceSync() async throws -> Double? {
+            try await pdp.admin("GET", "/metrics").body.split(separator: "\n")
+                .first { $0.hasPrefix("egress_pdp_kubernetes_seconds_since_sync ") }
+                .flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+        let first = try #require(try await sinceSync())
+        await pause(1.2)
+        let later = try #require(try await sinceSync())
+        #expect(first >= 0.9 && later >= first + 1, "\(first) then \(later)")
     }
 }

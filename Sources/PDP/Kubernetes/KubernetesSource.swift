@@ -37,7 +37,15 @@ final class KubernetesSource: InventorySource {
         self.metrics = metrics
         self.logger = logger
         listsMissing = NIOLockedValueBox(Set(Self.podPaths(settings.namespaces) + ["/api/v1/namespaces"]))
+        metrics.sampleAtScrape { [lastSync] in
+            let last = lastSync.withLockedValue { $0 }
+            guard last > 0 else { return }
+            metrics.kubernetesSinceSync.set(to: Double(nowMilliseconds() - last) / 1000)
+        }
     }
+
+    /// When the API last listed or sent an event (Unix milliseconds); 0: never.
+    private let lastSync = NIOLockedValueBox<Int64>(0)
 
     /// Ready once every resource was listed in full once.
     var isReady: Bool { listsMissing.withLockedValue { $0.isEmpty } }
@@ -112,7 +120,10 @@ final class KubernetesSource: InventorySource {
 
     private func record(_ report: Reflector<some KubernetesObject>.Report, path: String) {
         switch report {
-        case .listed, .event: metrics.kubernetesLastSync.set(to: Double(nowMilliseconds()) / 1000)
+        case .listed, .event:
+            let now = nowMilliseconds()
+            lastSync.withLockedValue { $0 = now }
+            metrics.kubernetesLastSync.set(to: Double(now) / 1000)
         case .expired, .failed: break
         }
         switch report {

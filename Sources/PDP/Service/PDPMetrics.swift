@@ -24,6 +24,8 @@ public final class PDPMetrics: Sendable {
     let kubernetesReconnects: Counter
     let kubernetesHostNetworkPods: Gauge
     let kubernetesLastSync: Gauge
+    /// Seconds since `kubernetesLastSync`, worked out at each scrape.
+    let kubernetesSinceSync: Gauge
     /// Decision API connections open now.
     let decisionConnections: Gauge
     /// Decision API connections closed at accept, by `ConnectionAdmission.Refusal`.
@@ -76,6 +78,8 @@ public final class PDPMetrics: Sendable {
             descriptor: name("kubernetes_host_network_pods", "", "Running hostNetwork pods, which get no identity from their node's address."))
         kubernetesLastSync = registry.makeGauge(
             descriptor: name("kubernetes_last_sync_timestamp_seconds", "", "When the Kubernetes API last listed or sent an event (Unix seconds); time() minus this is how stale the inventory may be."))
+        kubernetesSinceSync = registry.makeGauge(
+            descriptor: name("kubernetes_seconds_since_sync", "", "Seconds since the Kubernetes API last listed or sent an event; it grows while the API server is away and decisions go on from the last known state."))
         decisionConnections = registry.makeGauge(descriptor: name("decision_connections", "", "Decision API connections open."))
         let refused = name("decision_connections_refused", "total", "Decision API connections closed at accept, by reason.")
         let registry = registry
