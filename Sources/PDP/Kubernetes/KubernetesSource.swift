@@ -50,23 +50,37 @@ final class KubernetesSource: InventorySource {
     /// Ready once every resource was listed in full once.
     var isReady: Bool { listsMissing.withLockedValue { $0.isEmpty } }
 
-    private static func podPaths(_ namespaces: [String]) -> [String] {
-        namespaces.isEmpty ? ["/api/v1/pods"] : namespaces.map { "/api/v1/namespaces/\($0)/pods" }
+    /// Where pods are listed and watched: all namespaces at once, or each
+    /// namespace named (its list then replaces that namespace's pods alone).
+    private static func podLists(_ namespaces: [String]) -> [(path: String, namespace: String?)] {
+        namespaces.isEmpty ? [("/api/v1/pods", nil)] : namespaces.map { ("/api/v1/namespaces/\($0)/pods", $0) }
     }
 
+    private static func podPaths(_ namespaces: [String]) -> [String] { podLists(namespaces).map(\.path) }
+
     func run(updating inventory: InventoryManager) async {
-        defer {
-            // The HTTP client must be shut down before it goes away.
-            Task { [api] in try? await api.shutdown() }
-        }
         await withTaskGroup(of: Void.self) { group in
-            for (path, namespace) in zip(Self.podPaths(settings.namespaces), settings.namespaces.isEmpty ? [nil] : settings.namespaces.map { $0 }) {
-                group.addTask { await self.follow(Kubernetes.Pod.self, path, inventory) { $0.replacePods($1, inNamespace: namespace) } changed: { $0.apply($1, pod: $2) } }
+            for (path, namespace) in Self.podLists(settings.namespaces) {
+                group.addTask {
+                    await self.follow(Kubernetes.Pod.self, path, inventory) {
+                        $0.replacePods($1, inNamespace: namespace)
+                    } changed: {
+                        $0.apply($1, pod: $2)
+                    }
+                }
             }
             group.addTask {
-                await self.follow(Kubernetes.Namespace.self, "/api/v1/namespaces", inventory) { $0.replaceNamespaces($1) } changed: { $0.apply($1, namespace: $2) }
+                await self.follow(Kubernetes.Namespace.self, "/api/v1/namespaces", inventory) {
+                    $0.replaceNamespaces($1)
+                } changed: {
+                    $0.apply($1, namespace: $2)
+                }
             }
         }
+        // The HTTP client must be shut down before it goes away; in the
+        // background, as waiting for it held the service's stop for seconds
+        // (it waits out the watch that was cut).
+        Task { [api] in try? await api.shutdown() }
     }
 
     private func follow<Object: KubernetesObject>(
