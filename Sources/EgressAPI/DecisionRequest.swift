@@ -101,8 +101,9 @@ public struct DecisionRequest: Sendable, Equatable {
         return identity.isEmpty ? .unknown : .asserted(identity)
     }
 
-    /// `source.labels` or `source.namespaceLabels`: an object of printable strings.
-    private static func labels(_ field: String, in fields: [String: Any]) throws(Invalid) -> [String: String] {
+    /// `source.labels` or `source.namespaceLabels`: an object of printable
+    /// strings. (`egressctl eval --batch` reads its lines' sources with it too.)
+    public static func labels(_ field: String, in fields: [String: Any]) throws(Invalid) -> [String: String] {
         switch fields[field] {
         case let object as [String: Any]:
             var labels: [String: String] = [:]

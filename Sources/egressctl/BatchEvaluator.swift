@@ -74,18 +74,11 @@ struct BatchEvaluator: Sendable {
                 namespaceLabels: try labels("namespaceLabels", in: fields))
         }
 
-        /// `source.labels` or `source.namespaceLabels`: an object of strings.
         private static func labels(_ field: String, in fields: [String: Any]) throws(Invalid) -> [String: String] {
-            switch fields[field] {
-            case let object as [String: Any]:
-                var labels: [String: String] = [:]
-                for (key, value) in object {
-                    guard let text = value as? String else { throw Invalid(message: "'source.\(field).\(key)' must be a string") }
-                    labels[key] = text
-                }
-                return labels
-            case nil, is NSNull: return [:]
-            default: throw Invalid(message: "'source.\(field)' must be an object")
+            do {
+                return try DecisionRequest.labels(field, in: fields)
+            } catch {
+                throw Invalid(message: error.message)
             }
         }
     }
