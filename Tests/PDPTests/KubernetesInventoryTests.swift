@@ -143,6 +143,16 @@ struct KubernetesInventoryTests {
         try await api.pod("web-5", labels: ["app": "batch"], ip: "198.18.8.5")
         #expect(try await Self.awaitVerdict(pdp, pep, ip: "198.18.8.5", "deny") != nil)
 
+        // Hostile watch lines (not JSON; longer than the 4 MiB cap) fail the
+        // watch, which is opened again from the last version: nothing is lost.
+        for junk in ["garbage", "huge"] {
+            try await api.control("POST", "junk", #"{"kind": "\#(junk)"}"#)
+            await pause(0.2)
+            try await api.pod("web-5", labels: ["app": junk == "huge" ? "batch" : "web"], ip: "198.18.8.5")
+            #expect(try await Self.awaitVerdict(pdp, pep, ip: "198.18.8.5", junk == "huge" ? "deny" : "allow") != nil, "after \(junk)")
+        }
+        #expect(pdp.log.contains("a watch event longer than"), "the oversized line is refused, not held")
+
         // The change log compacted: the watch gets 410 and lists again.
         try await api.control("POST", "compact")
         try await api.control("POST", "cut")

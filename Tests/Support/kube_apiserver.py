@@ -21,7 +21,8 @@ reference (core/v1 Pod and Namespace) and "Kubernetes API Concepts"
 Tests drive it through /_test/ (not part of the Kubernetes API): put and
 delete pods and namespaces (each change gets the next resourceVersion),
 compact the change log, cut the next watch event in the middle of its line
-and drop the connection, relabel pods at a given rate (`churn`, for
+and drop the connection, send a hostile line (not JSON, or 5 MiB long) on
+the next watch, relabel pods at a given rate (`churn`, for
 bench/k8s-sync), and read counts of requests.
 
 Prints its port on the first line of stdout once it listens.
@@ -48,6 +49,7 @@ class State:
         self.oldest = 100  # a watch from before this is 410 Gone
         self.snapshots = {}  # continue token -> (rv, remaining items)
         self.cut_next = False
+        self.junk_next = None  # bytes sent as the next watch line instead of an event
         self.counts = {"list": 0, "watch": 0, "unauthorized": 0}
 
     def change(self, resource, kind, obj):
@@ -164,6 +166,13 @@ class Handler(BaseHTTPRequestHandler):
             body = self.read_body()
             made = STATE.churn(float(body["rate"]), float(body["seconds"]))
             return self.send_json(200, {"events": made})
+        if parts[1] == "junk":
+            # A hostile line on the next watch: not JSON, or longer than any event.
+            kind = self.read_body()["kind"]
+            with STATE.lock:
+                STATE.junk_next = b"{not json at all\n" if kind == "garbage" else b"x" * (5 << 20) + b"\n"
+                STATE.lock.notify_all()
+            return self.send_json(200, {})
         if parts[1] == "cut":
             with STATE.lock:
                 STATE.cut_next = True
@@ -261,7 +270,10 @@ class Handler(BaseHTTPRequestHandler):
                     # The version every event up to which is in `pending`:
                     # a bookmark never claims one it has not sent.
                     current = STATE.rv
+                    junk, STATE.junk_next = STATE.junk_next, None
                     cut, STATE.cut_next = (STATE.cut_next and bool(pending)), (STATE.cut_next and not pending)
+                if junk is not None:
+                    self.chunk(junk)
                 for rv, _, kind, obj in pending:
                     line = json.dumps({"type": kind, "object": obj}).encode() + b"\n"
                     if cut:

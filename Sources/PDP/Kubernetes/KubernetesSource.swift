@@ -36,7 +36,7 @@ final class KubernetesSource: InventorySource {
         self.settings = settings
         self.metrics = metrics
         self.logger = logger
-        listsMissing = NIOLockedValueBox(Set(Self.podPaths(settings.namespaces) + ["/api/v1/namespaces"]))
+        listsMissing = NIOLockedValueBox(Set(Self.podLists(settings.namespaces).map(\.path) + ["/api/v1/namespaces"]))
         metrics.sampleAtScrape { [lastSync] in
             let last = lastSync.withLockedValue { $0 }
             guard last > 0 else { return }
@@ -55,8 +55,6 @@ final class KubernetesSource: InventorySource {
     private static func podLists(_ namespaces: [String]) -> [(path: String, namespace: String?)] {
         namespaces.isEmpty ? [("/api/v1/pods", nil)] : namespaces.map { ("/api/v1/namespaces/\($0)/pods", $0) }
     }
-
-    private static func podPaths(_ namespaces: [String]) -> [String] { podLists(namespaces).map(\.path) }
 
     func run(updating inventory: InventoryManager) async {
         await withTaskGroup(of: Void.self) { group in
