@@ -41,10 +41,7 @@ public final class InventoryManager: Sendable {
         try changes.withLock {
             switch partition {
             case .kubernetes:
-                return try changeVolatile {
-                    $0.kubernetes.removeAll { $0.namespace == workload.namespace && $0.pod == workload.pod }
-                    $0.kubernetes.append(workload)
-                }
+                throw Self.replacedWhole
             case .stored:
                 // Checked with the rest of its partition, so that it cannot
                 // take another workload's address or SPIFFE ID.
@@ -65,9 +62,7 @@ public final class InventoryManager: Sendable {
         try changes.withLock {
             switch partition {
             case .kubernetes:
-                let held = volatile.withLockedValue { $0.kubernetes.contains { $0.namespace == namespace && $0.pod == pod } }
-                guard held else { return nil }
-                return try changeVolatile { $0.kubernetes.removeAll { $0.namespace == namespace && $0.pod == pod } }
+                throw Self.replacedWhole
             case .stored:
                 guard let generation = try database.deleteWorkload(namespace: namespace, pod: pod) else { return nil }
                 try reinstall()
@@ -92,6 +87,11 @@ public final class InventoryManager: Sendable {
             }
         }
     }
+
+    /// The Kubernetes source hands its whole partition at every change
+    /// (gathered), so single edits of it have no caller and are refused
+    /// rather than kept as an untested second path.
+    static let replacedWhole = StoreError.invalid("the kubernetes partition is replaced whole by its source")
 
     /// Changes the in-memory partitions and installs the result; called
     /// with `changes` held. Returns the installed generation.
