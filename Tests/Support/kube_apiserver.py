@@ -49,7 +49,7 @@ class State:
         self.oldest = 100  # a watch from before this is 410 Gone
         self.snapshots = {}  # continue token -> (rv, remaining items)
         self.cut_next = False
-        self.junk_next = None  # bytes sent as the next watch line instead of an event
+        self.junk_next = {}  # resource -> bytes sent as its next watch line instead of an event
         self.counts = {"list": 0, "watch": 0, "unauthorized": 0}
 
     def change(self, resource, kind, obj):
@@ -168,9 +168,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, {"events": made})
         if parts[1] == "junk":
             # A hostile line on the next watch: not JSON, or longer than any event.
-            kind = self.read_body()["kind"]
+            body = self.read_body()
             with STATE.lock:
-                STATE.junk_next = b"{not json at all\n" if kind == "garbage" else b"x" * (5 << 20) + b"\n"
+                STATE.junk_next[body.get("resource", "pods")] = (
+                    b"{not json at all\n" if body["kind"] == "garbage" else b"x" * (5 << 20) + b"\n")
                 STATE.lock.notify_all()
             return self.send_json(200, {})
         if parts[1] == "cut":
@@ -270,7 +271,7 @@ class Handler(BaseHTTPRequestHandler):
                     # The version every event up to which is in `pending`:
                     # a bookmark never claims one it has not sent.
                     current = STATE.rv
-                    junk, STATE.junk_next = STATE.junk_next, None
+                    junk = STATE.junk_next.pop(resource, None)
                     cut, STATE.cut_next = (STATE.cut_next and bool(pending)), (STATE.cut_next and not pending)
                 if junk is not None:
                     self.chunk(junk)
