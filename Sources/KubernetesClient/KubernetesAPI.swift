@@ -78,19 +78,9 @@ public final class KubernetesAPI: Sendable {
         guard response.status.code == 200 else {
             throw Self.failure(response.status.code, try await response.body.collect(upTo: 1 << 16))
         }
-        var line = ByteBuffer()
-        for try await var chunk in response.body {
-            while let newline = chunk.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
-                var part = chunk.readSlice(length: newline - chunk.readerIndex) ?? ByteBuffer()
-                chunk.moveReaderIndex(forwardBy: 1)
-                line.writeBuffer(&part)
-                try await handle(line, as: type, event: event)
-                line.clear()
-            }
-            line.writeBuffer(&chunk)
-            guard line.readableBytes <= Self.maxEventBytes else {
-                throw Failure(code: 0, message: "a watch event longer than \(Self.maxEventBytes) bytes")
-            }
+        var lines = WatchLines(maxLineBytes: Self.maxEventBytes)
+        for try await chunk in response.body {
+            for line in try lines.feed(chunk) { try await handle(line, as: type, event: event) }
         }
         // A line cut short by a dropped connection is not an event.
     }
@@ -98,7 +88,6 @@ public final class KubernetesAPI: Sendable {
     private func handle<Object: Codable & Sendable>(
         _ line: ByteBuffer, as type: Object.Type, event: (Kubernetes.WatchEvent<Object>.Kind, Object) async throws -> Void
     ) async throws {
-        guard line.readableBytes > 0 else { return }
         let data = Data(buffer: line)
         let decoded: Kubernetes.WatchEvent<Object>
         do {

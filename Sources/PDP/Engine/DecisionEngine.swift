@@ -17,8 +17,6 @@ public final class DecisionEngine: Sendable {
     }
 
     private let current = NIOLockedValueBox(DecisionSnapshot.empty)
-    /// The entries of the installed inventory, by workload.
-    private let entries = NIOLockedValueBox([String: DecisionSnapshot.Entry]())
     let ttl: TTL
     let audit: AuditWriter
     let metrics: PDPMetrics
@@ -50,17 +48,13 @@ public final class DecisionEngine: Sendable {
         watchers.publish(WatchEvent(event: .revision, revision: revision, inventoryGeneration: next.inventoryGeneration))
     }
 
-    /// Installs a new inventory; the next decision uses it.
-    func install(workloads: [Workload], generation: Int64) {
-        // Encoding an identity costs more than looking it up: a rebuild after
-        // one pod changed encodes that pod's alone. (Installs are serialized
-        // by the inventory's lock.)
-        let table = DecisionSnapshot.Tables(workloads, reusing: entries.withLockedValue { $0 })
-        entries.withLockedValue { $0 = table.entries }
+    /// Installs a new inventory, as `InventoryTables` keeps it; the next
+    /// decision uses it.
+    func install(byIP: [String: EncodedIdentity], bySpiffe: [String: EncodedIdentity], generation: Int64) {
         let next = current.withLockedValue { snapshot in
             snapshot = DecisionSnapshot(
                 revision: snapshot.revision, index: snapshot.index, inventoryGeneration: generation,
-                byIP: table.byIP, bySpiffe: table.bySpiffe)
+                byIP: byIP, bySpiffe: bySpiffe, ruleText: snapshot.ruleText)
             return snapshot
         }
         watchers.publish(WatchEvent(event: .inventory, revision: next.revision, inventoryGeneration: generation))

@@ -22,51 +22,18 @@ public final class DecisionSnapshot: Sendable {
     static let empty = DecisionSnapshot(
         revision: nil, index: PolicyIndex.denyAll, inventoryGeneration: 0, byIP: [:], bySpiffe: [:])
 
-    /// The inventory's lookup tables.
-    struct Tables {
-        var byIP: [String: Entry] = [:]
-        var bySpiffe: [String: Entry] = [:]
-
-        /// Each workload's entry by `namespace/pod`, to be reused by the next
-        /// tables: a workload whose identity did not change keeps its encoded
-        /// identity. (Keyed by name and compared by identity: hashing whole
-        /// workloads, labels and all, cost more than it saved.)
-        var entries: [String: Entry] = [:]
-
-        /// `previous`: the entries of the tables this one replaces.
-        init(_ workloads: [Workload], reusing previous: [String: Entry] = [:]) {
-            var shared: [String: SourceIdentity] = [:]
-            entries.reserveCapacity(workloads.count)
-            for workload in workloads {
-                let name = workload.namespace + "/" + workload.pod
-                let identity = workload.identity
-                let entry = previous[name].flatMap { $0.identity == identity ? $0 : nil } ?? Entry(identity)
-                entries[name] = entry
-                for ip in workload.ips { if let ip = IPAddressText.normalize(ip) { byIP[ip] = entry } }
-                guard let spiffe = workload.spiffe else { continue }
-                if let held = bySpiffe[spiffe] {
-                    // Pods of one service account share its SPIFFE ID: the ID
-                    // alone says only what they have in common.
-                    let before = shared[spiffe] ?? held.identity
-                    shared[spiffe] = SourceIdentity(
-                        namespace: before.namespace == workload.namespace ? before.namespace : nil,
-                        serviceAccount: before.serviceAccount == workload.serviceAccount ? before.serviceAccount : nil,
-                        spiffe: spiffe)
-                } else {
-                    bySpiffe[spiffe] = entry
-                }
-            }
-            for (spiffe, identity) in shared { bySpiffe[spiffe] = Entry(identity) }
-        }
-    }
-
-    init(revision: Int64?, index: PolicyIndex, inventoryGeneration: Int64, byIP: [String: Entry], bySpiffe: [String: Entry]) {
+    /// `ruleText`: the previous snapshot's, when its index is this one's
+    /// (an inventory change does not format every rule again).
+    init(
+        revision: Int64?, index: PolicyIndex, inventoryGeneration: Int64, byIP: [String: Entry], bySpiffe: [String: Entry],
+        ruleText: RuleText? = nil
+    ) {
         self.revision = revision
         self.index = index
         self.inventoryGeneration = inventoryGeneration
         self.byIP = byIP
         self.bySpiffe = bySpiffe
-        ruleText = RuleText(index.rules)
+        self.ruleText = ruleText ?? RuleText(index.rules)
     }
 }
 

@@ -4,23 +4,25 @@ import NIOConcurrencyHelpers
 
 /// Keeps the workload inventory: each partition as its source leaves it
 /// (the stored one in the database), and their merge in the decision
-/// engine. Every change goes through here, so that the rules in
-/// `InventoryMerge` are applied the same way whichever source made it.
+/// engine. Every change goes through here, one at a time, so that the rules
+/// in `InventoryMerge` are applied the same way whichever source made it,
+/// and each is applied to the merged tables alone (`InventoryTables`).
 public final class InventoryManager: Sendable {
     let database: PDPDatabase
     let engine: DecisionEngine
     let logger: Logger
-    private let changes = NIOLock()
-    /// The partitions kept in memory, and how many times they changed: the
-    /// installed generation is the stored one's plus that count, so that
-    /// it grows with every change of any partition.
-    private let volatile = NIOLockedValueBox(Volatile())
-    private struct Volatile {
-        var kubernetes: [Workload] = []
-        var changes: Int64 = 0
+    /// The merged tables and the generation they make; every change is made
+    /// with this held.
+    private let state = NIOLockedValueBox(State())
+    private struct State {
+        var tables = InventoryTables()
+        var storedGeneration: Int64 = 0
+        /// How many times the partitions kept in memory changed: the
+        /// installed generation is the stored one's plus this, so that it
+        /// grows with every change of any partition.
+        var volatileChanges: Int64 = 0
+        var generation: Int64 { storedGeneration + volatileChanges }
     }
-    /// The clashes logged already: each is logged once, when it appears.
-    private let reported = NIOLockedValueBox(Set<InventoryMerge.Conflict>())
 
     init(database: PDPDatabase, engine: DecisionEngine, logger: Logger) {
         self.database = database
@@ -30,100 +32,82 @@ public final class InventoryManager: Sendable {
 
     /// Installs what the database holds: at start, before any source runs.
     func load() throws {
-        _ = try changes.withLock { try reinstall() }
+        try state.withLockedValue { state in
+            let (generation, stored) = try database.workloads()
+            state.storedGeneration = generation
+            install(state.tables.replace(.stored, with: stored), &state)
+        }
     }
 
     /// The stored partition and its generation, as the admin API lists it.
     public func list() throws -> (generation: Int64, workloads: [Workload]) { try database.workloads() }
 
-    /// Adds or replaces one workload (by namespace and pod) in `partition`.
-    public func put(_ workload: Workload, in partition: InventoryPartition = .stored) throws -> Int64 {
-        try changes.withLock {
-            switch partition {
-            case .kubernetes:
-                throw Self.replacedWhole
-            case .stored:
-                // Checked with the rest of its partition, so that it cannot
-                // take another workload's address or SPIFFE ID.
-                var all = try database.workloads().workloads.filter {
-                    $0.namespace != workload.namespace || $0.pod != workload.pod
-                }
-                all.append(workload)
-                try InventoryMerge.validate(all)
-                let generation = try database.putWorkload(workload)
-                try reinstall()
-                return generation
+    /// Adds or replaces one stored workload (by namespace and pod).
+    public func put(_ workload: Workload) throws -> Int64 {
+        try state.withLockedValue { state in
+            // Checked with the rest of its partition, so that it cannot
+            // take another workload's address or SPIFFE ID.
+            var all = try database.workloads().workloads.filter {
+                $0.namespace != workload.namespace || $0.pod != workload.pod
             }
+            all.append(workload)
+            try InventoryMerge.validate(all)
+            state.storedGeneration = try database.putWorkload(workload)
+            install(state.tables.apply(InventoryChange(upserts: [workload]), to: .stored), &state)
+            return state.storedGeneration
         }
     }
 
-    /// Removes one workload from `partition`; nil when it holds no such workload.
-    public func delete(namespace: String, pod: String, in partition: InventoryPartition = .stored) throws -> Int64? {
-        try changes.withLock {
-            switch partition {
-            case .kubernetes:
-                throw Self.replacedWhole
-            case .stored:
-                guard let generation = try database.deleteWorkload(namespace: namespace, pod: pod) else { return nil }
-                try reinstall()
-                return generation
-            }
+    /// Removes one stored workload; nil when there is no such workload.
+    public func delete(namespace: String, pod: String) throws -> Int64? {
+        try state.withLockedValue { state in
+            guard let generation = try database.deleteWorkload(namespace: namespace, pod: pod) else { return nil }
+            state.storedGeneration = generation
+            install(state.tables.apply(InventoryChange(removals: ["\(namespace)/\(pod)"]), to: .stored), &state)
+            return generation
         }
     }
 
     /// Replaces the whole of `partition`. Refused as a whole when invalid.
     public func replace(_ workloads: [Workload], in partition: InventoryPartition = .stored) throws -> Int64 {
-        try changes.withLock {
+        try state.withLockedValue { state in
             switch partition {
             case .kubernetes:
                 // Not refused for clashes: the API is the record, and two pods
                 // claiming one address is a race to report, not an error.
-                return try changeVolatile { $0.kubernetes = workloads }
+                state.volatileChanges += 1
+                install(state.tables.replace(.kubernetes, with: workloads), &state)
+                return state.generation
             case .stored:
                 try InventoryMerge.validate(workloads)
-                let generation = try database.replaceWorkloads(workloads)
-                try reinstall()
-                return generation
+                state.storedGeneration = try database.replaceWorkloads(workloads)
+                install(state.tables.replace(.stored, with: workloads), &state)
+                return state.storedGeneration
             }
         }
     }
 
-    /// The Kubernetes source hands its whole partition at every change
-    /// (gathered), so single edits of it have no caller and are refused
-    /// rather than kept as an untested second path.
-    static let replacedWhole = StoreError.invalid("the kubernetes partition is replaced whole by its source")
-
-    /// Changes the in-memory partitions and installs the result; called
-    /// with `changes` held. Returns the installed generation.
-    private func changeVolatile(_ change: (inout Volatile) -> Void) throws -> Int64 {
-        volatile.withLockedValue {
-            change(&$0)
-            $0.changes += 1
+    /// Applies a change of a partition kept in memory (the Kubernetes
+    /// API's); the stored partition is edited by `put` and `delete`, which
+    /// check and store each change. Returns the installed generation.
+    func apply(_ change: InventoryChange, to partition: InventoryPartition) throws -> Int64 {
+        guard partition != .stored else { throw Self.storedIsChecked }
+        return state.withLockedValue { state in
+            guard !change.isEmpty else { return state.generation }
+            state.volatileChanges += 1
+            install(state.tables.apply(change, to: partition), &state)
+            return state.generation
         }
-        return try reinstall()
     }
 
-    /// Merges the partitions and installs the result; called with `changes`
-    /// held. Returns the installed generation.
-    @discardableResult
-    private func reinstall() throws -> Int64 {
-        let (storedGeneration, stored) = try database.workloads()
-        let (kubernetes, changes) = volatile.withLockedValue { ($0.kubernetes, $0.changes) }
-        let merged = InventoryMerge.merge([(.stored, stored), (.kubernetes, kubernetes)])
-        let generation = storedGeneration + changes
-        engine.install(workloads: merged.workloads, generation: generation)
-        report(merged.conflicts)
-        return generation
-    }
+    static let storedIsChecked = StoreError.invalid("the stored partition is changed by put, delete and replace, which check it")
 
-    private func report(_ conflicts: [InventoryMerge.Conflict]) {
-        engine.metrics.inventoryConflicts.set(to: Double(conflicts.count))
-        let current = Set(conflicts)
-        let new = reported.withLockedValue { reported in
-            defer { reported = current }
-            return conflicts.filter { !reported.contains($0) }
-        }
-        for conflict in new {
+    /// Installs the tables; called with `state` held. Logs each clash once,
+    /// when it appears.
+    private func install(_ appeared: [InventoryMerge.Conflict], _ state: inout State) {
+        engine.install(byIP: state.tables.byIP, bySpiffe: state.tables.bySpiffe, generation: state.generation)
+        engine.metrics.inventoryConflicts.set(to: Double(state.tables.conflicts.count))
+        for conflict in appeared {
             logger.warning(
                 "two workloads claim one identity; it identifies neither until one lets go",
                 metadata: ["conflict": "\(conflict)"])

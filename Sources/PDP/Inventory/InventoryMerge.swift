@@ -11,9 +11,9 @@ import EgressAPI
 ///   picking a side: an address or SPIFFE ID that two workloads claim
 ///   identifies neither while the clash lasts (decisions for it see no
 ///   identity, so only rules for everyone can allow it), and each clash is
-///   reported (`Merged.conflicts`). A SPIFFE ID a partition derives for
-///   many workloads (`spiffeIsExclusive` false: a service account's) is not
-///   a clash.
+///   reported (`Conflict`). A SPIFFE ID a partition derives for many
+///   workloads (`spiffeIsExclusive` false: a service account's) is not a
+///   clash. `InventoryTables` applies these rules change by change.
 enum InventoryMerge {
     /// One clash, as logged and counted.
     struct Conflict: Hashable, Sendable, CustomStringConvertible {
@@ -28,46 +28,6 @@ enum InventoryMerge {
         let claimants: [String]
 
         var description: String { "\(kind.rawValue) \(value) is claimed by \(claimants.joined(separator: " and "))" }
-    }
-
-    struct Merged: Sendable {
-        /// Every workload, with each clashing address and SPIFFE ID taken away.
-        var workloads: [Workload]
-        var conflicts: [Conflict]
-    }
-
-    /// Merges the partitions, in their declared order.
-    static func merge(_ partitions: [(InventoryPartition, [Workload])]) -> Merged {
-        var addressClaims: [String: [String]] = [:]
-        var spiffeClaims: [String: [String]] = [:]
-        var nameClaims: [String: [String]] = [:]
-        for (partition, workloads) in partitions {
-            for w in workloads {
-                let claimant = "\(partition.rawValue):\(w.namespace)/\(w.pod)"
-                nameClaims["\(w.namespace)/\(w.pod)", default: []].append(claimant)
-                for ip in Set(w.ips.map { IPAddressText.normalize($0) ?? $0 }) { addressClaims[ip, default: []].append(claimant) }
-                if let spiffe = w.spiffe, partition.spiffeIsExclusive { spiffeClaims[spiffe, default: []].append(claimant) }
-            }
-        }
-        func clashes(_ claims: [String: [String]], _ kind: Conflict.Kind) -> [Conflict] {
-            claims.filter { $0.value.count > 1 }.map { Conflict(kind: kind, value: $0.key, claimants: $0.value.sorted()) }
-        }
-        let addressClashes = clashes(addressClaims, .address)
-        let spiffeClashes = clashes(spiffeClaims, .spiffe)
-        let withheldAddresses = Set(addressClashes.map(\.value))
-        let withheldSpiffe = Set(spiffeClashes.map(\.value))
-        var merged: [Workload] = []
-        for (_, workloads) in partitions {
-            for var w in workloads {
-                w.ips.removeAll { withheldAddresses.contains(IPAddressText.normalize($0) ?? $0) }
-                if let spiffe = w.spiffe, withheldSpiffe.contains(spiffe) { w.spiffe = nil }
-                merged.append(w)
-            }
-        }
-        let conflicts = (addressClashes + spiffeClashes + clashes(nameClaims, .name)).sorted {
-            ($0.kind.rawValue, $0.value) < ($1.kind.rawValue, $1.value)
-        }
-        return Merged(workloads: merged, conflicts: conflicts)
     }
 
     /// Refuses a partition where a workload is malformed, a name is listed

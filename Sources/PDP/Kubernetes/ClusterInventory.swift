@@ -13,37 +13,68 @@ import KubernetesClient
 /// - Two live pods claiming one address are not settled here: both are
 ///   kept, and `InventoryMerge` withholds the address and reports the clash.
 /// - A pod's namespace labels are its namespace's, as last seen.
+///
+/// It remembers which pods and namespaces changed since the inventory last
+/// took its changes (`takeChanges`), so that a burst of events costs the
+/// inventory the pods it touched, not all of them.
 struct ClusterInventory: Sendable {
     private(set) var pods: [String: Kubernetes.Pod] = [:]
     private(set) var namespaces: [String: Kubernetes.Namespace] = [:]
+    /// Pods changed (or gone) since `takeChanges`, by key.
+    private var changedPods = Set<String>()
+    /// Namespaces whose labels changed since `takeChanges`: each of their
+    /// pods is a changed workload.
+    private var changedNamespaces = Set<String>()
+    /// The running pods left out for sharing their node's network, by key.
+    private(set) var hostNetworkPods = Set<String>()
 
     /// The key a pod is kept under: namespace and name, which the API keeps
-    /// unique among live pods.
+    /// unique among live pods. It is also the name of its workload.
     static func key(_ pod: Kubernetes.Pod) -> String { "\(pod.metadata.namespace ?? "")/\(pod.metadata.name)" }
 
     /// Replaces every pod (of `namespace`, when the list was of one) with a
-    /// full list's (a relist): applied as a whole, so that no identity a pod
-    /// keeps disappears for a moment.
+    /// full list's (a relist): applied as a diff, so that no identity a pod
+    /// keeps disappears for a moment, and only what differs is a change.
     mutating func replacePods(_ list: [Kubernetes.Pod], inNamespace namespace: String? = nil) {
-        if let namespace {
-            pods = pods.filter { $0.value.metadata.namespace != namespace }
-        } else {
-            pods.removeAll()
+        var listed: [String: Kubernetes.Pod] = [:]
+        for pod in list { listed[Self.key(pod)] = pod }
+        for (key, pod) in pods where namespace == nil || pod.metadata.namespace == namespace {
+            if listed[key] == nil {
+                pods.removeValue(forKey: key)
+                changedPods.insert(key)
+            }
         }
-        for pod in list { pods[Self.key(pod)] = pod }
+        for (key, pod) in listed where pods[key] != pod {
+            pods[key] = pod
+            changedPods.insert(key)
+        }
     }
 
     mutating func replaceNamespaces(_ list: [Kubernetes.Namespace]) {
-        namespaces = Dictionary(list.map { ($0.metadata.name, $0) }, uniquingKeysWith: { _, last in last })
+        let listed = Dictionary(list.map { ($0.metadata.name, $0) }, uniquingKeysWith: { _, last in last })
+        for (name, old) in namespaces where listed[name]?.metadata.labels != old.metadata.labels {
+            changedNamespaces.insert(name)
+        }
+        for (name, new) in listed where namespaces[name]?.metadata.labels != new.metadata.labels {
+            changedNamespaces.insert(name)
+        }
+        namespaces = listed
     }
 
     /// Applies a watch event; true when it changed anything.
     mutating func apply(_ kind: Kubernetes.EventType, pod: Kubernetes.Pod) -> Bool {
-        Self.apply(kind, pod, key: Self.key(pod), to: &pods)
+        let key = Self.key(pod)
+        guard Self.apply(kind, pod, key: key, to: &pods) else { return false }
+        changedPods.insert(key)
+        return true
     }
 
     mutating func apply(_ kind: Kubernetes.EventType, namespace: Kubernetes.Namespace) -> Bool {
-        Self.apply(kind, namespace, key: namespace.metadata.name, to: &namespaces)
+        let name = namespace.metadata.name
+        let labels = namespaces[name]?.metadata.labels
+        guard Self.apply(kind, namespace, key: name, to: &namespaces) else { return false }
+        if namespaces[name]?.metadata.labels != labels { changedNamespaces.insert(name) }
+        return true
     }
 
     private static func apply<Object: Equatable>(
@@ -61,27 +92,43 @@ struct ClusterInventory: Sendable {
         }
     }
 
-    /// The workloads the pods make, sorted by namespace and name, and how
-    /// many running pods were left out for sharing their node's network.
-    func workloads(trustDomain: String) -> (workloads: [Workload], hostNetworkPods: Int) {
-        var workloads: [Workload] = []
-        var hostNetwork = 0
-        for (_, pod) in pods.sorted(by: { $0.key < $1.key }) {
-            let ips = Self.addresses(of: pod)
-            guard !ips.isEmpty, let namespace = pod.metadata.namespace else { continue }
-            if pod.spec?.hostNetwork == true {
-                hostNetwork += 1
-                continue
-            }
-            let serviceAccount = pod.spec?.serviceAccountName ?? "default"
-            workloads.append(
-                Workload(
-                    namespace: namespace, pod: pod.metadata.name, serviceAccount: serviceAccount,
-                    labels: pod.metadata.labels ?? [:],
-                    namespaceLabels: namespaces[namespace]?.metadata.labels ?? [:],
-                    spiffe: "spiffe://\(trustDomain)/ns/\(namespace)/sa/\(serviceAccount)", ips: ips))
+    /// What changed for the inventory since the last call: the workload of
+    /// each changed pod that makes one, and the names of those that no
+    /// longer do (deleted, finished, without an address, on the node's
+    /// network). Sorted, so that a change reads the same every time.
+    mutating func takeChanges(trustDomain: String) -> InventoryChange {
+        var keys = changedPods
+        if !changedNamespaces.isEmpty {
+            for (key, pod) in pods where changedNamespaces.contains(pod.metadata.namespace ?? "") { keys.insert(key) }
         }
-        return (workloads, hostNetwork)
+        changedPods.removeAll()
+        changedNamespaces.removeAll()
+        var change = InventoryChange()
+        for key in keys.sorted() {
+            if let pod = pods[key], pod.spec?.hostNetwork == true, !Self.addresses(of: pod).isEmpty {
+                hostNetworkPods.insert(key)
+            } else {
+                hostNetworkPods.remove(key)
+            }
+            if let workload = pods[key].flatMap({ workload(of: $0, trustDomain: trustDomain) }) {
+                change.upserts.append(workload)
+            } else {
+                change.removals.append(key)
+            }
+        }
+        return change
+    }
+
+    /// The workload a pod makes, if it makes one now.
+    private func workload(of pod: Kubernetes.Pod, trustDomain: String) -> Workload? {
+        let ips = Self.addresses(of: pod)
+        guard !ips.isEmpty, let namespace = pod.metadata.namespace, pod.spec?.hostNetwork != true else { return nil }
+        let serviceAccount = pod.spec?.serviceAccountName ?? "default"
+        return Workload(
+            namespace: namespace, pod: pod.metadata.name, serviceAccount: serviceAccount,
+            labels: pod.metadata.labels ?? [:],
+            namespaceLabels: namespaces[namespace]?.metadata.labels ?? [:],
+            spiffe: "spiffe://\(trustDomain)/ns/\(namespace)/sa/\(serviceAccount)", ips: ips)
     }
 
     /// The addresses a pod holds now: none once it has finished.

@@ -5,8 +5,9 @@ import NIOConcurrencyHelpers
 
 /// The Kubernetes API as the inventory's `kubernetes` partition: pods (of
 /// every namespace, or of those named) and namespaces, listed and watched by
-/// one `Reflector` each, kept in a `ClusterInventory`, and handed to the
-/// inventory after every change. Ready once the first full list of each is in.
+/// one `Reflector` each, kept in a `ClusterInventory`, whose changes are
+/// handed to the inventory (gathered for `gatherEvents`). Ready once the
+/// first full list of each is in.
 final class KubernetesSource: InventorySource {
     struct Settings: Sendable {
         /// Namespaces whose pods are watched; empty: all.
@@ -26,10 +27,11 @@ final class KubernetesSource: InventorySource {
     private let listsMissing: NIOLockedValueBox<Set<String>>
     /// Whether a publish is scheduled: events that arrive meanwhile go with it.
     private let publishScheduled = NIOLockedValueBox(false)
-    /// How long events are gathered before the inventory is rebuilt: each
-    /// rebuild merges every workload, and a burst of events (a rollout, a
-    /// relabelled namespace) should cost one, not one per pod.
-    static let gatherEvents: Duration = .milliseconds(250)
+    /// How long events are gathered before they are handed to the
+    /// inventory: each hand-over installs a new snapshot (one copy of the
+    /// address table), and a burst of events (a rollout, a relabelled
+    /// namespace) should cost one, not one per pod.
+    static let gatherEvents: Duration = .milliseconds(100)
 
     init(api: KubernetesAPI, settings: Settings, metrics: PDPMetrics, logger: Logger) {
         self.api = api
@@ -116,15 +118,18 @@ final class KubernetesSource: InventorySource {
         }
     }
 
-    /// Hands the workloads to the inventory. Until every list is in, what a
-    /// partial view would make is held back: a decision must not see pods
-    /// of one namespace as if they were all.
+    /// Hands what changed to the inventory. Until every list is in, what a
+    /// partial view would make is held back (it goes with the first
+    /// publish): a decision must not see pods of one namespace as if they
+    /// were all.
     private func publish(to inventory: InventoryManager) {
         guard isReady else { return }
-        let (workloads, hostNetwork) = cluster.withLockedValue { $0.workloads(trustDomain: settings.trustDomain) }
+        let (change, hostNetwork) = cluster.withLockedValue {
+            ($0.takeChanges(trustDomain: settings.trustDomain), $0.hostNetworkPods.count)
+        }
         metrics.kubernetesHostNetworkPods.set(to: Double(hostNetwork))
         do {
-            _ = try inventory.replace(workloads, in: .kubernetes)
+            _ = try inventory.apply(change, to: .kubernetes)
         } catch {
             logger.error("the Kubernetes inventory could not be installed", metadata: ["error": "\(error)"])
         }
