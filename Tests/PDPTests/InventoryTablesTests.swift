@@ -61,6 +61,21 @@ struct InventoryTablesTests {
         #expect(tables.byIP["198.18.0.1"]?.identity.spiffe == "spiffe://t/x")
     }
 
+    /// A pod's status update restates its workload: nothing to install.
+    @Test func aChangeThatRestatesWorkloadsChangesNothing() {
+        var tables = InventoryTables()
+        let pod = Self.pod("a", ips: ["198.18.0.1"])
+        _ = tables.apply(InventoryChange(upserts: [pod]), to: .kubernetes)
+        let version = tables.version
+        _ = tables.apply(InventoryChange(upserts: [pod], removals: ["shop/never-was"]), to: .kubernetes)
+        #expect(tables.version == version)
+        var relabelled = pod
+        relabelled.labels = ["app": "web"]
+        _ = tables.apply(InventoryChange(upserts: [relabelled]), to: .kubernetes)
+        #expect(tables.version == version + 1)
+        #expect(tables.byIP["198.18.0.1"]?.identity.labels == ["app": "web"])
+    }
+
     /// Random changes, applied one at a time, leave the tables that one
     /// replace of the final partitions builds from nothing. The generator
     /// draws from few names, addresses and IDs, so that clashes come and go.

@@ -93,9 +93,12 @@ public final class InventoryManager: Sendable {
     func apply(_ change: InventoryChange, to partition: InventoryPartition) throws -> Int64 {
         guard partition != .stored else { throw Self.storedIsChecked }
         return state.withLockedValue { state in
-            guard !change.isEmpty else { return state.generation }
+            let version = state.tables.version
+            let appeared = state.tables.apply(change, to: partition)
+            // A change that changed no workload (a status update) installs nothing.
+            guard state.tables.version != version else { return state.generation }
             state.volatileChanges += 1
-            install(state.tables.apply(change, to: partition), &state)
+            install(appeared, &state)
             return state.generation
         }
     }

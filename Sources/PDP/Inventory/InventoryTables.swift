@@ -62,6 +62,9 @@ struct InventoryTables: Sendable {
     }
 
     var count: Int { workloads.count }
+    /// Grows with every change that changed a workload: a change that
+    /// restates what is known (a pod's status update, a relist) leaves it.
+    private(set) var version = 0
 
     /// The names `partition` holds.
     func names(in partition: InventoryPartition) -> [String] {
@@ -86,6 +89,8 @@ struct InventoryTables: Sendable {
             unclaim(claimant, &touched)
             claim(claimant, canonical, &touched)
         }
+        guard !touched.claimants.isEmpty else { return [] }
+        version += 1
         // A SPIFFE ID that starts or stops clashing changes the identity of
         // every workload that holds it.
         for spiffe in touched.spiffes { touched.claimants.formUnion(spiffeHolders[spiffe] ?? []) }
