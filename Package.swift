@@ -158,10 +158,14 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // The node's interception rules (iptables), for egress-pep as a
+        // node agent: Foundation only, as it runs the iptables commands.
+        .target(name: "Intercept"),
         .executableTarget(
             name: "egress-pep",
             dependencies: [
                 "PEP",
+                "Intercept",
                 "EnforcerCore",
                 "DaemonOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -188,7 +192,7 @@ let package = Package(
         .testTarget(
             name: "PEPTests",
             dependencies: [
-                "PEP", "EnforcerCore", "EgressAPI", "ConnectionLimits", "LocalFiles", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio"),
+                "PEP", "Intercept", "EnforcerCore", "EgressAPI", "ConnectionLimits", "LocalFiles", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio"),
             ]),
     ],
     swiftLanguageModes: [.v6]

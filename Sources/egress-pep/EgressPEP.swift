@@ -12,7 +12,7 @@ struct EgressPEP: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "egress-pep",
         abstract: "The egress enforcer: a transparent TLS (SNI) proxy that asks egress-pdp.",
-        subcommands: [Serve.self],
+        subcommands: [Serve.self, InterceptCommand.self],
         defaultSubcommand: Serve.self)
 }
 
