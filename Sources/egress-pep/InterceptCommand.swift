@@ -9,19 +9,17 @@ struct InterceptCommand: ParsableCommand {
         commandName: "intercept",
         abstract: "Install, check or remove the node's interception rules (iptables, IPv4 and IPv6).",
         discussion: """
-            For egress-pep as a node agent (a DaemonSet with host networking and NET_ADMIN).
-            The rules live in chains of their own (EGRESS-PEP-*), entered by one jump at the
-            top of raw PREROUTING, nat PREROUTING and filter FORWARD; nothing else is touched.
-            From pods (--pod-interface, --pod-cidr), to outside the cluster (--pod-cidr,
-            --cluster-cidr):
-              - TCP to --port (443) is redirected to the enforcer's --to-port (15001);
+            For egress-pep as a node agent (a DaemonSet with host networking and NET_ADMIN). The rules live in chains of their own (EGRESS-PEP-*), entered by one jump at the top of raw PREROUTING, nat PREROUTING and filter FORWARD; nothing else is touched.
+
+            From pods (--pod-interface, --pod-cidr) to outside the cluster (--pod-cidr, --cluster-cidr):
+              - TCP to --port (443) is redirected to the enforcer (--to-port, 15001);
               - UDP 443 (QUIC) is dropped, so clients fall back to TCP;
               - everything else is dropped unless --allow lists its destination;
               - a packet whose source address is not its interface's is dropped.
-            The rules stay when the enforcer stops: connections are then refused (fail closed).
-            docs/kubernetes.md has the threat model these rules answer.
+
+            The rules stay when the enforcer stops: connections are then refused (fail closed). Each option can also be set by the environment variable named in its help. docs/kubernetes.md has the threat model these rules answer.
             """,
-        subcommands: [Install.self, Check.self, Remove.self])
+        subcommands: [Install.self, Check.self, Keep.self, Remove.self])
 
     struct Install: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -52,6 +50,45 @@ struct InterceptCommand: ParsableCommand {
                 throw ExitCode(1)
             }
             print("egress-pep intercept: the rules are installed as expected")
+        }
+    }
+
+    struct Keep: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Install the rules, then check them every --interval seconds and put them back when anything changed them.",
+            discussion: """
+                For the DaemonSet's rules container: another agent on the node (or a person)
+                that flushes or edits the chains is undone within --interval, and each time
+                is logged with what differed. Stopping it leaves the rules in place.
+                """)
+        @OptionGroup var options: InterceptOptions
+        @Option(help: "Seconds between checks (env EGRESS_PEP_INTERCEPT_INTERVAL; default 10).")
+        var interval: Int?
+
+        func run() throws {
+            let seconds = try InterceptOptions.usage {
+                try OptionReader(prefix: "EGRESS_PEP_INTERCEPT_").number(interval, "EGRESS_PEP_INTERCEPT_INTERVAL", default: 10, in: 1...86_400)
+            }
+            let interceptor = Interceptor(plan: try options.run { $0 })
+            var first = true
+            while true {
+                do {
+                    let differed = try interceptor.install().flatMap { report in report.differences.map { "\(report.family.rawValue) \($0)" } }
+                    if first {
+                        Self.log(differed.isEmpty ? "the rules were already installed" : "installed")
+                    } else if !differed.isEmpty {
+                        Self.log("the rules had been changed; put back:\n  " + differed.joined(separator: "\n  "))
+                    }
+                    first = false
+                } catch let error as Iptables.Failure {
+                    Self.log("could not check or install the rules: \(error.description)")
+                }
+                Thread.sleep(forTimeInterval: Double(seconds))
+            }
+        }
+
+        static func log(_ message: String) {
+            FileHandle.standardError.write(Data("egress-pep intercept keep: \(message)\n".utf8))
         }
     }
 
@@ -131,12 +168,16 @@ struct InterceptOptions: ParsableArguments {
     /// Runs `body` with the plan; a bad option exits 64 and a failed
     /// iptables command 1, each with its message.
     func run<T>(_ body: (InterceptPlan) throws -> T) throws -> T {
-        let plan: InterceptPlan
-        do { plan = try self.plan() } catch let error as OptionReader.Invalid {
+        let plan = try Self.usage { try self.plan() }
+        return try Self.failing { try body(plan) }
+    }
+
+    /// A bad option exits 64 with its message.
+    static func usage<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as OptionReader.Invalid {
             FileHandle.standardError.write(Data("egress-pep intercept: \(error.description)\n".utf8))
             throw ExitCode(64)
         }
-        return try Self.failing { try body(plan) }
     }
 
     static func failing<T>(_ body: () throws -> T) throws -> T {
