@@ -24,6 +24,12 @@ public struct AccessReport: Codable, Sendable {
         public var durationMs: Int64?
         /// Whether the verdict came from the enforcer's cache.
         public var cached: Bool?
+        /// For a request the enforcer carried as HTTP (TLS origination): its
+        /// method, its path (without the query unless the enforcer was told
+        /// to keep it) and the response's status (or the refusal's).
+        public var method: String?
+        public var path: String?
+        public var status: Int?
 
         public init(
             time: Int64?, sourceIP: String, host: String, port: Int, allowed: Bool, rule: String? = nil,

@@ -47,6 +47,18 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Explicit HTTP CONNECT proxy listener, HOST:PORT or 'none' (env EGRESS_PEP_CONNECT_LISTEN; default none).")
     var connectListen: String?
 
+    @Option(help: "Plain HTTP listener, HOST:PORT or 'none': the target of a REDIRECT of workloads' TCP 80; each request's Host is decided as an SNI would be and, on allow, carried out as verified TLS (env EGRESS_PEP_HTTP_LISTEN; default none).")
+    var httpListen: String?
+
+    @Option(help: "For plain HTTP: a workload port and the TLS port it is carried to, PORT=TLSPORT; repeat for more (env EGRESS_PEP_HTTP_PORT_MAP, comma-separated; default 80=443).")
+    var httpPortMap: [String] = []
+
+    @Option(help: "For plain HTTP: a CA bundle (PEM) that upstream certificates may chain to besides the system's trust store (env EGRESS_PEP_UPSTREAM_CA).")
+    var upstreamCa: String?
+
+    @Flag(help: "Keep query strings in the paths of plain-HTTP requests' access records; by default they are dropped, as they often carry secrets (env EGRESS_PEP_LOG_QUERY=1).")
+    var logQuery = false
+
     @Option(help: "Admin listener for /metrics, /healthz and /readyz, HOST:PORT (env EGRESS_PEP_ADMIN_LISTEN; default 127.0.0.1:15003).")
     var adminListen: String?
 
@@ -156,9 +168,11 @@ struct Serve: AsyncParsableCommand {
         var c = PEPConfiguration()
         c.transparent = try address(options.value(listen, "EGRESS_PEP_LISTEN") ?? "0.0.0.0:15001", "--listen")
         c.connect = try address(options.value(connectListen, "EGRESS_PEP_CONNECT_LISTEN") ?? "none", "--connect-listen")
-        guard c.transparent != nil || c.connect != nil else {
-            throw OptionReader.Invalid("--listen and --connect-listen are both 'none': there is nothing to enforce")
+        c.http = try address(options.value(httpListen, "EGRESS_PEP_HTTP_LISTEN") ?? "none", "--http-listen")
+        guard c.transparent != nil || c.connect != nil || c.http != nil else {
+            throw OptionReader.Invalid("--listen, --connect-listen and --http-listen are all 'none': there is nothing to enforce")
         }
+        try readOrigination(into: &c, options)
         guard let admin = try address(options.value(adminListen, "EGRESS_PEP_ADMIN_LISTEN") ?? "127.0.0.1:15003", "--admin-listen"),
             let adminIP = admin.ipAddress, let adminPort = admin.port
         else { throw OptionReader.Invalid("--admin-listen cannot be 'none'") }
@@ -200,6 +214,26 @@ struct Serve: AsyncParsableCommand {
         c.refuseECH = options.flag(refuseEch, "EGRESS_PEP_REFUSE_ECH")
         try readLimits(into: &c, options)
         return c
+    }
+
+    /// Plain HTTP's port map, CA bundle and query logging.
+    private func readOrigination(into c: inout PEPConfiguration, _ options: OptionReader) throws {
+        let pairs = options.list(httpPortMap, "EGRESS_PEP_HTTP_PORT_MAP")
+        if !pairs.isEmpty {
+            c.httpPortMap = [:]
+            for pair in pairs {
+                let parts = pair.split(separator: "=")
+                guard parts.count == 2, let from = Int(parts[0]), let to = Int(parts[1]), (1...65535).contains(from), (1...65535).contains(to) else {
+                    throw OptionReader.Invalid("--http-port-map '\(pair)' needs PORT=TLSPORT, such as 80=443")
+                }
+                c.httpPortMap[from] = to
+            }
+        }
+        if let file = options.value(upstreamCa, "EGRESS_PEP_UPSTREAM_CA") {
+            guard FileManager.default.isReadableFile(atPath: file) else { throw OptionReader.Invalid("--upstream-ca: cannot read \(file)") }
+            c.upstreamCA = file
+        }
+        c.logQuery = options.flag(logQuery, "EGRESS_PEP_LOG_QUERY")
     }
 
     /// The caps, timeouts and sizes, each range-checked.

@@ -8,6 +8,8 @@ public struct EgressIntent: Sendable, Hashable, CustomStringConvertible {
     public enum Transport: String, Sendable {
         /// A TLS ClientHello; the host is its SNI.
         case tls
+        /// A plain HTTP request the enforcer carries out as TLS; the host is its Host.
+        case http
     }
 
     public var sourceIP: String

@@ -23,6 +23,9 @@ final class ConnectionLedger {
     /// When either side of the spliced connection last read something.
     var lastActivity = NIODeadline.uptimeNanoseconds(0)
     private var reported = false
+    /// Plain-HTTP requests recorded on their own: a connection that carried
+    /// any is not recorded again as a connection.
+    var requests = 0
 
     init(sourceIP: String, originalDestination: SocketAddress?, port: Int, wallClockMs: Int64) {
         self.sourceIP = sourceIP
@@ -35,6 +38,7 @@ final class ConnectionLedger {
     func takeRecord() -> AccessRecord? {
         guard !reported else { return nil }
         reported = true
+        guard requests == 0 else { return nil }
         if denial == nil, verdict == nil { denial = .abandoned }
         var reason = denial?.rawValue ?? (idleClosed ? "idle-timeout" : nil)
         if ech, denial != .echRefused { reason = reason.map { "\($0)+ech" } ?? "ech" }

@@ -32,4 +32,10 @@ public enum DenialReason: String, CaseIterable, Sendable {
     case sourceShare = "source-share"
     /// The workload closed the connection before its ClientHello was complete.
     case abandoned
+    /// A plain HTTP request whose framing or host cannot be trusted (400).
+    case badRequest = "bad-request"
+    /// A request for another host than its connection's upstream (421).
+    case misdirected
+    /// The upstream's TLS failed: certificate, name or version (502).
+    case upstreamTLS = "upstream-tls"
 }

@@ -21,6 +21,12 @@ public final class ProxyServer: Service, Sendable {
         /// The transparent listener is a TPROXY target (see `PEPConfiguration.tproxy`).
         public var tproxy: Bool
         public var connect: SocketAddress?
+        /// Plain HTTP, carried out as TLS (the target of a REDIRECT of port 80).
+        public var http: SocketAddress?
+        /// Workload port to upstream TLS port, for `http`.
+        public var httpPortMap: [Int: Int] = [80: 443]
+        /// Keep the query string in the paths of HTTP requests' records.
+        public var logQuery = false
         public var maxConnections: Int
         public var maxConnectionsPerSource: Int
         public var helloTimeout: TimeAmount
@@ -45,6 +51,8 @@ public final class ProxyServer: Service, Sendable {
 
     private let settings: Settings
     private let gate: EgressGate
+    /// The TLS client for plain HTTP; nil when nothing listens for it.
+    private let origin: OriginUpstream?
     private let reporter: AccessReporter
     private let group: EventLoopGroup
     private let metrics: PEPMetrics?
@@ -54,8 +62,14 @@ public final class ProxyServer: Service, Sendable {
     private let admission: ConnectionAdmission
     private let bound = NIOLockedValueBox<[SocketAddress]>([])
 
-    public init(settings: Settings, gate: EgressGate, reporter: AccessReporter, group: EventLoopGroup, metrics: PEPMetrics?, logger: Logger) {
+    public init(
+        settings: Settings, gate: EgressGate, reporter: AccessReporter, group: EventLoopGroup, metrics: PEPMetrics?, logger: Logger,
+        upstreamCA: String? = nil
+    ) throws {
         self.settings = settings
+        origin =
+            settings.http == nil && settings.connect == nil
+            ? nil : OriginUpstream(tls: try OriginUpstream.context(extraCA: upstreamCA), connectTimeout: gate.settings.connectTimeout)
         admission = ConnectionAdmission(.init(maxConnections: settings.maxConnections, maxPerSource: settings.maxConnectionsPerSource))
         self.gate = gate
         self.reporter = reporter
@@ -85,6 +99,10 @@ public final class ProxyServer: Service, Sendable {
             servers += try await bindPerEventLoop(address, explicit: true, sweepers: sweepers)
             logger.notice("listening (CONNECT)", metadata: ["address": "\(servers.last?.localAddress.map(ConnectionLedger.text) ?? "?")"])
         }
+        if let address = settings.http {
+            servers += try await bindPerEventLoop(address, explicit: false, http: true, sweepers: sweepers)
+            logger.notice("listening (plain HTTP, carried out as TLS)", metadata: ["address": "\(servers.last?.localAddress.map(ConnectionLedger.text) ?? "?")"])
+        }
         bound.withLockedValue { addresses in
             for address in servers.compactMap(\.localAddress) where !addresses.contains(address) { addresses.append(address) }
         }
@@ -113,11 +131,11 @@ public final class ProxyServer: Service, Sendable {
     /// takes a cross-thread hand-off out of every connection's first
     /// round trip. The kernel spreads connections over the sockets.
     private func bindPerEventLoop(
-        _ address: SocketAddress, explicit: Bool, sweepers: [NIOLoopBound<DeadlineSweeper>]
+        _ address: SocketAddress, explicit: Bool, http: Bool = false, sweepers: [NIOLoopBound<DeadlineSweeper>]
     ) async throws -> [Channel] {
         var servers: [Channel] = []
         var address = address
-        let tproxy = settings.tproxy && !explicit
+        let tproxy = settings.tproxy && !explicit && !http
         for sweeper in sweepers {
             let eventLoop = sweeper.eventLoop
             var bootstrap = ServerBootstrap(group: eventLoop, childGroup: eventLoop)
@@ -143,7 +161,7 @@ public final class ProxyServer: Service, Sendable {
                 // accepted one. Setting it again cost two system calls per
                 // connection (NIO checks the address family with getsockname).
                 .childChannelInitializer { [self] channel in
-                    accept(channel, explicit: explicit, sweeper: sweeper)
+                    accept(channel, explicit: explicit, http: http, sweeper: sweeper)
                 }
                 .bind(to: address).get()
             // Port 0 picks a port once; the other sockets share it.
@@ -157,13 +175,13 @@ public final class ProxyServer: Service, Sendable {
     static let ipTransparent: Int32 = 19
     static let ipv6Transparent: Int32 = 75
 
-    private func accept(_ channel: Channel, explicit: Bool, sweeper: NIOLoopBound<DeadlineSweeper>) -> EventLoopFuture<Void> {
+    private func accept(_ channel: Channel, explicit: Bool, http: Bool, sweeper: NIOLoopBound<DeadlineSweeper>) -> EventLoopFuture<Void> {
         let sourceIP = channel.remoteAddress?.ipAddress ?? "0.0.0.0"
         let wallMs = wallClockMilliseconds()
         let destination: EventLoopFuture<SocketAddress?>
         if explicit {
             destination = channel.eventLoop.makeSucceededFuture(nil)
-        } else if settings.tproxy, let local = channel.localAddress, local.port != settings.transparent?.port {
+        } else if settings.tproxy, !http, let local = channel.localAddress, local.port != settings.transparent?.port {
             // TPROXY leaves the connection as it was: its local address is
             // where the workload was going (an IPv4 one, on a dual-stack
             // listener, as the IPv4 address it is). One addressed to the
@@ -199,7 +217,9 @@ public final class ProxyServer: Service, Sendable {
                     ledger: ledger, gate: gate, expectedHost: expected, helloTimeout: settings.helloTimeout,
                     idleTimeout: settings.idleTimeout, sweeper: sweeper)
             }
-            if explicit {
+            if http, let origin {
+                try addOrigination(to: sync, ledger: ledger, origin: origin)
+            } else if explicit {
                 let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
                 try sync.addHandler(decoder, name: "connect-decoder")
                 try sync.addHandler(HTTPResponseEncoder(), name: "connect-encoder")
@@ -213,6 +233,20 @@ public final class ProxyServer: Service, Sendable {
         }
     }
 
+    /// Plain HTTP on this connection, carried out as TLS request by request.
+    /// The decoder refuses what llhttp cannot frame strictly; the pipeline
+    /// handler keeps requests one at a time.
+    private func addOrigination(to sync: ChannelPipeline.SynchronousOperations, ledger: ConnectionLedger, origin: OriginUpstream) throws {
+        try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+        try sync.addHandler(HTTPResponseEncoder())
+        try sync.addHandler(HTTPServerPipelineHandler())
+        let settings = HTTPOriginHandler.Settings(portMap: self.settings.httpPortMap, logQuery: self.settings.logQuery)
+        try sync.addHandler(
+            HTTPOriginHandler(gate: gate, origin: origin, settings: settings, connection: ledger) { [self] record in
+                report(record)
+            })
+    }
+
     /// `::ffff:a.b.c.d` as `a.b.c.d`, with its port; anything else as it is.
     static func unmapped(_ address: SocketAddress) -> SocketAddress {
         guard address.protocol == .inet6, let ip = address.ipAddress, ip.hasPrefix("::ffff:"), let port = address.port,
@@ -223,7 +257,12 @@ public final class ProxyServer: Service, Sendable {
 
     private func finish(_ ledger: ConnectionLedger) {
         guard let record = ledger.takeRecord() else { return }
-        metrics?.connectionHandled(denied: record.allowed ? nil : (ledger.denial ?? .policy))
+        report(record, denial: ledger.denial)
+    }
+
+    /// Counts, reports and (when refused) logs one record.
+    private func report(_ record: AccessRecord, denial: DenialReason? = nil) {
+        metrics?.connectionHandled(denied: record.allowed ? nil : (denial ?? record.reason.flatMap(DenialReason.init(rawValue:)) ?? .policy))
         reporter.record(record)
         if !record.allowed {
             logger.info(

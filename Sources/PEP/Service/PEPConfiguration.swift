@@ -8,6 +8,13 @@ public struct PEPConfiguration: Sendable {
     /// the destination is the accepted socket's local address), not REDIRECTed ones.
     public var tproxy = false
     public var connect: SocketAddress?
+    /// Plain HTTP carried out as TLS: the listener (a REDIRECT of port 80's
+    /// target), the workload port to TLS port map, a CA bundle trusted for
+    /// upstreams besides the system's, and whether records keep queries.
+    public var http: SocketAddress?
+    public var httpPortMap: [Int: Int] = [80: 443]
+    public var upstreamCA: String?
+    public var logQuery = false
     public var adminHost = "127.0.0.1"
     public var adminPort = 15003
     public var pdp: PDPEndpoint = .h2c(host: "127.0.0.1", port: 15010)

@@ -44,13 +44,17 @@ public final class PEPService: Sendable {
             metrics: metrics, logger: logger)
         let reporter = AccessReporter(pdp: pdp, metrics: metrics.core, logger: logger, capacity: configuration.reportBuffer)
         let watch = WatchFollower(pdp: pdp, cache: cache, metrics: metrics.core, logger: logger)
-        let proxy = ProxyServer(
-            settings: .init(
-                transparent: configuration.transparent, tproxy: configuration.tproxy, connect: configuration.connect,
-                maxConnections: configuration.maxConnections, maxConnectionsPerSource: configuration.maxConnectionsPerSource,
-                helloTimeout: configuration.helloTimeout,
-                idleTimeout: configuration.idleTimeout, shutdownGrace: configuration.shutdownGrace),
-            gate: gate, reporter: reporter, group: group, metrics: metrics, logger: logger)
+        var settings = ProxyServer.Settings(
+            transparent: configuration.transparent, tproxy: configuration.tproxy, connect: configuration.connect,
+            maxConnections: configuration.maxConnections, maxConnectionsPerSource: configuration.maxConnectionsPerSource,
+            helloTimeout: configuration.helloTimeout,
+            idleTimeout: configuration.idleTimeout, shutdownGrace: configuration.shutdownGrace)
+        settings.http = configuration.http
+        settings.httpPortMap = configuration.httpPortMap
+        settings.logQuery = configuration.logQuery
+        let proxy = try ProxyServer(
+            settings: settings, gate: gate, reporter: reporter, group: group, metrics: metrics, logger: logger,
+            upstreamCA: configuration.upstreamCA)
 
         let admin = adminApplication(proxy: proxy, watch: watch)
 

@@ -1,0 +1,327 @@
+import EnforcerCore
+import NIOCore
+import NIOHTTP1
+
+/// Plain HTTP from a workload, carried out only as verified TLS: each
+/// request's head is screened (`HTTPRequestScreen`), its host decided for
+/// this source on the TLS port (`EgressGate`, as for a ClientHello), and on
+/// allow sent on a TLS connection the enforcer opened itself
+/// (`OriginUpstream`). The connection keeps its first host: a request for
+/// another gets 421 and the connection closes. Refusals are answered with a
+/// status and a short body naming the reason, and each request is one
+/// access record. `HTTPServerPipelineHandler` before it keeps requests one
+/// at a time.
+final class HTTPOriginHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    struct Settings: Sendable {
+        /// Workload port to upstream TLS port (80 to 443 by default).
+        var portMap: [Int: Int] = [80: 443]
+        var logQuery = false
+        /// Body bytes held while a request waits for its verdict and upstream.
+        var maxPendingBytes = 1 << 20
+    }
+
+    private let gate: EgressGate
+    private let origin: OriginUpstream
+    private let settings: Settings
+    private let connection: ConnectionLedger
+    private let report: (AccessRecord) -> Void
+    private var context: ChannelHandlerContext?
+
+    private var upstream: Channel?
+    private var upstreamHost: String?
+    private var upstreamAddress: SocketAddress?
+    /// The request in flight, and its parts held until it may go.
+    private var request: HTTPExchange?
+    private var pending: [HTTPClientRequestPart] = []
+    private var pendingBytes = 0
+    private var forwarding = false
+    /// An answer was given that ends the connection: what else arrives is dropped.
+    private var closing = false
+
+    init(gate: EgressGate, origin: OriginUpstream, settings: Settings, connection: ConnectionLedger, report: @escaping (AccessRecord) -> Void) {
+        self.gate = gate
+        self.origin = origin
+        self.settings = settings
+        self.connection = connection
+        self.report = report
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        upstream?.close(promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            begin(head, context: context)
+        case .body(let body):
+            request?.bytesUp += Int64(body.readableBytes)
+            send(.body(.byteBuffer(body)), context: context)
+        case .end(let trailers):
+            send(.end(trailers), context: context)
+        }
+    }
+
+    private func begin(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        var exchange = HTTPExchange(head: head, sourceIP: connection.sourceIP, logQuery: settings.logQuery)
+        request = exchange
+        switch HTTPRequestScreen.screen(head) {
+        case .refuse(let why):
+            return refuse(.badRequest, reason: .badRequest, "request refused: \(why)\n", context: context)
+        case .forward(let host, let port):
+            exchange.host = host
+            let asked = port ?? connection.originalDestination?.port ?? 80
+            guard let tlsPort = settings.portMap[asked] else {
+                request = exchange
+                return refuse(.badRequest, reason: .badRequest, "no TLS port is mapped for port \(asked)\n", context: context)
+            }
+            exchange.port = tlsPort
+            request = exchange
+            if let current = upstreamHost, current != host {
+                return refuse(
+                    .misdirectedRequest, reason: .misdirected, "this connection is for \(current); open another for \(host)\n",
+                    context: context)
+            }
+        }
+        var outgoing = head
+        outgoing.uri = HTTPRequestScreen.originForm(head.uri)
+        Self.dropHopByHop(&outgoing.headers)
+        pending = [.head(outgoing)]
+        pendingBytes = 0
+        forwarding = false
+        context.channel.setOption(.autoRead, value: false).whenComplete { _ in }
+        decide(exchange, context: context)
+    }
+
+    /// Every request is decided (a cache hit after the first, usually).
+    private func decide(_ exchange: HTTPExchange, context: ChannelHandlerContext) {
+        let intent = EgressIntent(sourceIP: connection.sourceIP, host: exchange.host, port: exchange.port, transport: .http)
+        if let outcome = gate.admitNow(intent) { return decided(outcome, context: context) }
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.makeFutureWithTask { [gate] in await gate.admit(intent) }.whenSuccess { outcome in
+            let (handler, context) = bound.value
+            handler.decided(outcome, context: context)
+        }
+    }
+
+    private func decided(_ outcome: EgressGate.Outcome, context: ChannelHandlerContext) {
+        guard self.context != nil, var exchange = request else { return }
+        exchange.verdict = outcome.verdict
+        exchange.origin = outcome.origin
+        request = exchange
+        if let denial = outcome.denial {
+            return refuse(denial, host: outcome.host, context: context)
+        }
+        if upstream != nil { return startForwarding(context: context) }
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let sink = NIOLoopBound(self, eventLoop: context.eventLoop)
+        origin.open(outcome.addresses[...], host: outcome.host, on: context.eventLoop) {
+            UpstreamResponseHandler(sink: sink)
+        }.whenComplete { result in
+            let (handler, context) = bound.value
+            switch result {
+            case .success(let (channel, address)):
+                guard handler.context != nil else { return channel.close(promise: nil) }
+                handler.upstream = channel
+                handler.upstreamHost = outcome.host
+                handler.upstreamAddress = address
+                handler.request?.upstream = address
+                channel.closeFuture.whenComplete { _ in sink.value.upstreamClosed() }
+                handler.startForwarding(context: context)
+            case .failure(let error):
+                let failure = error as? OriginUpstream.Failure
+                let reason: DenialReason = failure?.stage == "tls" ? .upstreamTLS : .upstreamFailed
+                handler.refuse(.badGateway, reason: reason, "\(outcome.host): \(failure?.description ?? "\(error)")\n", context: context)
+            }
+        }
+    }
+
+    private func startForwarding(context: ChannelHandlerContext) {
+        guard let upstream else { return }
+        request?.upstream = upstreamAddress
+        forwarding = true
+        for part in pending { upstream.write(part, promise: nil) }
+        upstream.flush()
+        pending = []
+        pendingBytes = 0
+        context.channel.setOption(.autoRead, value: true).whenComplete { _ in }
+    }
+
+    private func send(_ part: HTTPClientRequestPart, context: ChannelHandlerContext) {
+        if forwarding, let upstream {
+            upstream.write(part, promise: nil)
+            if case .end = part { upstream.flush() }
+            if case .body = part, !upstream.isWritable {
+                // The upstream is slow to take the upload: stop reading the workload until it catches up.
+                context.channel.setOption(.autoRead, value: false).whenComplete { _ in }
+            }
+            return
+        }
+        if case .body(.byteBuffer(let buffer)) = part { pendingBytes += buffer.readableBytes }
+        pending.append(part)
+        if pendingBytes > settings.maxPendingBytes {
+            refuse(.payloadTooLarge, reason: .badRequest, "the request body outran its verdict\n", context: context)
+        }
+    }
+
+    // MARK: The upstream's side
+
+    /// A response part from the upstream, on this connection's event loop.
+    func upstreamRead(_ part: HTTPClientResponsePart) {
+        guard let context, !closing else { return }
+        switch part {
+        case .head(let head):
+            request?.status = Int(head.status.code)
+            var outgoing = HTTPResponseHead(version: head.version, status: head.status, headers: head.headers)
+            Self.dropHopByHop(&outgoing.headers)
+            if request?.closeAfter == true { outgoing.headers.replaceOrAdd(name: "connection", value: "close") }
+            context.write(wrapOutboundOut(.head(outgoing)), promise: nil)
+        case .body(let body):
+            request?.bytesDown += Int64(body.readableBytes)
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+            if !context.channel.isWritable { upstream?.setOption(.autoRead, value: false).whenComplete { _ in } }
+        case .end(let trailers):
+            let closeAfter = request?.closeAfter == true
+            finishRequest(reason: nil)
+            let done = context.writeAndFlush(wrapOutboundOut(.end(trailers)))
+            if closeAfter {
+                closing = true
+                let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                done.whenComplete { _ in bound.value.close(promise: nil) }
+            }
+        }
+    }
+
+    /// What the upstream's last read gave goes out to the workload now.
+    func upstreamReadComplete() {
+        context?.flush()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if forwarding { upstream?.flush() }
+        context.fireChannelReadComplete()
+    }
+
+    func upstreamClosed() {
+        upstream = nil
+        upstreamHost = nil
+        // Closed before the response ended: the workload's connection cannot go on.
+        if let context, request != nil, forwarding {
+            finishRequest(reason: .upstreamFailed)
+            closing = true
+            context.close(promise: nil)
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { upstream?.setOption(.autoRead, value: true).whenComplete { _ in } }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// The upstream took up its backlog: read the workload's upload again.
+    func upstreamWritable() {
+        guard let context, forwarding else { return }
+        context.channel.setOption(.autoRead, value: true).whenComplete { _ in }
+    }
+
+    // MARK: Refusals and records
+
+    private func refuse(_ denial: DenialReason, host: String, context: ChannelHandlerContext) {
+        switch denial {
+        case .policy:
+            let rule = request?.verdict?.rule.map { " by \($0)" } ?? " (no rule allows it)"
+            refuse(.forbidden, reason: .policy, "egress to \(host) is denied\(rule)\n", context: context)
+        case .pdpUnavailable:
+            refuse(.serviceUnavailable, reason: denial, "the egress policy cannot be checked now; refused\n", context: context)
+        case .unresolvable:
+            refuse(.badGateway, reason: denial, "\(host) does not resolve\n", context: context)
+        case .inward:
+            refuse(.forbidden, reason: denial, "\(host) resolves to an internal address; refused\n", context: context)
+        default:
+            refuse(.badGateway, reason: denial, "\(host): \(denial.rawValue)\n", context: context)
+        }
+    }
+
+    /// Answers with `status` and a short body, records the request, closes.
+    private func refuse(_ status: HTTPResponseStatus, reason: DenialReason, _ body: String, context: ChannelHandlerContext) {
+        guard !closing else { return }
+        closing = true
+        request?.status = Int(status.code)
+        finishRequest(reason: reason)
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "text/plain; charset=utf-8")
+        headers.add(name: "content-length", value: String(body.utf8.count))
+        headers.add(name: "connection", value: "close")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in bound.value.close(promise: nil) }
+    }
+
+    private func finishRequest(reason: DenialReason?) {
+        guard let exchange = request else { return }
+        request = nil
+        connection.requests += 1
+        report(exchange.record(reason: reason))
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if request != nil || !closing {
+            // The decoder refused what it read: not HTTP, or framing it cannot trust.
+            if request == nil { request = HTTPExchange(head: nil, sourceIP: connection.sourceIP, logQuery: settings.logQuery) }
+            refuse(.badRequest, reason: .badRequest, "request refused: it could not be read as HTTP/1.1 (\(error))\n", context: context)
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if request != nil { finishRequest(reason: forwarding ? .upstreamFailed : .abandoned) }
+        upstream?.close(promise: nil)
+        context.fireChannelInactive()
+    }
+
+    /// Headers for one hop only (RFC 9110, 7.6.1), and those a proxy must not pass on.
+    static func dropHopByHop(_ headers: inout HTTPHeaders) {
+        let listed = headers["connection"].flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() } }
+        for name in listed + ["connection", "keep-alive", "proxy-connection", "proxy-authorization", "te", "trailer", "upgrade"] {
+            headers.remove(name: name)
+        }
+    }
+}
+
+/// Reads the upstream's responses and hands them to the workload's handler
+/// (both on one event loop).
+final class UpstreamResponseHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    private let sink: NIOLoopBound<HTTPOriginHandler>
+
+    init(sink: NIOLoopBound<HTTPOriginHandler>) {
+        self.sink = sink
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        sink.value.upstreamRead(unwrapInboundIn(data))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        sink.value.upstreamReadComplete()
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { sink.value.upstreamWritable() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+}
