@@ -41,6 +41,12 @@ public struct AuditRecord: Codable, Sendable, Hashable {
     /// For `dropped` records: how many connection records of this verdict
     /// the enforcer dropped between `time` and `time + durationMs`.
     public var count: Int64?
+    /// For `access` records of requests carried as HTTP (TLS origination):
+    /// the method, the path (without its query unless the enforcer kept
+    /// it) and the answer's status.
+    public var method: String?
+    public var path: String?
+    public var status: Int?
     public var hash: String?
 
     public init(

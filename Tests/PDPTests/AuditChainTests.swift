@@ -32,6 +32,26 @@ struct AuditChainTests {
         #expect(AuditChain.hash(other, labelsJSON: nil, seq: 12, previous: AuditChain.genesis) != hash)
     }
 
+    /// `method`, `path`, `status` (schema v5, a request carried as HTTP):
+    /// when any is present, `count` is hashed too (`-;` when absent), then
+    /// the three. The hash was computed from docs/pdp.md with Python.
+    @Test func aRequestRecordHashesItsMethodPathAndStatusAsDocumented() {
+        var record = AuditRecord(
+            time: 1_795_738_498_766, kind: .access, enforcer: "token:node-1", sourceIP: "198.18.0.5", namespace: "shop",
+            pod: "web-1", labels: ["app": "checkout"], host: "api.example.com", port: 443, verdict: "allow",
+            rule: "a.egress:1", revision: 3, upstream: "198.51.100.7:443", cached: false, bytesUp: 120, bytesDown: 5000,
+            durationMs: 12)
+        let withoutRequest = AuditChain.hash(record, labelsJSON: #"{"app":"checkout"}"#, seq: 9, previous: AuditChain.genesis)
+        record.method = "GET"
+        record.path = "/v1/items"
+        record.status = 200
+        let hash = AuditChain.hash(record, labelsJSON: #"{"app":"checkout"}"#, seq: 9, previous: AuditChain.genesis)
+        #expect(hash == "1e326830088d2aa02daaf89f7d5364a38fd07166ef0fafdea7e929610c25c3b7")
+        #expect(hash != withoutRequest)
+        record.status = 404
+        #expect(AuditChain.hash(record, labelsJSON: #"{"app":"checkout"}"#, seq: 9, previous: AuditChain.genesis) != hash)
+    }
+
     @Test func everyFieldChangesTheHash() {
         let base = AuditRecord(time: 1, kind: .decision, enforcer: "e", host: "h", port: 443, verdict: "deny")
         let hash = AuditChain.hash(base, labelsJSON: nil, seq: 1, previous: AuditChain.genesis)

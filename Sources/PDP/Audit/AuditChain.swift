@@ -18,7 +18,7 @@ public enum AuditChain {
         return String(decoding: row.hash(), as: UTF8.self)
     }
 
-    /// The record's columns from `time` to `count`, in table order.
+    /// The record's columns from `time` to `status`, in table order.
     /// A decision waiting for the writer has the same list in
     /// `DecisionEvent.appendColumns`: the two must agree, or the chain of
     /// decisions would not verify (which the audit tests check).
@@ -47,6 +47,6 @@ public enum AuditChain {
         row.integer(record.bytesUp)
         row.integer(record.bytesDown)
         row.integer(record.durationMs)
-        row.laterInteger(record.count)
+        row.laterColumns(count: record.count, method: record.method, path: record.path, status: record.status)
     }
 }

@@ -68,6 +68,23 @@ struct AuditRow {
         columns.append(.integer(value))
     }
 
+    /// The columns after v1's: `count` (v2) and `method`, `path`, `status`
+    /// (v5, a request carried as HTTP). Records without any of them hash as
+    /// they were written (`laterInteger` for `count` alone); once a v5
+    /// column is set, every later column is hashed, an absent `count` as
+    /// `-;`, which no earlier record has after its last v1 column.
+    mutating func laterColumns(count: Int64?, method: String?, path: String?, status: Int?) {
+        guard method != nil || path != nil || status != nil else {
+            laterInteger(count)
+            for _ in 0..<3 { columns.append(.null) }
+            return
+        }
+        integer(count)
+        text(method)
+        text(path)
+        integer(status.map(Int64.init))
+    }
+
     /// Hashed as the text `1` or `0`, stored as an integer.
     mutating func flag(_ value: Bool?) {
         guard let value else { return null() }

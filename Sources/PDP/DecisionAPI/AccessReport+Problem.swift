@@ -15,9 +15,13 @@ extension AccessReport {
             if !(0...65535).contains(c.port) { return "connections[\(i)].port is outside 0-65535" }
             if c.verdict != "allow" && c.verdict != "deny" { return "connections[\(i)].verdict must be 'allow' or 'deny'" }
             if c.host.utf8.count > 255 { return "connections[\(i)].host is longer than a DNS name can be" }
+            if let status = c.status, !(100...599).contains(status) { return "connections[\(i)].status is outside 100-599" }
+            if (c.method?.utf8.count ?? 0) > 32 || (c.path?.utf8.count ?? 0) > 4096 {
+                return "connections[\(i)].method or path is longer than 32 or 4096 bytes"
+            }
             let texts: [(String, String?)] = [
                 ("sourceIP", c.sourceIP), ("host", c.host), ("rule", c.rule), ("ruleName", c.ruleName), ("reason", c.reason),
-                ("originalDestination", c.originalDestination), ("upstream", c.upstream),
+                ("originalDestination", c.originalDestination), ("upstream", c.upstream), ("method", c.method), ("path", c.path),
             ]
             for case let (name, text?) in texts {
                 if let problem = PrintableText.problem(text, field: "connections[\(i)].\(name)") { return problem }

@@ -133,12 +133,16 @@ extension DecisionEngine {
         return gaps + report.connections.map { c in
             let ip = IPAddressText.normalize(c.sourceIP) ?? c.sourceIP
             let identity = snapshot.byIP[ip]?.identity
-            return AuditRecord(
+            var record = AuditRecord(
                 time: c.time ?? now, kind: .access, enforcer: enforcer, sourceIP: ip, namespace: identity?.namespace,
                 serviceAccount: identity?.serviceAccount, pod: identity?.pod, spiffe: identity?.spiffe,
                 labels: identity?.labels, host: Self.normalize(c.host), port: c.port, verdict: c.verdict, rule: c.rule,
                 ruleName: c.ruleName, revision: c.revision,
                 reason: c.reason, originalDestination: c.originalDestination, upstream: c.upstream, cached: c.cached, bytesUp: c.bytesUp, bytesDown: c.bytesDown, durationMs: c.durationMs)
+            record.method = c.method
+            record.path = c.path
+            record.status = c.status
+            return record
         }
     }
 }

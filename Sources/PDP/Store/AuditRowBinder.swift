@@ -14,7 +14,7 @@ struct AuditRowBinder {
         self.statement = statement.sqliteStatement
     }
 
-    /// Inserts `row` (columns `seq`, `time` ... `count`, `hash`) and
+    /// Inserts `row` (columns `seq`, `time` ... `status`, `hash`) and
     /// makes the statement ready for the next.
     func insert(_ row: AuditRow, hash: [UInt8], _ db: Database) throws {
         let code = row.bytes.withUnsafeBufferPointer { bytes in

@@ -47,8 +47,8 @@ extension PDPDatabase {
                 sql: """
                     INSERT INTO audit(seq, time, kind, enforcer, source_ip, namespace, service_account, pod, spiffe, labels,
                         host, port, verdict, rule, rule_name, revision, dry_run_verdict, dry_run_rule, reason, original_destination, upstream, cached, bytes_up, bytes_down,
-                        duration_ms, count, hash)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        duration_ms, count, method, path, status, hash)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             let binder = AuditRowBinder(statement)
             var row = AuditRow()
@@ -157,6 +157,9 @@ extension PDPDatabase {
             originalDestination: try value("original_destination"), upstream: try value("upstream"),
             cached: cached.map { $0 != 0 }, bytesUp: try value("bytes_up"), bytesDown: try value("bytes_down"),
             durationMs: try value("duration_ms"), count: try value("count"))
+        record.method = try value("method")
+        record.path = try value("path")
+        record.status = try value("status")
         record.seq = try value("seq")
         record.hash = try value("hash")
         return record

@@ -112,6 +112,13 @@ public final class PDPDatabase: Sendable {
         migrator.registerMigration("v4-namespace-labels") { db in
             try db.execute(sql: "ALTER TABLE workload ADD COLUMN namespace_labels TEXT")
         }
+        // Access records of requests carried as HTTP: method, path, status.
+        // Hashed only when set: see AuditRow.laterColumns.
+        migrator.registerMigration("v5-audit-http") { db in
+            for column in ["method TEXT", "path TEXT", "status INTEGER"] {
+                try db.execute(sql: "ALTER TABLE audit ADD COLUMN \(column)")
+            }
+        }
         return migrator
     }
 
