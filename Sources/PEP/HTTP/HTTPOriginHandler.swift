@@ -11,7 +11,7 @@ import NIOHTTP1
 /// status and a short body naming the reason, and each request is one
 /// access record. `HTTPServerPipelineHandler` before it keeps requests one
 /// at a time.
-final class HTTPOriginHandler: ChannelInboundHandler {
+final class HTTPOriginHandler: ChannelInboundHandler, SweptHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
@@ -21,6 +21,11 @@ final class HTTPOriginHandler: ChannelInboundHandler {
         var logQuery = false
         /// Body bytes held while a request waits for its verdict and upstream.
         var maxPendingBytes = 1 << 20
+        /// How long a request head may take to arrive, from the connection's
+        /// start or the end of the last answer (a slow or idle client).
+        var headTimeout: TimeAmount = .seconds(10)
+        /// How long a request in flight may see nothing move either way.
+        var idleTimeout: TimeAmount = .seconds(300)
     }
 
     private let gate: EgressGate
@@ -29,6 +34,11 @@ final class HTTPOriginHandler: ChannelInboundHandler {
     private let connection: ConnectionLedger
     private let report: (AccessRecord) -> Void
     private var context: ChannelHandlerContext?
+    private let sweeper: DeadlineSweeper
+    var sweepIndex: Int?
+    /// When the head of the next request is due (between requests), or
+    /// when the one in flight last moved.
+    private var lastActivity = NIODeadline.now()
 
     private var upstream: Channel?
     private var upstreamHost: String?
@@ -41,7 +51,11 @@ final class HTTPOriginHandler: ChannelInboundHandler {
     /// An answer was given that ends the connection: what else arrives is dropped.
     private var closing = false
 
-    init(gate: EgressGate, origin: OriginUpstream, settings: Settings, connection: ConnectionLedger, report: @escaping (AccessRecord) -> Void) {
+    init(
+        gate: EgressGate, origin: OriginUpstream, settings: Settings, connection: ConnectionLedger, sweeper: DeadlineSweeper,
+        report: @escaping (AccessRecord) -> Void
+    ) {
+        self.sweeper = sweeper
         self.gate = gate
         self.origin = origin
         self.settings = settings
@@ -49,15 +63,37 @@ final class HTTPOriginHandler: ChannelInboundHandler {
         self.report = report
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        lastActivity = context.eventLoop.now
+        sweeper.add(self)
+    }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        sweeper.remove(self)
         upstream?.close(promise: nil)
+    }
+
+    /// Closes a connection whose next request head is late, or whose
+    /// request in flight stopped moving; a request cut so is recorded.
+    func sweep(now: NIODeadline) -> Bool {
+        guard let context, !closing else { return false }
+        let limit = request == nil ? settings.headTimeout : settings.idleTimeout
+        guard now - lastActivity > limit else { return true }
+        closing = true
+        if request != nil {
+            finishRequest(reason: forwarding ? .idleTimeout : .helloTimeout)
+        } else if connection.requests == 0 {
+            connection.denial = .helloTimeout
+        }
+        context.close(promise: nil)
+        return false
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
+        lastActivity = context.eventLoop.now
         switch unwrapInboundIn(data) {
         case .head(let head):
             begin(head, context: context)
@@ -176,6 +212,7 @@ final class HTTPOriginHandler: ChannelInboundHandler {
     /// A response part from the upstream, on this connection's event loop.
     func upstreamRead(_ part: HTTPClientResponsePart) {
         guard let context, !closing else { return }
+        lastActivity = context.eventLoop.now
         switch part {
         case .head(let head):
             request?.status = Int(head.status.code)
@@ -268,6 +305,8 @@ final class HTTPOriginHandler: ChannelInboundHandler {
     private func finishRequest(reason: DenialReason?) {
         guard let exchange = request else { return }
         request = nil
+        // The next head is due within the head timeout from now.
+        if let context { lastActivity = context.eventLoop.now }
         connection.requests += 1
         report(exchange.record(reason: reason))
     }

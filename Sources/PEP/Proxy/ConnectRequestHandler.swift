@@ -7,6 +7,9 @@ import NIOHTTP1
 /// denies is answered 403 at once; otherwise 200, and the tunnel's first
 /// bytes go to a `HelloPeekHandler` that requires the SNI to be that host,
 /// so a workload cannot CONNECT to an allowed name and then speak to another.
+/// A request in absolute form (`GET http://host/path`, as a forward proxy
+/// gets plain HTTP) is handed to an `HTTPOriginHandler`, which carries it
+/// out as TLS like the transparent HTTP listener does.
 final class ConnectRequestHandler: ChannelInboundHandler, RemovableChannelHandler, SweptHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -16,6 +19,7 @@ final class ConnectRequestHandler: ChannelInboundHandler, RemovableChannelHandle
     private let ledger: ConnectionLedger
     private let gate: EgressGate
     private let makePeek: (String) -> HelloPeekHandler
+    private let makeOrigin: (() -> HTTPOriginHandler)?
     private let decoderName: String
     private let encoderName: String
     private let requestTimeout: TimeAmount
@@ -26,8 +30,9 @@ final class ConnectRequestHandler: ChannelInboundHandler, RemovableChannelHandle
 
     init(
         ledger: ConnectionLedger, gate: EgressGate, decoderName: String, encoderName: String, requestTimeout: TimeAmount,
-        sweeper: DeadlineSweeper, makePeek: @escaping (String) -> HelloPeekHandler
+        sweeper: DeadlineSweeper, makePeek: @escaping (String) -> HelloPeekHandler, makeOrigin: (() -> HTTPOriginHandler)? = nil
     ) {
+        self.makeOrigin = makeOrigin
         self.requestTimeout = requestTimeout
         self.sweeper = sweeper
         self.ledger = ledger
@@ -63,8 +68,11 @@ final class ConnectRequestHandler: ChannelInboundHandler, RemovableChannelHandle
         guard !answered else { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
+            if head.method != .CONNECT, let makeOrigin, HTTPRequestScreen.authority(ofAbsolute: head.uri) != nil {
+                return handOver(to: makeOrigin(), head: data, context: context)
+            }
             guard head.method == .CONNECT else {
-                return fail(context, .methodNotAllowed, "this proxy only tunnels TLS: use CONNECT host:443\n")
+                return fail(context, .methodNotAllowed, "this proxy tunnels TLS (CONNECT host:443) and carries http:// URLs out as TLS\n")
             }
             guard let target = Self.parse(head.uri) else {
                 return fail(context, .badRequest, "CONNECT needs host:port, got '\(head.uri.prefix(100))'\n")
@@ -116,6 +124,24 @@ final class ConnectRequestHandler: ChannelInboundHandler, RemovableChannelHandle
             sync.removeHandler(context: context, promise: nil)
             sync.removeHandler(name: decoderName, promise: nil)
             context.channel.setOption(.autoRead, value: true).whenComplete { _ in }
+        } catch {
+            context.close(promise: nil)
+        }
+    }
+
+    /// Plain HTTP from here on: this handler steps aside for the pipeline
+    /// handler (one request at a time) and the origin handler, which get the
+    /// head it read and every part after it.
+    private func handOver(to origin: HTTPOriginHandler, head: NIOAny, context: ChannelHandlerContext) {
+        answered = true
+        sweeper.remove(self)
+        do {
+            let sync = context.pipeline.syncOperations
+            let pipelining = HTTPServerPipelineHandler()
+            try sync.addHandler(pipelining, position: .after(self))
+            try sync.addHandler(origin, position: .after(pipelining))
+            context.fireChannelRead(head)
+            sync.removeHandler(context: context, promise: nil)
         } catch {
             context.close(promise: nil)
         }

@@ -38,4 +38,6 @@ public enum DenialReason: String, CaseIterable, Sendable {
     case misdirected
     /// The upstream's TLS failed: certificate, name or version (502).
     case upstreamTLS = "upstream-tls"
+    /// A plain-HTTP request in flight saw nothing move for the idle timeout.
+    case idleTimeout = "idle-timeout"
 }

@@ -218,7 +218,7 @@ public final class ProxyServer: Service, Sendable {
                     idleTimeout: settings.idleTimeout, sweeper: sweeper)
             }
             if http, let origin {
-                try addOrigination(to: sync, ledger: ledger, origin: origin)
+                try addOrigination(to: sync, ledger: ledger, origin: origin, sweeper: sweeper)
             } else if explicit {
                 let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
                 try sync.addHandler(decoder, name: "connect-decoder")
@@ -226,7 +226,8 @@ public final class ProxyServer: Service, Sendable {
                 try sync.addHandler(
                     ConnectRequestHandler(
                         ledger: ledger, gate: gate, decoderName: "connect-decoder", encoderName: "connect-encoder",
-                        requestTimeout: settings.helloTimeout, sweeper: sweeper, makePeek: { makePeek($0) }))
+                        requestTimeout: settings.helloTimeout, sweeper: sweeper, makePeek: { makePeek($0) },
+                        makeOrigin: origin.map { origin in { [self] in makeOrigin(origin, ledger: ledger, sweeper: sweeper) } }))
             } else {
                 try sync.addHandler(makePeek(nil))
             }
@@ -236,15 +237,23 @@ public final class ProxyServer: Service, Sendable {
     /// Plain HTTP on this connection, carried out as TLS request by request.
     /// The decoder refuses what llhttp cannot frame strictly; the pipeline
     /// handler keeps requests one at a time.
-    private func addOrigination(to sync: ChannelPipeline.SynchronousOperations, ledger: ConnectionLedger, origin: OriginUpstream) throws {
+    private func addOrigination(
+        to sync: ChannelPipeline.SynchronousOperations, ledger: ConnectionLedger, origin: OriginUpstream, sweeper: DeadlineSweeper
+    ) throws {
         try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
         try sync.addHandler(HTTPResponseEncoder())
         try sync.addHandler(HTTPServerPipelineHandler())
-        let settings = HTTPOriginHandler.Settings(portMap: self.settings.httpPortMap, logQuery: self.settings.logQuery)
-        try sync.addHandler(
-            HTTPOriginHandler(gate: gate, origin: origin, settings: settings, connection: ledger) { [self] record in
-                report(record)
-            })
+        try sync.addHandler(makeOrigin(origin, ledger: ledger, sweeper: sweeper))
+    }
+
+    /// The handler that carries one connection's plain-HTTP requests out as TLS.
+    func makeOrigin(_ origin: OriginUpstream, ledger: ConnectionLedger, sweeper: DeadlineSweeper) -> HTTPOriginHandler {
+        var settings = HTTPOriginHandler.Settings(portMap: self.settings.httpPortMap, logQuery: self.settings.logQuery)
+        settings.headTimeout = self.settings.helloTimeout
+        settings.idleTimeout = self.settings.idleTimeout
+        return HTTPOriginHandler(gate: gate, origin: origin, settings: settings, connection: ledger, sweeper: sweeper) { [self] record in
+            report(record)
+        }
     }
 
     /// `::ffff:a.b.c.d` as `a.b.c.d`, with its port; anything else as it is.
