@@ -6,6 +6,8 @@ Listens on --listen IP:PORT with TLS; picks its certificate by the SNI from
 keep-alive (http.server), answering:
 
   GET  /big?bytes=N   N bytes of 'x', streamed in 1 MiB writes
+  GET  /ws            a WebSocket upgrade (RFC 6455): each text frame the
+                      client sends comes back as 'echo: TEXT' 
   POST, PUT           reads the body (Content-Length or chunked) and answers
                       'got N bytes'
   anything else       'served HOST PATH' (HOST: the Host header)
@@ -19,6 +21,9 @@ origin:
 Writes `ready` to --ready-file once it listens. Standard library only.
 """
 import argparse
+import base64
+import hashlib
+import struct
 import http.server
 import socketserver
 import ssl
@@ -74,9 +79,38 @@ class Handler(http.server.BaseHTTPRequestHandler):
             remaining -= len(self.rfile.read(min(remaining, 1 << 20)))
         return length
 
+    def websocket(self):
+        key = self.headers.get("Sec-WebSocket-Key", "")
+        accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+        self.send_response(101)
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept)
+        self.end_headers()
+        self.wfile.flush()
+        while True:
+            head = self.rfile.read(2)
+            if len(head) < 2:
+                return
+            opcode, length = head[0] & 0x0F, head[1] & 0x7F
+            if length == 126:
+                length = struct.unpack("!H", self.rfile.read(2))[0]
+            elif length == 127:
+                length = struct.unpack("!Q", self.rfile.read(8))[0]
+            mask = self.rfile.read(4) if head[1] & 0x80 else b"\0\0\0\0"
+            payload = bytes(b ^ mask[i % 4] for i, b in enumerate(self.rfile.read(length)))
+            if opcode == 8:
+                return
+            reply = b"echo: " + payload
+            self.wfile.write(bytes([0x81, len(reply)]) + reply)
+            self.wfile.flush()
+
     def do_GET(self):
         self.record()
         url = urllib.parse.urlsplit(self.path)
+        if url.path == "/ws" and self.headers.get("Upgrade", "").lower() == "websocket":
+            self.close_connection = True
+            return self.websocket()
         if url.path == "/big":
             size = int(urllib.parse.parse_qs(url.query).get("bytes", ["0"])[0])
             self.send_response(200)

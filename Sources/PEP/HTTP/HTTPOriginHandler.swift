@@ -11,7 +11,7 @@ import NIOHTTP1
 /// status and a short body naming the reason, and each request is one
 /// access record. `HTTPServerPipelineHandler` before it keeps requests one
 /// at a time.
-final class HTTPOriginHandler: ChannelInboundHandler, SweptHandler {
+final class HTTPOriginHandler: ChannelInboundHandler, RemovableChannelHandler, SweptHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
@@ -50,6 +50,10 @@ final class HTTPOriginHandler: ChannelInboundHandler, SweptHandler {
     private var forwarding = false
     /// An answer was given that ends the connection: what else arrives is dropped.
     private var closing = false
+    /// The upstream agreed to the request's `Upgrade` (101): once the
+    /// answer's head is out, both connections carry bytes as they are.
+    private var upgrading = false
+    private var upgradeAsked: String?
 
     init(
         gate: EgressGate, origin: OriginUpstream, settings: Settings, connection: ConnectionLedger, sweeper: DeadlineSweeper,
@@ -129,6 +133,12 @@ final class HTTPOriginHandler: ChannelInboundHandler, SweptHandler {
         var outgoing = head
         outgoing.uri = HTTPRequestScreen.originForm(head.uri)
         Self.dropHopByHop(&outgoing.headers)
+        // An upgrade (WebSocket) is asked of the upstream as the workload asked it.
+        if let upgrade = Self.upgrade(asked: head.headers) {
+            outgoing.headers.add(name: "upgrade", value: upgrade)
+            outgoing.headers.add(name: "connection", value: "upgrade")
+        }
+        upgradeAsked = Self.upgrade(asked: head.headers)
         pending = [.head(outgoing)]
         pendingBytes = 0
         forwarding = false
@@ -218,6 +228,17 @@ final class HTTPOriginHandler: ChannelInboundHandler, SweptHandler {
             request?.status = Int(head.status.code)
             var outgoing = HTTPResponseHead(version: head.version, status: head.status, headers: head.headers)
             Self.dropHopByHop(&outgoing.headers)
+            if head.status == .switchingProtocols {
+                // Only to an upgrade the workload asked for; anything else is the upstream breaking HTTP.
+                guard let asked = upgradeAsked, let agreed = head.headers["upgrade"].first else {
+                    finishRequest(reason: .upstreamFailed)
+                    closing = true
+                    return context.close(promise: nil)
+                }
+                upgrading = true
+                outgoing.headers.add(name: "upgrade", value: agreed.isEmpty ? asked : agreed)
+                outgoing.headers.add(name: "connection", value: "upgrade")
+            }
             if request?.closeAfter == true { outgoing.headers.replaceOrAdd(name: "connection", value: "close") }
             context.write(wrapOutboundOut(.head(outgoing)), promise: nil)
         case .body(let body):
@@ -225,6 +246,11 @@ final class HTTPOriginHandler: ChannelInboundHandler, SweptHandler {
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
             if !context.channel.isWritable { upstream?.setOption(.autoRead, value: false).whenComplete { _ in } }
         case .end(let trailers):
+            if upgrading {
+                finishRequest(reason: nil)
+                context.write(wrapOutboundOut(.end(trailers)), promise: nil)
+                return splice(context: context)
+            }
             let closeAfter = request?.closeAfter == true
             finishRequest(reason: nil)
             let done = context.writeAndFlush(wrapOutboundOut(.end(trailers)))
@@ -244,6 +270,36 @@ final class HTTPOriginHandler: ChannelInboundHandler, SweptHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         if forwarding { upstream?.flush() }
         context.fireChannelReadComplete()
+    }
+
+    /// The upgrade is done: the HTTP handlers leave both pipelines, and a
+    /// glued pair (as for TLS connections) carries the bytes, idle-timed.
+    /// Bytes either side sent past the upgrade are handed to the glue by
+    /// the decoders as they go.
+    private func splice(context: ChannelHandlerContext) {
+        guard let upstream else { return context.close(promise: nil) }
+        self.upstream = nil
+        context.flush()
+        do {
+            let (down, up) = GlueHandler.matchedPair(ledger: connection, idleTimeout: settings.idleTimeout, sweeper: sweeper)
+            let upstreamSync = upstream.pipeline.syncOperations
+            try upstreamSync.addHandler(up)
+            upstreamSync.removeHandler(try upstreamSync.handler(type: UpstreamResponseHandler.self), promise: nil)
+            upstreamSync.removeHandler(try upstreamSync.handler(type: HTTPRequestEncoder.self), promise: nil)
+            if let validator = try? upstreamSync.handler(type: NIOHTTPRequestHeadersValidator.self) {
+                upstreamSync.removeHandler(validator, promise: nil)
+            }
+            upstreamSync.removeHandler(try upstreamSync.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self), promise: nil)
+            let sync = context.pipeline.syncOperations
+            try sync.addHandler(down, position: .last)
+            sync.removeHandler(try sync.handler(type: HTTPServerPipelineHandler.self), promise: nil)
+            sync.removeHandler(try sync.handler(type: HTTPResponseEncoder.self), promise: nil)
+            sync.removeHandler(try sync.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self), promise: nil)
+            sync.removeHandler(context: context, promise: nil)
+        } catch {
+            upstream.close(promise: nil)
+            context.close(promise: nil)
+        }
     }
 
     func upstreamClosed() {
@@ -327,6 +383,15 @@ final class HTTPOriginHandler: ChannelInboundHandler, SweptHandler {
         context.fireChannelInactive()
     }
 
+    /// The protocol a request asks to upgrade to, when it asks properly
+    /// (`Upgrade`, and `Connection` naming it).
+    static func upgrade(asked headers: HTTPHeaders) -> String? {
+        guard let protocols = headers["upgrade"].first, !protocols.isEmpty,
+            headers["connection"].contains(where: { $0.lowercased().split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == "upgrade" } })
+        else { return nil }
+        return protocols
+    }
+
     /// Headers for one hop only (RFC 9110, 7.6.1), and those a proxy must not pass on.
     static func dropHopByHop(_ headers: inout HTTPHeaders) {
         let listed = headers["connection"].flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() } }
@@ -338,7 +403,7 @@ final class HTTPOriginHandler: ChannelInboundHandler, SweptHandler {
 
 /// Reads the upstream's responses and hands them to the workload's handler
 /// (both on one event loop).
-final class UpstreamResponseHandler: ChannelInboundHandler {
+final class UpstreamResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
     private let sink: NIOLoopBound<HTTPOriginHandler>
 

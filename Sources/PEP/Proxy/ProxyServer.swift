@@ -240,7 +240,8 @@ public final class ProxyServer: Service, Sendable {
     private func addOrigination(
         to sync: ChannelPipeline.SynchronousOperations, ledger: ConnectionLedger, origin: OriginUpstream, sweeper: DeadlineSweeper
     ) throws {
-        try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+        // Bytes past an upgrade go to the glue that replaces the HTTP handlers.
+        try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
         try sync.addHandler(HTTPResponseEncoder())
         try sync.addHandler(HTTPServerPipelineHandler())
         try sync.addHandler(makeOrigin(origin, ledger: ledger, sweeper: sweeper))
