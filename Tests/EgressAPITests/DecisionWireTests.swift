@@ -105,3 +105,30 @@ struct DecisionWireTests {
         #expect(try JSONDecoder().decode(DecisionAPIError.self, from: Data(error.json.utf8)) == error)
     }
 }
+
+/// The access report's own writer against JSONEncoder: the same object,
+/// field for field, for full, sparse and awkward records.
+struct AccessReportWriterTests {
+    @Test func theWriterSaysWhatJSONEncoderSays() throws {
+        var full = AccessReport.Connection(
+            time: 1_795_738_498_766, sourceIP: "198.18.0.5", host: "api.example.com", port: 443, allowed: true, rule: "a.egress:1",
+            ruleName: "web", revision: 3, reason: "ech", originalDestination: "203.0.113.9:80", upstream: "[2001:db8::1]:443",
+            cached: false, bytesUp: 120, bytesDown: 5000, durationMs: 12)
+        full.method = "GET"
+        full.path = "/v1/items \"quoted\" \\ \u{7f}é"
+        full.status = 200
+        let sparse = AccessReport.Connection(time: nil, sourceIP: "::1", host: "", port: 0, allowed: false)
+        for report in [
+            AccessReport(connections: [full, sparse]),
+            AccessReport(connections: [], dropped: .init(allowed: 3, refused: 0, first: 10, last: 20)),
+        ] {
+            var buffer = ByteBuffer()
+            report.write(into: &buffer)
+            let written = try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? NSDictionary
+            let encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode(report)) as? NSDictionary
+            #expect(written == encoded)
+            let decoded = try JSONDecoder().decode(AccessReport.self, from: Data(buffer.readableBytesView))
+            #expect(decoded.connections == report.connections && decoded.dropped == report.dropped)
+        }
+    }
+}

@@ -200,10 +200,12 @@ public final class AccessReporter: Service, Sendable {
 
     private func send(_ batch: Batch) async -> SendResult {
         do {
-            // JSONEncoder: a tenth of the CPU of dictionaries for
-            // JSONSerialization, which perf showed as 11% of the enforcer's
-            // CPU under a connection storm.
-            let body = ByteBuffer(bytes: try JSONEncoder().encode(AccessReport(connections: batch.records, dropped: batch.dropped)))
+            // Written piece by piece (AccessReport.write): JSONEncoder took
+            // 6% of the enforcer's CPU with a record for every plain-HTTP
+            // request, JSONSerialization 11% under a connection storm.
+            var body = ByteBuffer()
+            body.reserveCapacity(256 * batch.records.count + 64)
+            AccessReport(connections: batch.records, dropped: batch.dropped).write(into: &body)
             // Long enough for the service to commit a full batch: a batch
             // sent again after a timeout would be recorded twice.
             let response = try await pdp.send(method: "POST", path: "/v1/access", body: body, timeout: .seconds(30))

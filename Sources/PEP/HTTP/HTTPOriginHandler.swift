@@ -54,6 +54,8 @@ final class HTTPOriginHandler: ChannelInboundHandler, RemovableChannelHandler, S
     /// answer's head is out, both connections carry bytes as they are.
     private var upgrading = false
     private var upgradeAsked: String?
+    /// Reading from the workload is paused (`pauseReading`).
+    private var paused = false
 
     init(
         gate: EgressGate, origin: OriginUpstream, settings: Settings, connection: ConnectionLedger, sweeper: DeadlineSweeper,
@@ -142,7 +144,6 @@ final class HTTPOriginHandler: ChannelInboundHandler, RemovableChannelHandler, S
         pending = [.head(outgoing)]
         pendingBytes = 0
         forwarding = false
-        context.channel.setOption(.autoRead, value: false).whenComplete { _ in }
         decide(exchange, context: context)
     }
 
@@ -150,6 +151,8 @@ final class HTTPOriginHandler: ChannelInboundHandler, RemovableChannelHandler, S
     private func decide(_ exchange: HTTPExchange, context: ChannelHandlerContext) {
         let intent = EgressIntent(sourceIP: connection.sourceIP, host: exchange.host, port: exchange.port, transport: .http)
         if let outcome = gate.admitNow(intent) { return decided(outcome, context: context) }
+        // Waiting for the decision service or the resolver: read nothing more meanwhile.
+        pauseReading(context)
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         context.eventLoop.makeFutureWithTask { [gate] in await gate.admit(intent) }.whenSuccess { outcome in
             let (handler, context) = bound.value
@@ -166,6 +169,7 @@ final class HTTPOriginHandler: ChannelInboundHandler, RemovableChannelHandler, S
             return refuse(denial, host: outcome.host, context: context)
         }
         if upstream != nil { return startForwarding(context: context) }
+        pauseReading(context)
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let sink = NIOLoopBound(self, eventLoop: context.eventLoop)
         origin.open(outcome.addresses[...], host: outcome.host, on: context.eventLoop) {
@@ -197,7 +201,20 @@ final class HTTPOriginHandler: ChannelInboundHandler, RemovableChannelHandler, S
         upstream.flush()
         pending = []
         pendingBytes = 0
-        context.channel.setOption(.autoRead, value: true).whenComplete { _ in }
+        if paused {
+            paused = false
+            context.channel.setOption(.autoRead, value: true).whenComplete { _ in }
+        }
+    }
+
+    /// Stops reading the workload while its request waits (the verdict, the
+    /// upstream's connection): what it sends meanwhile stays in the socket.
+    /// A request decided from the cache on an open upstream never waits,
+    /// and so costs no change of the socket's registration.
+    private func pauseReading(_ context: ChannelHandlerContext) {
+        guard !paused else { return }
+        paused = true
+        context.channel.setOption(.autoRead, value: false).whenComplete { _ in }
     }
 
     private func send(_ part: HTTPClientRequestPart, context: ChannelHandlerContext) {
@@ -206,7 +223,7 @@ final class HTTPOriginHandler: ChannelInboundHandler, RemovableChannelHandler, S
             if case .end = part { upstream.flush() }
             if case .body = part, !upstream.isWritable {
                 // The upstream is slow to take the upload: stop reading the workload until it catches up.
-                context.channel.setOption(.autoRead, value: false).whenComplete { _ in }
+                pauseReading(context)
             }
             return
         }
@@ -320,7 +337,8 @@ final class HTTPOriginHandler: ChannelInboundHandler, RemovableChannelHandler, S
 
     /// The upstream took up its backlog: read the workload's upload again.
     func upstreamWritable() {
-        guard let context, forwarding else { return }
+        guard let context, forwarding, paused else { return }
+        paused = false
         context.channel.setOption(.autoRead, value: true).whenComplete { _ in }
     }
 
