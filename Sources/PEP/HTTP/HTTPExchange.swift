@@ -15,7 +15,8 @@ struct HTTPExchange {
     var port = 443
     var verdict: Verdict?
     var origin: VerdictCache.Origin?
-    var upstream: SocketAddress?
+    /// The upstream's address, as records write it.
+    var upstream: String?
     var status: Int?
     var bytesUp: Int64 = 0
     var bytesDown: Int64 = 0
@@ -35,7 +36,7 @@ struct HTTPExchange {
             time: startedWallMs, sourceIP: sourceIP, host: host, port: port,
             allowed: reason == nil && verdict?.allow == true, rule: verdict?.rule, ruleName: verdict?.name,
             revision: verdict?.revision, reason: reason?.rawValue, originalDestination: nil,
-            upstream: upstream.map(ConnectionLedger.text), cached: origin.map { $0 != .miss }, bytesUp: bytesUp,
+            upstream: upstream, cached: origin.map { $0 != .miss }, bytesUp: bytesUp,
             bytesDown: bytesDown, durationMs: (NIODeadline.now() - started).nanoseconds / 1_000_000)
         record.method = method
         record.path = path

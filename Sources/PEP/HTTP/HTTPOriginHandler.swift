@@ -43,6 +43,8 @@ final class HTTPOriginHandler: ChannelInboundHandler, RemovableChannelHandler, S
     private var upstream: Channel?
     private var upstreamHost: String?
     private var upstreamAddress: SocketAddress?
+    /// `upstreamAddress` as records write it, made once per upstream.
+    private var upstreamText: String?
     /// The request in flight, and its parts held until it may go.
     private var request: HTTPExchange?
     private var pending: [HTTPClientRequestPart] = []
@@ -150,6 +152,12 @@ final class HTTPOriginHandler: ChannelInboundHandler, RemovableChannelHandler, S
     /// Every request is decided (a cache hit after the first, usually).
     private func decide(_ exchange: HTTPExchange, context: ChannelHandlerContext) {
         let intent = EgressIntent(sourceIP: connection.sourceIP, host: exchange.host, port: exchange.port, transport: .http)
+        // On an open upstream only the verdict is needed: its addresses were checked when it opened.
+        if upstream != nil, let verdict = gate.cache.cachedVerdict(for: intent.verdictKey) {
+            var outcome = EgressGate.Outcome(host: intent.host, verdict: verdict, origin: .hit)
+            if !verdict.allow { outcome.denial = .policy }
+            return decided(outcome, context: context)
+        }
         if let outcome = gate.admitNow(intent) { return decided(outcome, context: context) }
         // Waiting for the decision service or the resolver: read nothing more meanwhile.
         pauseReading(context)
@@ -182,7 +190,8 @@ final class HTTPOriginHandler: ChannelInboundHandler, RemovableChannelHandler, S
                 handler.upstream = channel
                 handler.upstreamHost = outcome.host
                 handler.upstreamAddress = address
-                handler.request?.upstream = address
+                handler.upstreamText = ConnectionLedger.text(address)
+                handler.request?.upstream = handler.upstreamText
                 channel.closeFuture.whenComplete { _ in sink.value.upstreamClosed() }
                 handler.startForwarding(context: context)
             case .failure(let error):
@@ -195,7 +204,7 @@ final class HTTPOriginHandler: ChannelInboundHandler, RemovableChannelHandler, S
 
     private func startForwarding(context: ChannelHandlerContext) {
         guard let upstream else { return }
-        request?.upstream = upstreamAddress
+        request?.upstream = upstreamText
         forwarding = true
         for part in pending { upstream.write(part, promise: nil) }
         upstream.flush()
