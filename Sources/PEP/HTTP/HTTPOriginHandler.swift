@@ -56,6 +56,8 @@ final class HTTPOriginHandler: ChannelInboundHandler, RemovableChannelHandler, S
     /// answer's head is out, both connections carry bytes as they are.
     private var upgrading = false
     private var upgradeAsked: String?
+    /// The workload closed its side while its request was in flight.
+    private var inputClosed = false
     /// Reading from the workload is paused (`pauseReading`).
     private var paused = false
 
@@ -277,7 +279,7 @@ final class HTTPOriginHandler: ChannelInboundHandler, RemovableChannelHandler, S
                 context.write(wrapOutboundOut(.end(trailers)), promise: nil)
                 return splice(context: context)
             }
-            let closeAfter = request?.closeAfter == true
+            let closeAfter = request?.closeAfter == true || inputClosed
             finishRequest(reason: nil)
             let done = context.writeAndFlush(wrapOutboundOut(.end(trailers)))
             if closeAfter {
@@ -402,6 +404,24 @@ final class HTTPOriginHandler: ChannelInboundHandler, RemovableChannelHandler, S
         } else {
             context.close(promise: nil)
         }
+    }
+
+    /// The workload closed its side (the listener allows half-closes, for
+    /// TLS): nothing more will come, so the connection ends now, or after
+    /// the answer to a request in flight. Otherwise it would hold its slot
+    /// until the head timeout.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, case .inputClosed = event, !upgrading {
+            if request == nil || !forwarding {
+                if request != nil { finishRequest(reason: .abandoned) }
+                closing = true
+                context.close(promise: nil)
+            } else {
+                inputClosed = true
+            }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
