@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "PDP", targets: ["PDP"]),
         .executable(name: "egressctl", targets: ["egressctl"]),
         .library(name: "ClientHello", targets: ["ClientHello"]),
+        .library(name: "DNSMessage", targets: ["DNSMessage"]),
         .library(name: "PEP", targets: ["PEP"]),
         .executable(name: "egress-pdp", targets: ["egress-pdp"]),
         .executable(name: "egress-pep", targets: ["egress-pep"]),
@@ -116,6 +117,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // DNS messages (RFC 1035, EDNS, Extended DNS Errors, SVCB): the DNS
+        // enforcer's codec. Standard library only, like the ClientHello
+        // reader, so that it fuzzes alone.
+        .target(name: "DNSMessage"),
         // The TLS ClientHello reader: finds the SNI in bytes from a socket.
         // Standard library only, like PolicyLang, so that it fuzzes alone.
         .target(name: "ClientHello"),
@@ -177,6 +182,7 @@ let package = Package(
         .testTarget(name: "ClientHelloTests", dependencies: ["ClientHello", "TestSupport"], resources: [.copy("Captures")]),
         .testTarget(name: "PolicyLangTests", dependencies: ["PolicyLang"], resources: [.copy("Golden")]),
         .testTarget(name: "EgressctlTests", dependencies: ["egressctl", "PolicyLang", "TestSupport"]),
+        .testTarget(name: "DNSMessageTests", dependencies: ["DNSMessage", "TestSupport"]),
         .testTarget(name: "EgressAPITests", dependencies: ["EgressAPI", "PolicyLang", "TestSupport"]),
         // A real egress-pdp process for the tests that talk to one.
         .target(name: "ServiceTestSupport", dependencies: ["TestSupport"], path: "Tests/ServiceTestSupport"),

@@ -17,6 +17,11 @@ let package = Package(
             dependencies: [.product(name: "ClientHello", package: "egress")],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
+        .executableTarget(
+            name: "DNSFuzz",
+            dependencies: [.product(name: "DNSMessage", package: "egress")],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
