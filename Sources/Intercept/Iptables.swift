@@ -13,6 +13,9 @@ public struct Iptables: Sendable {
         self.family = family
     }
 
+    /// How long one iptables command may take.
+    static let timeout: TimeInterval = 30
+
     var save: String { family == .ipv4 ? "iptables-save" : "ip6tables-save" }
     var restore: String { family == .ipv4 ? "iptables-restore" : "ip6tables-restore" }
 
@@ -49,6 +52,11 @@ public struct Iptables: Sendable {
         process.standardError = stderr
         process.standardInput = stdin
         try process.run()
+        // A command stuck on the xtables lock (or anything else) is ended:
+        // `keep` and a liveness probe must not hang behind it.
+        let deadline = DispatchWorkItem { if process.isRunning { process.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + Self.timeout, execute: deadline)
+        defer { deadline.cancel() }
         if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
         try stdin.fileHandleForWriting.close()
         // Read both to the end before waiting: a full pipe would block the child.
@@ -57,7 +65,8 @@ public struct Iptables: Sendable {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             let message = String(decoding: err, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw Failure(description: "\(command) \(arguments.joined(separator: " ")) failed (exit \(process.terminationStatus)): \(message)")
+            let how = process.terminationReason == .uncaughtSignal ? "was stopped after \(Int(Self.timeout)) s" : "failed (exit \(process.terminationStatus))"
+            throw Failure(description: "\(command) \(arguments.joined(separator: " ")) \(how): \(message)")
         }
         return String(decoding: out, as: UTF8.self)
     }
