@@ -6,6 +6,7 @@ Listens on --listen IP:PORT with TLS; picks its certificate by the SNI from
 keep-alive (http.server), answering:
 
   GET  /big?bytes=N   N bytes of 'x', streamed in 1 MiB writes
+  GET  /close         'closing', then the origin closes the connection
   GET  /ws            a WebSocket upgrade (RFC 6455): each text frame the
                       client sends comes back as 'echo: TEXT' 
   POST, PUT           reads the body (Content-Length or chunked) and answers
@@ -111,6 +112,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if url.path == "/ws" and self.headers.get("Upgrade", "").lower() == "websocket":
             self.close_connection = True
             return self.websocket()
+        if url.path == "/close":
+            # The origin ends the connection after this answer.
+            self.close_connection = True
+            data = b"closing"
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         if url.path == "/big":
             size = int(urllib.parse.parse_qs(url.query).get("bytes", ["0"])[0])
             self.send_response(200)

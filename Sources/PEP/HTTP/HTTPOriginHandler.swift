@@ -41,7 +41,11 @@ final class HTTPOriginHandler: ChannelInboundHandler, RemovableChannelHandler, S
     private var lastActivity = NIODeadline.now()
 
     private var upstream: Channel?
-    private var upstreamHost: String?
+    /// The host this connection carries requests for, from its first
+    /// allowed request on; kept when the upstream closes between requests
+    /// (a new one is opened for the same host), so that a workload cannot
+    /// switch hosts by waiting for the origin to hang up.
+    private var connectionHost: String?
     private var upstreamAddress: SocketAddress?
     /// `upstreamAddress` as records write it, made once per upstream.
     private var upstreamText: String?
@@ -56,6 +60,8 @@ final class HTTPOriginHandler: ChannelInboundHandler, RemovableChannelHandler, S
     /// answer's head is out, both connections carry bytes as they are.
     private var upgrading = false
     private var upgradeAsked: String?
+    /// The upstream's answer in progress ends its connection (`Connection: close`).
+    private var upstreamEnding = false
     /// The workload closed its side while its request was in flight.
     private var inputClosed = false
     /// Reading from the workload is paused (`pauseReading`).
@@ -130,7 +136,7 @@ final class HTTPOriginHandler: ChannelInboundHandler, RemovableChannelHandler, S
             }
             exchange.port = tlsPort
             request = exchange
-            if let current = upstreamHost, current != host {
+            if let current = connectionHost, current != host {
                 return refuse(
                     .misdirectedRequest, reason: .misdirected, "this connection is for \(current); open another for \(host)\n",
                     context: context)
@@ -190,11 +196,11 @@ final class HTTPOriginHandler: ChannelInboundHandler, RemovableChannelHandler, S
             case .success(let (channel, address)):
                 guard handler.context != nil else { return channel.close(promise: nil) }
                 handler.upstream = channel
-                handler.upstreamHost = outcome.host
+                handler.connectionHost = outcome.host
                 handler.upstreamAddress = address
                 handler.upstreamText = ConnectionLedger.text(address)
                 handler.request?.upstream = handler.upstreamText
-                channel.closeFuture.whenComplete { _ in sink.value.upstreamClosed() }
+                channel.closeFuture.whenComplete { _ in sink.value.upstreamClosed(channel) }
                 handler.startForwarding(context: context)
             case .failure(let error):
                 let failure = error as? OriginUpstream.Failure
@@ -254,6 +260,7 @@ final class HTTPOriginHandler: ChannelInboundHandler, RemovableChannelHandler, S
         switch part {
         case .head(let head):
             request?.status = Int(head.status.code)
+            upstreamEnding = !head.isKeepAlive
             var outgoing = HTTPResponseHead(version: head.version, status: head.status, headers: head.headers)
             Self.dropHopByHop(&outgoing.headers)
             if head.status == .switchingProtocols {
@@ -281,6 +288,12 @@ final class HTTPOriginHandler: ChannelInboundHandler, RemovableChannelHandler, S
             }
             let closeAfter = request?.closeAfter == true || inputClosed
             finishRequest(reason: nil)
+            if upstreamEnding, let ending = upstream {
+                // The origin said it closes after this answer: the next
+                // request opens a new upstream rather than race the close.
+                upstream = nil
+                ending.close(promise: nil)
+            }
             let done = context.writeAndFlush(wrapOutboundOut(.end(trailers)))
             if closeAfter {
                 closing = true
@@ -330,9 +343,11 @@ final class HTTPOriginHandler: ChannelInboundHandler, RemovableChannelHandler, S
         }
     }
 
-    func upstreamClosed() {
+    /// `channel` closed; it matters only if it is still this connection's
+    /// upstream (not one let go after a `Connection: close` answer).
+    func upstreamClosed(_ channel: Channel) {
+        guard upstream === channel else { return }
         upstream = nil
-        upstreamHost = nil
         // Closed before the response ended: the workload's connection cannot go on.
         if let context, request != nil, forwarding {
             finishRequest(reason: .upstreamFailed)

@@ -74,8 +74,15 @@ struct OriginUpstream: Sendable {
                 handshake.fail(error)
                 return eventLoop.makeFailedFuture(Failure(stage: "connect", description: "\(address): \(error)"))
             }
-            .flatMap { channel in
-                handshake.futureResult.map { channel }.flatMapError { error in
+            .flatMap { [connectTimeout] channel in
+                // The handshake has as long as the connection had: a server
+                // that accepts and never answers must not hold the request.
+                let timer = eventLoop.scheduleTask(in: connectTimeout) {
+                    handshake.fail(Failure(stage: "tls", description: "no TLS handshake within \(connectTimeout.nanoseconds / 1_000_000_000) s"))
+                    channel.close(promise: nil)
+                }
+                handshake.futureResult.whenComplete { _ in timer.cancel() }
+                return handshake.futureResult.map { channel }.flatMapError { error in
                     channel.close(promise: nil)
                     return eventLoop.makeFailedFuture(Failure(stage: "tls", description: Self.explain(error)))
                 }
@@ -84,6 +91,7 @@ struct OriginUpstream: Sendable {
 
     /// A TLS failure in words a person reads in a 502.
     static func explain(_ error: Error) -> String {
+        if let failure = error as? Failure { return failure.description }
         if let extra = error as? NIOSSLExtraError, extra == .failedToValidateHostname {
             return "the certificate does not name this host"
         }
