@@ -373,10 +373,9 @@ final class HTTPOriginHandler: ChannelInboundHandler, RemovableChannelHandler, S
     private func refuse(_ denial: DenialReason, host: String, context: ChannelHandlerContext) {
         switch denial {
         case .policy:
-            let rule = request?.verdict?.rule.map { " by \($0)" } ?? " (no rule allows it)"
-            refuse(.forbidden, reason: .policy, "egress to \(host) is denied\(rule)\n", context: context)
+            refuse(.forbidden, reason: .policy, DenialReason.policyText(host, rule: request?.verdict?.rule), context: context)
         case .pdpUnavailable:
-            refuse(.serviceUnavailable, reason: denial, "the egress policy cannot be checked now; refused\n", context: context)
+            refuse(.serviceUnavailable, reason: denial, DenialReason.unavailableText, context: context)
         case .unresolvable:
             refuse(.badGateway, reason: denial, "\(host) does not resolve\n", context: context)
         case .inward:

@@ -102,14 +102,13 @@ final class ConnectRequestHandler: ChannelInboundHandler, RemovableChannelHandle
         switch result {
         case .failure:
             ledger.denial = .pdpUnavailable
-            return respond(context, .serviceUnavailable, "the egress policy cannot be checked now; refused\n", close: true)
+            return respond(context, .serviceUnavailable, DenialReason.unavailableText, close: true)
         case .success(let (verdict, origin)):
             ledger.verdict = verdict
             ledger.origin = origin
             guard verdict.allow else {
                 ledger.denial = .policy
-                let rule = verdict.rule.map { " by \($0)" } ?? " (no rule allows it)"
-                return respond(context, .forbidden, "egress to \(target.host):\(target.port) is denied\(rule)\n", close: true)
+                return respond(context, .forbidden, DenialReason.policyText("\(target.host):\(target.port)", rule: verdict.rule), close: true)
             }
         }
         // The tunnel starts: what follows the request is the workload's TLS.

@@ -41,3 +41,14 @@ public enum DenialReason: String, CaseIterable, Sendable {
     /// A plain-HTTP request in flight saw nothing move for the idle timeout.
     case idleTimeout = "idle-timeout"
 }
+
+extension DenialReason {
+    /// The body of an HTTP refusal by policy (CONNECT and plain HTTP alike):
+    /// what was denied, and by which rule or that none allowed it.
+    static func policyText(_ target: String, rule: String?) -> String {
+        "egress to \(target) is denied\(rule.map { " by \($0)" } ?? " (no rule allows it)")\n"
+    }
+
+    /// The body of an HTTP refusal when the decision service cannot be asked.
+    static let unavailableText = "the egress policy cannot be checked now; refused\n"
+}
