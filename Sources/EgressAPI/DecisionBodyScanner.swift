@@ -45,8 +45,14 @@ struct DecisionBodyScanner: ~Copyable {
                 guard host == nil, let text = string(), !text.isEmpty, text.utf8.count <= 255 else { return nil }
                 host = text
             case .port:
-                guard port == nil, let number = integer(), (1...65535).contains(number) else { return nil }
-                port = number
+                guard port == nil else { return nil }
+                if let text = rawString() {
+                    guard Self.equal(text, "any") else { return nil }
+                    port = DecisionRequest.anyPort
+                } else {
+                    guard let number = integer(), (1...65535).contains(number) else { return nil }
+                    port = number
+                }
             case .source:
                 guard source == nil, let value = sourceValue() else { return nil }
                 source = value

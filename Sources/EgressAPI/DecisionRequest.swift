@@ -18,7 +18,13 @@ public struct DecisionRequest: Sendable, Equatable {
 
     public var source: Source
     public var host: String
+    /// 1-65535, or `anyPort`.
     public var port: Int
+
+    /// The port of a question about a name alone: may the source reach the
+    /// host on some port? (`"port": "any"`; a DNS enforcer asks it, as a
+    /// name that resolves may then be used on any port.)
+    public static let anyPort = 0
 
     public init(source: Source, host: String, port: Int) {
         self.source = source
@@ -144,8 +150,20 @@ extension DecisionRequest {
         }
         out.writeStaticString(",\"host\":")
         JSONText.write(host, into: &out)
-        out.writeStaticString(",\"port\":")
-        out.writeString(String(port))
+        if port == Self.anyPort {
+            out.writeStaticString(",\"port\":\"any\"")
+        } else {
+            out.writeStaticString(",\"port\":")
+            out.writeString(String(port))
+        }
         out.writeStaticString("}")
+    }
+}
+
+extension PolicyIndex {
+    /// Decides `port`, which may be `DecisionRequest.anyPort`: the one
+    /// place a decision API port becomes a question to the index.
+    public func decision(source: SourceIdentity?, host: String, port: Int) -> Decision {
+        port == DecisionRequest.anyPort ? decideAnyPort(source: source, host: host) : decide(source: source, host: host, port: port)
     }
 }

@@ -7,9 +7,13 @@ public enum JSONPort {
         public let message: String
     }
 
-    /// The port in `value`; 443 when it is missing or null.
+    /// The port in `value`; 443 when it is missing or null;
+    /// `DecisionRequest.anyPort` for the string `"any"`.
     public static func read(_ value: Any?) throws(Invalid) -> Int {
         switch value {
+        case let text as String:
+            guard text == "any" else { throw Invalid(message: "'port' must be an integer or \"any\", not \"\(text.prefix(20))\"") }
+            return DecisionRequest.anyPort
         case let number as NSNumber where isInteger(number):
             // Range-checked as a double first: intValue wraps numbers beyond
             // Int64, and 18446744073709551615 must not read as -1.
@@ -20,7 +24,7 @@ public enum JSONPort {
         case nil, is NSNull:
             return 443
         default:
-            throw Invalid(message: "'port' must be an integer")
+            throw Invalid(message: "'port' must be an integer or \"any\"")
         }
     }
 

@@ -151,8 +151,10 @@ struct BatchEvaluator: Sendable {
         } catch {
             return .failure(error.message)
         }
-        guard (1...65535).contains(request.port) else { return .failure("port \(request.port) is outside 1-65535") }
-        return .success(output.line(index.decide(source: request.source, host: request.host, port: request.port)))
+        guard request.port == DecisionRequest.anyPort || (1...65535).contains(request.port) else {
+            return .failure("port \(request.port) is outside 1-65535")
+        }
+        return .success(output.line(index.decision(source: request.source, host: request.host, port: request.port)))
     }
 
     /// Splits a byte stream into numbered lines, reading 64 KiB at a time.

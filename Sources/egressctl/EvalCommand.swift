@@ -1,4 +1,5 @@
 import ArgumentParser
+import EgressAPI
 import Foundation
 import PolicyLang
 
@@ -12,14 +13,16 @@ struct EvalCommand: ParsableCommand {
 
             --from describes one workload: '*' (no known identity) or ns:, sa:, pod:,
             spiffe:, key=value and nslabel:key=value (its namespace's labels) terms.
-            --to defaults to port 443.
+            --to defaults to port 443; HOST:any asks whether the workload may reach
+            HOST on some port (the question egress-dns asks for a name).
 
             --batch reads JSON lines such as
               {"source": {"namespace": "shop", "serviceAccount": "checkout", "pod": "web-1",
                           "labels": {"app": "web"}, "namespaceLabels": {"team": "payments"},
                           "spiffe": "spiffe://..."},
                "host": "api.stripe.com", "port": 443}
-            (a missing or empty source has no known identity; port defaults to 443) and
+            (a missing or empty source has no known identity; port defaults to 443, and
+            "any" asks about the name on any port) and
             writes one JSON line per request, in order, with verdict, rule, name,
             dryRunVerdict and dryRunRule. A malformed line yields {"line": N, "error": ...}
             and the rest go on. Exit 1 if any line was malformed.
@@ -35,7 +38,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The requesting workload.", valueName: "selector"))
     var from: String?
 
-    @Option(help: ArgumentHelp("The requested host, with an optional :PORT.", valueName: "host[:port]"))
+    @Option(help: ArgumentHelp("The requested host, with an optional :PORT (443 when none; 'any': on some port).", valueName: "host[:port]"))
     var to: String?
 
     @Option(help: ArgumentHelp("Decide every JSON line of this file ('-': standard input).", valueName: "file"))
@@ -85,7 +88,7 @@ struct EvalCommand: ParsableCommand {
             guard let from, let to else { throw ValidationError("--from and --to are required without --batch") }
             let source = try Self.parseSource(from)
             let (host, port) = try Self.splitHostPort(to)
-            let decision = index.decide(source: source, host: host, port: port)
+            let decision = index.decision(source: source, host: host, port: port)
             switch format {
             case .json:
                 StandardStreams.out(DecisionJSON(index: index).line(decision) + "\n")
@@ -101,8 +104,9 @@ struct EvalCommand: ParsableCommand {
 
     static func splitHostPort(_ text: String) throws -> (String, Int) {
         guard let colon = text.lastIndex(of: ":"), !text.hasSuffix("]") else { return (text, 443) }
+        if text[text.index(after: colon)...] == "any" { return (String(text[..<colon]), DecisionRequest.anyPort) }
         guard let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else {
-            throw ValidationError("--to: expected HOST[:PORT] with a port in 1-65535, found '\(text)'")
+            throw ValidationError("--to: expected HOST[:PORT] with a port in 1-65535 or 'any', found '\(text)'")
         }
         return (String(text[..<colon]), port)
     }

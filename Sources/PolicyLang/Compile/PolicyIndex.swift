@@ -51,14 +51,68 @@ public final class PolicyIndex: Sendable {
         // A source of which nothing is known is an unknown source: it matches only `*`.
         let source = source?.isEmpty == false ? source : nil
         var winners = Winners()
-        consider(trie.anyEntries, source, port, &winners)
+        visit(host) { consider($0, source, port, &winners) }
+        return decision(winners)
+    }
+
+    /// Decides whether `source` may reach `host` on some port: the question
+    /// a DNS enforcer asks, as a name that resolves may then be used on any
+    /// port. The verdict is **allow** when at least one port would be
+    /// allowed (and names the rule that allows the lowest such port);
+    /// otherwise **deny**, naming the deny rule that overrides an allow if
+    /// one does, else default deny. The dry-run verdict is found the same
+    /// way with the dry-run rules counted.
+    ///
+    /// The verdict only changes where a matching rule's port range starts
+    /// or ends, so it is decided at those ports alone.
+    public func decideAnyPort(source: SourceIdentity?, host: String) -> Decision {
+        let source = source?.isEmpty == false ? source : nil
+        var ports: [Int32] = [1]
+        var allowStarts: [Int32] = []
+        var dryAllowStarts: [Int32] = []
+        visit(host) { entries in
+            for entry in entries where selectors[Int(entry.rule)].matches(source) {
+                // A pattern without a port is stored as 0-65535.
+                let low = max(1, entry.portLow)
+                ports.append(low)
+                if entry.portHigh < 65535 { ports.append(entry.portHigh + 1) }
+                switch kinds[Int(entry.rule)] {
+                case .allow:
+                    allowStarts.append(low)
+                    dryAllowStarts.append(low)
+                case .dryRunAllow: dryAllowStarts.append(low)
+                case .deny, .dryRunDeny: break
+                }
+            }
+        }
+        let decisions = Set(ports).sorted().map { (port: $0, decision: decide(source: source, host: host, port: Int($0))) }
+        func pick(_ verdict: (Decision) -> Verdict, _ rule: (Decision) -> RuleReference?, allowStarts: [Int32]) -> (Verdict, RuleReference?) {
+            if let allowed = decisions.first(where: { verdict($0.decision) == .allow }) {
+                return (.allow, rule(allowed.decision))
+            }
+            // Every port is denied. Where an allow rule starts, a deny rule overrode it.
+            if let start = allowStarts.min(), let overridden = decisions.first(where: { $0.port == start }) {
+                return (.deny, rule(overridden.decision))
+            }
+            // No allow rule matched: default deny, unless one deny rule covers every port.
+            let rules = Set(decisions.map { rule($0.decision) })
+            return (.deny, rules.count == 1 ? rules.first! : nil)
+        }
+        let (verdict, rule) = pick({ $0.verdict }, { $0.rule }, allowStarts: allowStarts)
+        let (dryVerdict, dryRule) = pick({ $0.dryRunVerdict }, { $0.dryRunRule }, allowStarts: dryAllowStarts)
+        return Decision(verdict: verdict, rule: rule, dryRunVerdict: dryVerdict, dryRunRule: dryRule)
+    }
+
+    /// Hands `body` the entries of `*` and of every pattern that may match `host`.
+    @inline(__always)
+    private func visit(_ host: String, _ body: (ArraySlice<HostTrie.Entry>) -> Void) {
+        body(trie.anyEntries[...])
         var host = host
-        let walked: Void? = host.utf8.withContiguousStorageIfAvailable { walk($0, source, port, &winners) }
+        let walked: Void? = host.utf8.withContiguousStorageIfAvailable { walk($0, body) }
         if walked == nil {
             host.makeContiguousUTF8()
-            host.utf8.withContiguousStorageIfAvailable { walk($0, source, port, &winners) }
+            host.utf8.withContiguousStorageIfAvailable { walk($0, body) }
         }
-        return decision(winners)
     }
 
     private func reference(_ rule: Int32) -> RuleReference? {
@@ -75,7 +129,7 @@ public final class PolicyIndex: Sendable {
 
     /// Looks the name up label by label, from the right. A requested host that
     /// is not a valid DNS name matches no pattern but `*`.
-    private func walk(_ raw: UnsafeBufferPointer<UInt8>, _ source: SourceIdentity?, _ port: Int, _ winners: inout Winners) {
+    private func walk(_ raw: UnsafeBufferPointer<UInt8>, _ body: (ArraySlice<HostTrie.Entry>) -> Void) {
         var length = raw.count
         if length > 0, raw[length - 1] == UInt8(ascii: ".") { length -= 1 }
         guard length > 0, length <= 253 else { return }
@@ -114,10 +168,10 @@ public final class PolicyIndex: Sendable {
                 if next < 0 { return }
                 node = next
                 if start == 0 {
-                    consider(trie.exactEntries(node), source, port, &winners)
+                    body(trie.exactEntries(node))
                     return
                 }
-                consider(trie.wildcardEntries(node), source, port, &winners)
+                body(trie.wildcardEntries(node))
                 end = start - 1
             }
         }

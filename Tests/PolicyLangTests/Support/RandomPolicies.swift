@@ -83,6 +83,12 @@ struct RandomRequest: CustomStringConvertible {
     let host: String
     let port: Int
 
+    init(source: SourceIdentity?, host: String, port: Int) {
+        self.source = source
+        self.host = host
+        self.port = port
+    }
+
     init(_ random: inout XorShift) {
         host = random.pick(Vocabulary.requestHosts)
         port = random.pick(Vocabulary.requestPorts)
