@@ -50,6 +50,8 @@ extension AccessReport.Connection {
         Self.field(",\"method\":", method, &out)
         Self.field(",\"path\":", path, &out)
         Self.field(",\"status\":", status.map(Int64.init), &out)
+        Self.field(",\"queryType\":", queryType, &out)
+        Self.field(",\"count\":", count, &out)
         out.writeStaticString("}")
     }
 

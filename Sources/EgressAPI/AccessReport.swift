@@ -30,6 +30,13 @@ public struct AccessReport: Codable, Sendable {
         public var method: String?
         public var path: String?
         public var status: Int?
+        /// For a DNS query (egress-dns): its type (`A`, `AAAA`, `HTTPS`,
+        /// `TYPE65280`, ...). The port is 0: a name is asked for, not a port.
+        public var queryType: String?
+        /// For allowed DNS queries, which are recorded in counted form: how
+        /// many of this source, name and type the record stands for, from
+        /// `time` to `time + durationMs`.
+        public var count: Int64?
 
         public init(
             time: Int64?, sourceIP: String, host: String, port: Int, allowed: Bool, rule: String? = nil,

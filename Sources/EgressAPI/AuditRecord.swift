@@ -47,6 +47,10 @@ public struct AuditRecord: Codable, Sendable, Hashable {
     public var method: String?
     public var path: String?
     public var status: Int?
+    /// For `access` records of DNS queries (egress-dns): the query type.
+    /// Allowed queries are recorded in counted form: `count` of them, of
+    /// this source, name and type, between `time` and `time + durationMs`.
+    public var queryType: String?
     public var hash: String?
 
     public init(

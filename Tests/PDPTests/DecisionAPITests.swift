@@ -182,6 +182,63 @@ import ServiceTestSupport
         #expect((record["hash"] as? String)?.count == 64)
     }
 
+    /// `"port": "any"`: may the source reach the name on some port (what
+    /// egress-dns asks). Audited with port 0.
+    @Test func aNameCanBeDecidedOnAnyPort() async throws {
+        let allowed = try #require(
+            try await pdp.decide(#"{"source": {"ip": "198.18.1.2"}, "host": "any-port.stripe.com", "port": "any"}"#, token: pep).json)
+        let refused = try #require(
+            try await pdp.decide(#"{"source": {"ip": "198.18.200.1"}, "host": "api.stripe.com", "port": "any"}"#, token: pep).json)
+        let plain = try #require(
+            try await pdp.decide(#"{"source":{"ip":"198.18.1.2"},"host":"api.stripe.com","port":"any"}"#, token: pep).json)
+        #expect(plain["verdict"] as? String == "allow")
+        #expect(plain["rule"] as? String == "10-apps.egress:11")
+        #expect(allowed["verdict"] as? String == "deny")
+        #expect(refused["verdict"] as? String == "deny")
+        let page = try #require(try await pdp.admin("GET", "/v1/audit?host=any-port.stripe.com").json?["records"] as? [[String: Any]])
+        #expect(page.first?["port"] as? Int == 0)
+        let bad = try await pdp.decide(#"{"host": "api.stripe.com", "port": "all"}"#, token: pep)
+        #expect(bad.status == 400)
+        #expect((bad.json?["error"] as? String)?.contains(#"must be an integer or "any""#) == true, "\(bad)")
+    }
+
+    /// egress-dns's records: refused queries one by one, allowed ones
+    /// counted, each with its query type; stored, shown and hashed.
+    @Test func dnsQueryRecordsKeepTheirTypeAndCount() async throws {
+        let report = #"""
+            {"connections": [
+              {"sourceIP": "198.18.1.2", "host": "api.stripe.com", "port": 0, "verdict": "allow", "queryType": "AAAA",
+               "count": 41, "time": 1795737200000, "durationMs": 59000},
+              {"sourceIP": "198.18.1.2", "host": "x1.tunnel.example", "port": 0, "verdict": "deny", "queryType": "TXT", "reason": "policy"}
+            ]}
+            """#
+        let answer = try await Curl.run([
+            "--http2-prior-knowledge", "-X", "POST", pdp.decisionURL + "/v1/access", "-H", "authorization: Bearer \(pep)",
+            "-H", "content-type: application/json", "-d", report,
+        ])
+        #expect(answer.status == 202, "\(answer)")
+        let counted = try #require(
+            (try await pdp.admin("GET", "/v1/audit?host=api.stripe.com").json?["records"] as? [[String: Any]])?
+                .first { $0["queryType"] != nil })
+        #expect(counted["queryType"] as? String == "AAAA")
+        #expect(counted["count"] as? Int == 41)
+        #expect(counted["port"] as? Int == 0)
+        let refused = try #require(try await pdp.admin("GET", "/v1/audit?host=x1.tunnel.example").json?["records"] as? [[String: Any]])
+        #expect(refused.first?["queryType"] as? String == "TXT")
+        #expect(refused.first?["reason"] as? String == "policy")
+        let verify = try #require(try await pdp.admin("GET", "/v1/audit/verify").json)
+        #expect(verify["valid"] as? Bool == true, "\(verify)")
+        for (field, problem) in [(#""count": 0"#, "count must be between 1"), (#""queryType": "ABCDEFGHIJKLMNOPQ""#, "longer than 16 bytes")] {
+            let bad = try await Curl.run([
+                "--http2-prior-knowledge", "-X", "POST", pdp.decisionURL + "/v1/access", "-H", "authorization: Bearer \(pep)",
+                "-H", "content-type: application/json", "-d",
+                #"{"connections": [{"sourceIP": "198.18.1.2", "host": "a.example", "port": 0, "verdict": "allow", "# + field + "}]}",
+            ])
+            #expect(bad.status == 400)
+            #expect((bad.json?["error"] as? String)?.contains(problem) == true, "\(bad)")
+        }
+    }
+
     @Test func accessReportsAreAcknowledgedOnceRecorded() async throws {
         let report = #"""
             {"connections": [

@@ -47,6 +47,6 @@ public enum AuditChain {
         row.integer(record.bytesUp)
         row.integer(record.bytesDown)
         row.integer(record.durationMs)
-        row.laterColumns(count: record.count, method: record.method, path: record.path, status: record.status)
+        row.laterColumns(count: record.count, method: record.method, path: record.path, status: record.status, queryType: record.queryType)
     }
 }

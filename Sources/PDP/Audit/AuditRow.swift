@@ -68,21 +68,28 @@ struct AuditRow {
         columns.append(.integer(value))
     }
 
-    /// The columns after v1's: `count` (v2) and `method`, `path`, `status`
-    /// (v5, a request carried as HTTP). Records without any of them hash as
-    /// they were written (`laterInteger` for `count` alone); once a v5
-    /// column is set, every later column is hashed, an absent `count` as
-    /// `-;`, which no earlier record has after its last v1 column.
-    mutating func laterColumns(count: Int64?, method: String?, path: String?, status: Int?) {
-        guard method != nil || path != nil || status != nil else {
+    /// The columns after v1's: `count` (v2), `method`, `path`, `status`
+    /// (v5, a request carried as HTTP) and `query_type` (v6, a DNS query).
+    /// Records without any of them hash as they were written
+    /// (`laterInteger` for `count` alone); once a v5 column is set, the v5
+    /// columns are hashed too, an absent `count` as `-;`, which no earlier
+    /// record has after its last v1 column; once `query_type` is set, every
+    /// later column is hashed, one field more than any v5 record has.
+    mutating func laterColumns(count: Int64?, method: String?, path: String?, status: Int?, queryType: String?) {
+        guard method != nil || path != nil || status != nil || queryType != nil else {
             laterInteger(count)
-            for _ in 0..<3 { columns.append(.null) }
+            for _ in 0..<4 { columns.append(.null) }
             return
         }
         integer(count)
         text(method)
         text(path)
         integer(status.map(Int64.init))
+        if queryType != nil {
+            text(queryType)
+        } else {
+            columns.append(.null)
+        }
     }
 
     /// Hashed as the text `1` or `0`, stored as an integer.

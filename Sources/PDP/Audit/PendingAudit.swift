@@ -94,6 +94,6 @@ struct DecisionEvent: Sendable {
         for _ in 0..<3 { row.text(nil) }  // reason, original_destination, upstream
         row.flag(nil)  // cached
         for _ in 0..<3 { row.integer(nil) }  // bytes_up, bytes_down, duration_ms
-        row.laterColumns(count: nil, method: nil, path: nil, status: nil)
+        row.laterColumns(count: nil, method: nil, path: nil, status: nil, queryType: nil)
     }
 }

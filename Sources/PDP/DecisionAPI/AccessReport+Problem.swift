@@ -19,9 +19,14 @@ extension AccessReport {
             if (c.method?.utf8.count ?? 0) > 32 || (c.path?.utf8.count ?? 0) > 4096 {
                 return "connections[\(i)].method or path is longer than 32 or 4096 bytes"
             }
+            if (c.queryType?.utf8.count ?? 0) > 16 { return "connections[\(i)].queryType is longer than 16 bytes" }
+            if let count = c.count, !(1...Self.maxDropped).contains(count) {
+                return "connections[\(i)].count must be between 1 and \(Self.maxDropped)"
+            }
             let texts: [(String, String?)] = [
                 ("sourceIP", c.sourceIP), ("host", c.host), ("rule", c.rule), ("ruleName", c.ruleName), ("reason", c.reason),
                 ("originalDestination", c.originalDestination), ("upstream", c.upstream), ("method", c.method), ("path", c.path),
+                ("queryType", c.queryType),
             ]
             for case let (name, text?) in texts {
                 if let problem = PrintableText.problem(text, field: "connections[\(i)].\(name)") { return problem }

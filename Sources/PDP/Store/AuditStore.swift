@@ -47,8 +47,8 @@ extension PDPDatabase {
                 sql: """
                     INSERT INTO audit(seq, time, kind, enforcer, source_ip, namespace, service_account, pod, spiffe, labels,
                         host, port, verdict, rule, rule_name, revision, dry_run_verdict, dry_run_rule, reason, original_destination, upstream, cached, bytes_up, bytes_down,
-                        duration_ms, count, method, path, status, hash)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        duration_ms, count, method, path, status, query_type, hash)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             let binder = AuditRowBinder(statement)
             var row = AuditRow()
@@ -160,6 +160,7 @@ extension PDPDatabase {
         record.method = try value("method")
         record.path = try value("path")
         record.status = try value("status")
+        record.queryType = try value("query_type")
         record.seq = try value("seq")
         record.hash = try value("hash")
         return record

@@ -119,6 +119,11 @@ public final class PDPDatabase: Sendable {
                 try db.execute(sql: "ALTER TABLE audit ADD COLUMN \(column)")
             }
         }
+        // Access records of DNS queries: the query type. Hashed only when
+        // set: see AuditRow.laterColumns.
+        migrator.registerMigration("v6-audit-dns") { db in
+            try db.execute(sql: "ALTER TABLE audit ADD COLUMN query_type TEXT")
+        }
         return migrator
     }
 

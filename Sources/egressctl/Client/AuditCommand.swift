@@ -87,7 +87,8 @@ struct AuditCommand: AsyncParsableCommand {
             let who = r.namespace.map { "\($0)/\(r.pod ?? "?")" } ?? "unknown"
             let rule = r.rule.map { " by \($0)\(r.ruleName.map { " (\($0))" } ?? "")" } ?? ""
             let request = r.method.map { "\($0) \(r.path ?? "") -> \(r.status.map(String.init) ?? "-")" }
-            let extra = [request, r.reason, r.cached == true ? "cached" : nil].compactMap { $0 }.joined(separator: ", ")
+            let query = r.queryType.map { type in "DNS \(type)" + (r.count.map { " x\($0) over \(Double(r.durationMs ?? 0) / 1000) s" } ?? "") }
+            let extra = [request, query, r.reason, r.cached == true ? "cached" : nil].compactMap { $0 }.joined(separator: ", ")
             StandardStreams.out(
                 "\(r.seq ?? 0)\t\(isoTime(r.time))\t\(r.kind.rawValue)\t\(r.verdict)\t\(who) (\(r.sourceIP ?? "-")) -> \(r.host):\(r.port)\(rule)\t\(r.enforcer)\(extra.isEmpty ? "" : "\t\(extra)")\n")
         }
