@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "PEP", targets: ["PEP"]),
         .executable(name: "egress-pdp", targets: ["egress-pdp"]),
         .executable(name: "egress-pep", targets: ["egress-pep"]),
+        .executable(name: "egress-dns", targets: ["egress-dns"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -164,6 +165,35 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // The DNS enforcer: a forwarding resolver on the core that answers
+        // only names the workload may reach.
+        .target(
+            name: "DNSEnforcer",
+            dependencies: [
+                "EnforcerCore",
+                "DNSMessage",
+                "ConnectionLimits",
+                "EgressAPI",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        .executableTarget(
+            name: "egress-dns",
+            dependencies: [
+                "DNSEnforcer",
+                "DNSMessage",
+                "EnforcerCore",
+                "DaemonOptions",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         // The node's interception rules (iptables), for egress-pep as a
         // node agent: Foundation only, as it runs the iptables commands.
         .target(name: "Intercept"),
@@ -183,6 +213,7 @@ let package = Package(
         .testTarget(name: "PolicyLangTests", dependencies: ["PolicyLang"], resources: [.copy("Golden")]),
         .testTarget(name: "EgressctlTests", dependencies: ["egressctl", "PolicyLang", "TestSupport"]),
         .testTarget(name: "DNSMessageTests", dependencies: ["DNSMessage", "TestSupport"]),
+        .testTarget(name: "DNSEnforcerTests", dependencies: ["DNSEnforcer", "DNSMessage", "TestSupport"]),
         .testTarget(name: "EgressAPITests", dependencies: ["EgressAPI", "PolicyLang", "TestSupport"]),
         // A real egress-pdp process for the tests that talk to one.
         .target(name: "ServiceTestSupport", dependencies: ["TestSupport"], path: "Tests/ServiceTestSupport"),

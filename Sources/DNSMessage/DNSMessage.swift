@@ -71,6 +71,33 @@ public enum RecordType {
     public static let svcb: UInt16 = 64
     public static let https: UInt16 = 65
     public static let any: UInt16 = 255
+
+    private static let names: [UInt16: String] = [
+        a: "A", ns: "NS", cname: "CNAME", soa: "SOA", ptr: "PTR", mx: "MX", txt: "TXT", aaaa: "AAAA", srv: "SRV",
+        dname: "DNAME", opt: "OPT", svcb: "SVCB", https: "HTTPS", any: "ANY", 13: "HINFO", 35: "NAPTR", 43: "DS",
+        46: "RRSIG", 47: "NSEC", 48: "DNSKEY", 52: "TLSA", 99: "SPF", 252: "AXFR", 251: "IXFR", 257: "CAA",
+    ]
+
+    /// The type's mnemonic (`AAAA`), or `TYPE65280` (RFC 3597) for one without.
+    public static func name(_ type: UInt16) -> String { names[type] ?? "TYPE\(type)" }
+
+    /// The type for a mnemonic or a `TYPEnnn`, in any case; nil for neither.
+    public static func type(named text: String) -> UInt16? {
+        let upper = text.uppercased()
+        if let known = names.first(where: { $0.value == upper }) { return known.key }
+        guard upper.hasPrefix("TYPE"), let number = UInt16(upper.dropFirst(4)) else { return nil }
+        return number
+    }
+}
+
+/// Query operation codes (RFC 1035, 4.1.1).
+public enum Opcode {
+    public static let query: UInt16 = 0
+}
+
+/// Classes (RFC 1035, 3.2.4).
+public enum RecordClass {
+    public static let internet: UInt16 = 1
 }
 
 /// Response codes (RFC 1035, 4.1.1).
@@ -79,5 +106,6 @@ public enum ResponseCode {
     public static let formatError: UInt16 = 1
     public static let serverFailure: UInt16 = 2
     public static let nameError: UInt16 = 3
+    public static let notImplemented: UInt16 = 4
     public static let refused: UInt16 = 5
 }

@@ -1,0 +1,163 @@
+import NIOCore
+import NIOPosix
+
+/// Queries sent to the upstream resolvers over UDP from one socket of one
+/// event loop, matched to their answers by a fresh random id. An answer is
+/// taken only from an upstream's address, for an id being waited on, with
+/// the question that was asked: anything else is dropped and counted. When
+/// an upstream does not answer within its timeout, the query goes to the
+/// next, and the next is preferred from then on (failover); when every
+/// upstream was tried, the query fails.
+///
+/// Confined to its event loop: every method runs on `loop`.
+final class UDPUpstream {
+    struct Failed: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private struct Pending {
+        let promise: EventLoopPromise<ByteBuffer>
+        var query: ByteBuffer
+        /// The question's bytes (after the header), to match the answer's.
+        let question: ByteBuffer
+        var upstream: Int
+        var tried: Int
+        var timeout: Scheduled<Void>?
+    }
+
+    let loop: EventLoop
+    private let upstreams: [SocketAddress]
+    private let timeout: TimeAmount
+    private let maxPending: Int
+    private let metrics: DNSMetrics
+    private var channel: Channel?
+    private var pending: [UInt16: Pending] = [:]
+    /// The upstream tried first: moved on when one fails to answer.
+    private var preferred = 0
+    private var generator = SystemRandomNumberGenerator()
+
+    init(loop: EventLoop, upstreams: [SocketAddress], timeout: TimeAmount, maxPending: Int, metrics: DNSMetrics) {
+        self.loop = loop
+        self.upstreams = upstreams
+        self.timeout = timeout
+        self.maxPending = maxPending
+        self.metrics = metrics
+    }
+
+    /// Opens the socket: an ephemeral port on every address of the upstreams' family.
+    func start() -> EventLoopFuture<Void> {
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        let any = upstreams.first?.protocol == .inet6 ? "::" : "0.0.0.0"
+        return DatagramBootstrap(group: loop)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AnswerHandler(upstream: bound))
+                }
+            }
+            .bind(host: any, port: 0)
+            .map { channel in bound.value.channel = channel }
+    }
+
+    func close() {
+        channel?.close(promise: nil)
+        for (_, entry) in pending {
+            entry.timeout?.cancel()
+            entry.promise.fail(Failed(description: "egress-dns is stopping"))
+        }
+        pending.removeAll()
+    }
+
+    var pendingCount: Int { pending.count }
+
+    /// Sends `query` (its id is replaced) and returns the answer, with the
+    /// id it was sent with; the caller puts the workload's back.
+    /// `questionEnd` is the offset just past the question.
+    func ask(_ query: ByteBuffer, questionEnd: Int) -> EventLoopFuture<ByteBuffer> {
+        loop.preconditionInEventLoop()
+        guard let channel, pending.count < maxPending else {
+            metrics.upstreamOverload.increment()
+            return loop.makeFailedFuture(Failed(description: "too many queries waiting for the upstream"))
+        }
+        var id = UInt16.random(in: 0...UInt16.max, using: &generator)
+        while pending[id] != nil { id &+= 1 }
+        var query = query
+        query.setInteger(id, at: query.readerIndex)
+        let question = query.getSlice(at: query.readerIndex + 12, length: questionEnd - 12) ?? ByteBuffer()
+        let promise = loop.makePromise(of: ByteBuffer.self)
+        pending[id] = Pending(promise: promise, query: query, question: question, upstream: preferred, tried: 1, timeout: nil)
+        send(id, on: channel)
+        return promise.futureResult
+    }
+
+    private func send(_ id: UInt16, on channel: Channel) {
+        guard var entry = pending[id] else { return }
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        entry.timeout = loop.scheduleTask(in: timeout) { bound.value.timedOut(id) }
+        pending[id] = entry
+        metrics.upstreamQueries.increment()
+        channel.writeAndFlush(AddressedEnvelope(remoteAddress: upstreams[entry.upstream], data: entry.query), promise: nil)
+    }
+
+    private func timedOut(_ id: UInt16) {
+        guard var entry = pending[id], let channel else { return }
+        metrics.upstreamTimeouts.increment()
+        if entry.upstream == preferred, upstreams.count > 1 { preferred = (preferred + 1) % upstreams.count }
+        guard entry.tried < upstreams.count else {
+            pending[id] = nil
+            entry.promise.fail(Failed(description: "no upstream answered within \(timeout.nanoseconds / 1_000_000) ms"))
+            return
+        }
+        entry.tried += 1
+        entry.upstream = (entry.upstream + 1) % upstreams.count
+        pending[id] = entry
+        send(id, on: channel)
+    }
+
+    fileprivate func received(_ envelope: AddressedEnvelope<ByteBuffer>) {
+        let data = envelope.data
+        guard upstreams.contains(envelope.remoteAddress), let id = data.getInteger(at: data.readerIndex, as: UInt16.self),
+            let entry = pending[id],
+            data.readableBytes >= 12 + entry.question.readableBytes,
+            let flags = data.getInteger(at: data.readerIndex + 2, as: UInt16.self), flags & 0x8000 != 0,
+            Self.sameQuestion(data, entry.question)
+        else {
+            metrics.upstreamUnmatched.increment()
+            return
+        }
+        pending[id] = nil
+        entry.timeout?.cancel()
+        entry.promise.succeed(data)
+    }
+
+    /// The answer's question section (compared without regard to ASCII
+    /// case) is the query's: an answer to another question is not taken.
+    private static func sameQuestion(_ answer: ByteBuffer, _ question: ByteBuffer) -> Bool {
+        guard answer.getInteger(at: answer.readerIndex + 4, as: UInt16.self) == 1 else { return false }
+        guard let asked = question.getBytes(at: question.readerIndex, length: question.readableBytes),
+            let got = answer.getBytes(at: answer.readerIndex + 12, length: question.readableBytes)
+        else { return false }
+        return zip(asked, got).allSatisfy { fold($0) == fold($1) }
+    }
+
+    private static func fold(_ byte: UInt8) -> UInt8 { (byte >= 65 && byte <= 90) ? byte + 32 : byte }
+
+    /// Hands the socket's datagrams to the upstream.
+    private final class AnswerHandler: ChannelInboundHandler {
+        typealias InboundIn = AddressedEnvelope<ByteBuffer>
+        let upstream: NIOLoopBound<UDPUpstream>
+
+        init(upstream: NIOLoopBound<UDPUpstream>) {
+            self.upstream = upstream
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            upstream.value.received(unwrapInboundIn(data))
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: Error) {
+            // An ICMP port unreachable surfaces as an error on the next
+            // read; the query it concerns times out and fails over.
+        }
+    }
+}
