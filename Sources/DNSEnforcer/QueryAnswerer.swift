@@ -65,7 +65,13 @@ struct QueryAnswerer: Sendable {
             if let verdict = cache.cachedVerdict(for: key) {
                 return decided(verdict, cached: true, bytes, query, host: host, queryType: queryType, sourceIP: sourceIP, udp: udp, on: loop, forward: forward)
             }
+            // Bounded twice: the decision service's request timeout, and
+            // this query's own, whichever comes first.
             let promise = loop.makePromise(of: Verdict.self)
+            let deadline = loop.scheduleTask(in: settings.queryTimeout) {
+                promise.fail(UDPUpstream.Failed(description: "no verdict within the query timeout"))
+            }
+            promise.futureResult.whenComplete { _ in deadline.cancel() }
             promise.completeWithTask { try await cache.verdict(for: key).0 }
             return promise.futureResult.flatMap { verdict in
                 decided(verdict, cached: false, bytes, query, host: host, queryType: queryType, sourceIP: sourceIP, udp: udp, on: loop, forward: forward)

@@ -3,10 +3,14 @@ import EgressAPI
 import NIOCore
 
 /// One UDP listener socket's queries (there is one socket per event loop,
-/// sharing the port with SO_REUSEPORT). Each query is answered within the
-/// query timeout (SERVFAIL past it). Queries waiting at once are capped for
-/// the socket and for each source address: past either, a query is dropped
-/// unanswered and counted, and the workload's resolver retries.
+/// sharing the port with SO_REUSEPORT). Queries waiting at once are capped
+/// for the socket and for each source address: past either, a query is
+/// dropped unanswered and counted, and the workload's resolver retries.
+///
+/// A query waits at most the upstreams' timeouts (`UDPUpstream`) and, when
+/// its verdict must be asked, the query timeout (SERVFAIL past it).
+/// Answers and forwarded queries made during a burst of reads, here or on
+/// the upstream socket, are flushed once at its end: one sendmmsg for many.
 final class UDPQueryHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
@@ -17,6 +21,9 @@ final class UDPQueryHandler: ChannelInboundHandler {
     private let maxInflightPerSource: Int
     private var inflight = 0
     private var bySource: [String: Int] = [:]
+    private var context: ChannelHandlerContext?
+    private var reading = false
+    private var unflushed = false
 
     init(answerer: QueryAnswerer, upstream: UDPUpstream, maxInflight: Int, maxInflightPerSource: Int) {
         self.answerer = answerer
@@ -25,9 +32,19 @@ final class UDPQueryHandler: ChannelInboundHandler {
         self.maxInflightPerSource = maxInflightPerSource
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        upstream.readBurstEnded = { [unowned self] in self.flush() }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        upstream.readBurstEnded = nil
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        guard let ip = envelope.remoteAddress.ipAddress, let source = IPAddressText.normalize(ip) else { return }
+        guard let source = SourceAddressText.text(envelope.remoteAddress) else { return }
         let waiting = bySource[source, default: 0]
         guard inflight < maxInflight, waiting < maxInflightPerSource else {
             answerer.metrics.query(.dropped)
@@ -36,28 +53,38 @@ final class UDPQueryHandler: ChannelInboundHandler {
         inflight += 1
         bySource[source] = waiting + 1
         answerer.metrics.inflight.increment()
+        reading = true
+        upstream.listenerReading = true
 
         let loop = context.eventLoop
         let upstream = NIOLoopBound(self.upstream, eventLoop: loop)
-        let result = loop.makePromise(of: ByteBuffer?.self)
-        let query = envelope.data
-        let deadline = loop.scheduleTask(in: answerer.settings.queryTimeout) {
-            result.succeed(QueryAnswerer.timedOut(query))
-        }
+        let remote = envelope.remoteAddress
         answerer.answer(envelope.data, from: source, udp: true, on: loop) { query, questionEnd in
             upstream.value.ask(query, questionEnd: questionEnd)
-        }.cascade(to: result)
-
-        let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
-        let remote = envelope.remoteAddress
-        result.futureResult.whenComplete { outcome in
-            deadline.cancel()
-            let (handler, context) = bound.value
-            handler.done(source)
-            if case .success(let answer?) = outcome, context.channel.isActive {
-                context.writeAndFlush(handler.wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: answer)), promise: nil)
+        }.assumeIsolated().whenComplete { [self] outcome in
+            done(source)
+            guard case .success(let answer?) = outcome, let context = self.context else { return }
+            let envelope = wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: answer))
+            if reading || self.upstream.reading {
+                context.write(envelope, promise: nil)
+                unflushed = true
+            } else {
+                context.writeAndFlush(envelope, promise: nil)
             }
         }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        reading = false
+        upstream.listenerReading = false
+        upstream.flush()
+        flush()
+    }
+
+    private func flush() {
+        guard unflushed, let context else { return }
+        unflushed = false
+        context.flush()
     }
 
     private func done(_ source: String) {

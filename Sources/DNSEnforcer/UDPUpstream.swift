@@ -7,7 +7,14 @@ import NIOPosix
 /// the question that was asked: anything else is dropped and counted. When
 /// an upstream does not answer within its timeout, the query goes to the
 /// next, and the next is preferred from then on (failover); when every
-/// upstream was tried, the query fails.
+/// upstream was tried, the query fails. Timeouts are found by one sweep of
+/// the waiting queries every `tick`, not a timer per query: a timer is a heap
+/// insertion and removal on every query's path.
+///
+/// Writes made while the listener is reading a burst of queries are
+/// flushed once at its end (`flush()`), so that the kernel gets them in one
+/// sendmmsg; answers read in a burst here are handed on, and the listener is
+/// told at its end (`readBurstEnded`).
 ///
 /// Confined to its event loop: every method runs on `loop`.
 final class UDPUpstream {
@@ -22,7 +29,7 @@ final class UDPUpstream {
         let question: ByteBuffer
         var upstream: Int
         var tried: Int
-        var timeout: Scheduled<Void>?
+        var deadline: NIODeadline
     }
 
     let loop: EventLoop
@@ -35,6 +42,14 @@ final class UDPUpstream {
     /// The upstream tried first: moved on when one fails to answer.
     private var preferred = 0
     private var generator = SystemRandomNumberGenerator()
+    private var sweeper: RepeatedTask?
+    private var unflushed = false
+    /// Whether the listener is in a burst of reads: writes wait for its end.
+    var listenerReading = false
+    /// Whether answers are being read in a burst here: the listener's
+    /// writes wait for its end, when `readBurstEnded` is called.
+    private(set) var reading = false
+    var readBurstEnded: (() -> Void)?
 
     init(loop: EventLoop, upstreams: [SocketAddress], timeout: TimeAmount, maxPending: Int, metrics: DNSMetrics) {
         self.loop = loop
@@ -55,17 +70,32 @@ final class UDPUpstream {
                     try channel.pipeline.syncOperations.addHandler(AnswerHandler(upstream: bound))
                 }
             }
+            // Whole answers: as large as a workload's EDNS size lets the
+            // upstream make them (NIO's default buffer is 2 KiB).
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
             .bind(host: any, port: 0)
-            .map { channel in bound.value.channel = channel }
+            .map { channel in
+                let upstream = bound.value
+                upstream.channel = channel
+                let tick = TimeAmount.nanoseconds(max(upstream.timeout.nanoseconds / 10, 10_000_000))
+                upstream.sweeper = upstream.loop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { _ in bound.value.sweep() }
+            }
     }
 
     func close() {
+        sweeper?.cancel()
         channel?.close(promise: nil)
         for (_, entry) in pending {
-            entry.timeout?.cancel()
             entry.promise.fail(Failed(description: "egress-dns is stopping"))
         }
         pending.removeAll()
+    }
+
+    /// Sends what was written during the listener's burst.
+    func flush() {
+        guard unflushed, let channel else { return }
+        unflushed = false
+        channel.flush()
     }
 
     var pendingCount: Int { pending.count }
@@ -85,21 +115,32 @@ final class UDPUpstream {
         query.setInteger(id, at: query.readerIndex)
         let question = query.getSlice(at: query.readerIndex + 12, length: questionEnd - 12) ?? ByteBuffer()
         let promise = loop.makePromise(of: ByteBuffer.self)
-        pending[id] = Pending(promise: promise, query: query, question: question, upstream: preferred, tried: 1, timeout: nil)
-        send(id, on: channel)
+        let entry = Pending(
+            promise: promise, query: query, question: question, upstream: preferred, tried: 1, deadline: .now() + timeout)
+        pending[id] = entry
+        send(entry, on: channel, flush: !listenerReading)
         return promise.futureResult
     }
 
-    private func send(_ id: UInt16, on channel: Channel) {
-        guard var entry = pending[id] else { return }
-        let bound = NIOLoopBound(self, eventLoop: loop)
-        entry.timeout = loop.scheduleTask(in: timeout) { bound.value.timedOut(id) }
-        pending[id] = entry
+    private func send(_ entry: Pending, on channel: Channel, flush: Bool) {
         metrics.upstreamQueries.increment()
-        channel.writeAndFlush(AddressedEnvelope(remoteAddress: upstreams[entry.upstream], data: entry.query), promise: nil)
+        let envelope = AddressedEnvelope(remoteAddress: upstreams[entry.upstream], data: entry.query)
+        if flush {
+            channel.writeAndFlush(envelope, promise: nil)
+        } else {
+            channel.write(envelope, promise: nil)
+            unflushed = true
+        }
     }
 
-    private func timedOut(_ id: UInt16) {
+    /// Queries past their deadline go to the next upstream, or fail.
+    private func sweep() {
+        let now = NIODeadline.now()
+        for (id, entry) in pending where entry.deadline <= now { timedOut(id, now: now) }
+        flush()
+    }
+
+    private func timedOut(_ id: UInt16, now: NIODeadline) {
         guard var entry = pending[id], let channel else { return }
         metrics.upstreamTimeouts.increment()
         if entry.upstream == preferred, upstreams.count > 1 { preferred = (preferred + 1) % upstreams.count }
@@ -110,8 +151,9 @@ final class UDPUpstream {
         }
         entry.tried += 1
         entry.upstream = (entry.upstream + 1) % upstreams.count
+        entry.deadline = now + timeout
         pending[id] = entry
-        send(id, on: channel)
+        send(entry, on: channel, flush: false)
     }
 
     fileprivate func received(_ envelope: AddressedEnvelope<ByteBuffer>) {
@@ -126,7 +168,6 @@ final class UDPUpstream {
             return
         }
         pending[id] = nil
-        entry.timeout?.cancel()
         entry.promise.succeed(data)
     }
 
@@ -152,7 +193,13 @@ final class UDPUpstream {
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            upstream.value.reading = true
             upstream.value.received(unwrapInboundIn(data))
+        }
+
+        func channelReadComplete(context: ChannelHandlerContext) {
+            upstream.value.reading = false
+            upstream.value.readBurstEnded?()
         }
 
         func errorCaught(context: ChannelHandlerContext, error: Error) {

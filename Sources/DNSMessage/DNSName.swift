@@ -29,18 +29,23 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
     /// The name in lower case, without a trailing dot; bytes outside
     /// printable ASCII (and dots inside a label) written as `\DDD`.
     public var description: String {
-        labels.map { label in
-            var text = ""
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(wireLength)
+        for (index, label) in labels.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ".")) }
             for byte in label {
                 let lower = Self.fold(byte)
                 if lower > 32 && lower < 127 && lower != UInt8(ascii: ".") && lower != UInt8(ascii: "\\") {
-                    text.unicodeScalars.append(Unicode.Scalar(lower))
+                    bytes.append(lower)
                 } else {
-                    text += "\\" + String(repeating: "0", count: 3 - String(lower).count) + String(lower)
+                    bytes.append(UInt8(ascii: "\\"))
+                    bytes.append(UInt8(ascii: "0") + lower / 100)
+                    bytes.append(UInt8(ascii: "0") + (lower / 10) % 10)
+                    bytes.append(UInt8(ascii: "0") + lower % 10)
                 }
             }
-            return text
-        }.joined(separator: ".")
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Whether this name is `zone` or under it.

@@ -1,4 +1,5 @@
 import DNSMessage
+import NIOCore
 import Testing
 @testable import DNSEnforcer
 
@@ -58,5 +59,19 @@ struct QueryScreenTests {
         #expect(RecordType.type(named: "any") == RecordType.any)
         #expect(RecordType.type(named: "type65280") == 65280)
         #expect(RecordType.type(named: "bogus") == nil)
+    }
+}
+
+@Suite("SourceAddressText: a query's source as the decision service keys it")
+struct SourceAddressTextTests {
+    @Test func ipv4IsWrittenFromItsBytesAsIPAddressTextWouldWriteIt() throws {
+        for text in ["198.18.71.2", "0.0.0.0", "255.255.255.255", "10.0.100.9", "1.20.3.255"] {
+            #expect(SourceAddressText.text(try SocketAddress(ipAddress: text, port: 5353)) == text)
+        }
+    }
+
+    @Test func ipv6IsCanonicalAndAMappedIPv4IsItsIPv4() throws {
+        #expect(SourceAddressText.text(try SocketAddress(ipAddress: "2001:DB8:0::2", port: 53)) == "2001:db8::2")
+        #expect(SourceAddressText.text(try SocketAddress(ipAddress: "::ffff:198.18.1.2", port: 53)) == "198.18.1.2")
     }
 }
