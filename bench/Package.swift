@@ -38,6 +38,14 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // A plain SwiftNIO DNS forwarder, beside egress-dns in bench/dns-bench.
+        .executableTarget(
+            name: "nio-dns-forward",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "PolicyBenchmarks",
             dependencies: [
