@@ -14,6 +14,10 @@ public struct InterceptPlan: Sendable, Equatable {
     public var ports: [Int] = [443]
     /// The enforcer's transparent listener, on this node.
     public var enforcerPort = 15001
+    /// egress-dns's listener on this node: when set, every DNS query of a
+    /// pod (UDP and TCP 53, to any address, the cluster's DNS included) goes
+    /// there instead.
+    public var dnsPort: Int?
     /// Destinations outside the cluster that pods may reach without the
     /// enforcer (a database, a partner's range): other egress is dropped.
     public var allowed: [AllowedDestination] = []
@@ -70,7 +74,9 @@ public struct InterceptPlan: Sendable, Equatable {
         for name in podInterfaces where !Self.isInterfacePattern(name) {
             return "--pod-interface '\(name)' is not an interface name (up to 15 letters, digits, '-', '_', '.', with '+' at the end for a prefix)"
         }
-        if ports.contains(where: { !(1...65535).contains($0) }) || !(1...65535).contains(enforcerPort) {
+        if ports.contains(where: { !(1...65535).contains($0) }) || !(1...65535).contains(enforcerPort)
+            || dnsPort.map({ !(1...65535).contains($0) }) == true
+        {
             return "ports must be 1-65535"
         }
         if ports.count > 15 { return "at most 15 ports can be redirected (iptables' multiport match)" }

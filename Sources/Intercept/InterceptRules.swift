@@ -10,6 +10,9 @@
 ///   back through its interface is dropped (anti-spoofing; `rpfilter`).
 /// - nat `PREROUTING`: a pod's new TCP connection to a redirected port,
 ///   bound outside the cluster's ranges, goes to the enforcer (`REDIRECT`).
+///   With a DNS port, a pod's DNS (UDP and TCP 53) goes to egress-dns
+///   first, whatever its destination: the cluster's DNS is inside the
+///   cluster's ranges, and it would relay names the policy refuses.
 ///   Only traffic arriving from pods is matched: the enforcer's own
 ///   upstream connections leave the node (`OUTPUT`) and never loop back.
 /// - filter `FORWARD`: the rest of a pod's egress outside the cluster is
@@ -56,12 +59,15 @@ public enum InterceptRules {
             raw.jumps = [Jump(builtin: "PREROUTING", target: entry)]
         }
 
+        let dns = plan.dnsPort.map { port in
+            ["udp", "tcp"].map { "-p \($0) -m \($0) --dport 53 -j REDIRECT --to-ports \(port)" }
+        } ?? []
         var nat = Table(name: "nat")
         nat.chains = [
             Chain(name: entry, rules: fromPods.map { "\($0) -g \(pod)" }),
             Chain(
                 name: pod,
-                rules: inside.map { "-d \($0) -j RETURN" }
+                rules: dns + inside.map { "-d \($0) -j RETURN" }
                     + ["-p tcp -m multiport --dports \(ports) -j REDIRECT --to-ports \(plan.enforcerPort)"]),
         ]
         nat.jumps = [Jump(builtin: "PREROUTING", target: entry)]

@@ -13,6 +13,7 @@ struct InterceptCommand: ParsableCommand {
 
             From pods (--pod-interface, --pod-cidr) to outside the cluster (--pod-cidr, --cluster-cidr):
               - TCP to --port (443) is redirected to the enforcer (--to-port, 15001);
+              - with --dns-to-port, DNS (UDP and TCP 53, to any address) is redirected to egress-dns;
               - UDP 443 (QUIC) is dropped, so clients fall back to TCP;
               - everything else is dropped unless --allow lists its destination;
               - a packet whose source address is not its interface's is dropped.
@@ -125,6 +126,9 @@ struct InterceptOptions: ParsableArguments {
     @Option(help: "The enforcer's transparent listener port on this node (env EGRESS_PEP_INTERCEPT_TO_PORT; default 15001).")
     var toPort: Int?
 
+    @Option(help: "egress-dns's listener port on this node: every DNS query of a pod (UDP and TCP 53, the cluster DNS's included) is redirected there (env EGRESS_PEP_INTERCEPT_DNS_TO_PORT; default none).")
+    var dnsToPort: Int?
+
     @Option(help: "A destination outside the cluster pods may reach without the enforcer: CIDR, or CIDR:tcp/PORT or CIDR:udp/PORT; repeat for more (env EGRESS_PEP_INTERCEPT_ALLOW).")
     var allow: [String] = []
 
@@ -148,6 +152,7 @@ struct InterceptOptions: ParsableArguments {
             }
         }
         plan.enforcerPort = try options.number(toPort, "EGRESS_PEP_INTERCEPT_TO_PORT", default: 15001, in: 1...65535)
+        plan.dnsPort = try options.optionalNumber(dnsToPort, "EGRESS_PEP_INTERCEPT_DNS_TO_PORT", in: 1...65535)
         plan.allowed = try options.list(allow, "EGRESS_PEP_INTERCEPT_ALLOW").map { text in
             do { return try InterceptPlan.AllowedDestination(parsing: text) } catch let error as CIDR.ParseError {
                 throw OptionReader.Invalid("--allow: \(error.description)")

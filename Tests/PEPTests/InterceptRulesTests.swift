@@ -68,6 +68,22 @@ struct InterceptRulesTests {
         #expect(!v6.flatMap(\.chains).flatMap(\.rules).contains { $0.contains("198.") })
     }
 
+    /// With a DNS port, pods' DNS goes to egress-dns before the cluster's
+    /// ranges return: the cluster DNS is one of them.
+    @Test func dnsIsRedirectedBeforeTheClustersRangesReturn() throws {
+        var plan = try Self.plan()
+        plan.dnsPort = 15053
+        let rules = InterceptRules.tables(for: plan, family: .ipv4)[1].chains[1].rules
+        #expect(Array(rules.prefix(3)) == [
+            "-p udp -m udp --dport 53 -j REDIRECT --to-ports 15053", "-p tcp -m tcp --dport 53 -j REDIRECT --to-ports 15053",
+            "-d 198.18.16.0/20 -j RETURN",
+        ])
+        #expect(InterceptRules.tables(for: plan, family: .ipv6)[1].chains[1].rules.first?.contains("--dport 53") == true)
+        plan.dnsPort = 70000
+        #expect(plan.problem == "ports must be 1-65535")
+        #expect(!InterceptRules.tables(for: try Self.plan(), family: .ipv4)[1].chains[1].rules.contains { $0.contains("--dport 53") })
+    }
+
     /// Installed rules as iptables-save prints them after an install.
     static func installed(_ table: InterceptRules.Table, builtin extra: [String] = []) -> SavedRules.Table {
         var saved = SavedRules.Table()
