@@ -126,7 +126,8 @@ let package = Package(
         // Standard library only, like PolicyLang, so that it fuzzes alone.
         .target(name: "ClientHello"),
         // What every enforcer shares: the decision service's client, the
-        // verdict cache and its watch, the connection reports, metrics.
+        // verdict cache and its watch, the connection reports, metrics, the
+        // admin listener.
         .target(
             name: "EnforcerCore",
             dependencies: [
@@ -141,6 +142,7 @@ let package = Package(
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
@@ -179,7 +181,6 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]

@@ -26,12 +26,7 @@ public struct DNSConfiguration: Sendable {
     public var stripECH = true
     public var adminHost = "127.0.0.1"
     public var adminPort = 15054
-    public var pdp: PDPEndpoint = .h2c(host: "127.0.0.1", port: 15010)
-    public var pdpToken: String?
-    public var pdpTokenFile: String?
-    public var pdpCA: String?
-    public var pdpCert: String?
-    public var pdpKey: String?
+    public var pdp = DecisionServiceConnection()
     public var cacheSize = 100_000
     public var staleMaxAge: TimeAmount = .zero
     /// How long one upstream has to answer before the next is tried.

@@ -1,5 +1,4 @@
 import EnforcerCore
-import Hummingbird
 import Logging
 import NIOCore
 import NIOPosix
@@ -26,9 +25,7 @@ public final class DNSService: Sendable {
 
     public func run() async throws {
         let c = configuration
-        let tls: NIOSSLContext? =
-            if case .h2 = c.pdp { try PDPClient.tlsContext(ca: c.pdpCA, certificate: c.pdpCert, key: c.pdpKey) } else { nil }
-        let pdp = PDPClient(endpoint: c.pdp, token: c.pdpToken, tls: tls, group: group, logger: logger)
+        let pdp = PDPClient(endpoint: c.pdp.endpoint, token: c.pdp.token, tls: try c.pdp.tlsContext(), group: group, logger: logger)
         let decisions = DecisionClient(pdp: pdp)
         let cache = VerdictCache(capacity: c.cacheSize, staleMaxAge: c.staleMaxAge, metrics: metrics.core) { key in
             try await decisions.decide(key)
@@ -48,10 +45,13 @@ public final class DNSService: Sendable {
                 tcpLimits: .init(maxConnections: c.maxTCPConnections, maxPerSource: c.maxTCPConnectionsPerSource),
                 tcpIdleTimeout: c.tcpIdleTimeout),
             answerer: answerer, group: group, logger: logger)
-        let admin = adminApplication(server: server, watch: watch)
+        let metrics = self.metrics
+        let admin = EnforcerAdmin.application(
+            host: c.adminHost, port: c.adminPort, group: group, logger: logger,
+            isReady: { !server.boundAddresses.isEmpty && watch.isFollowing }, metrics: { metrics.render() })
 
         var services: [any Service] = [reporter, ledger, watch, server, admin]
-        if let file = c.pdpTokenFile {
+        if let file = c.pdp.tokenFile {
             services.append(TokenFileWatcher(path: file, pdp: pdp, logger: logger))
         }
         let serviceGroup = ServiceGroup(
@@ -61,33 +61,5 @@ public final class DNSService: Sendable {
         await pdp.close()
         try await group.shutdownGracefully()
         logger.notice("stopped")
-    }
-
-    /// `/healthz`, `/readyz` and `/metrics`.
-    private func adminApplication(server: DNSServer, watch: WatchFollower) -> some Service {
-        let router = Router(context: BasicRequestContext.self)
-        let metrics = self.metrics
-        router.get("healthz") { _, _ in "ok\n" }
-        router.get("readyz") { _, _ -> Response in
-            // Ready once the listeners are bound and the watch stream is up:
-            // before that, cached verdicts could outlive a policy change.
-            let ready = !server.boundAddresses.isEmpty && watch.isFollowing
-            return Response(
-                status: ready ? .ok : .serviceUnavailable,
-                body: .init(byteBuffer: ByteBuffer(string: ready ? "ready\n" : "starting\n")))
-        }
-        router.get("metrics") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
-        }
-        let logger = self.logger
-        return Application(
-            router: router,
-            configuration: .init(address: .hostname(configuration.adminHost, port: configuration.adminPort), serverName: nil),
-            onServerRunning: { channel in
-                logger.notice("admin listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
-            },
-            eventLoopGroupProvider: .shared(group), logger: logger)
     }
 }

@@ -128,7 +128,7 @@ struct EgressDNS: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "egress-dns")
-        if configuration.pdpToken == nil, case .h2c = configuration.pdp {
+        if configuration.pdp.token == nil, case .h2c = configuration.pdp.endpoint {
             logger.warning("no --pdp-token-file: the decision service will refuse this enforcer on its TCP listener")
         }
         try await DNSService(configuration: configuration, logger: logger).run()
@@ -174,23 +174,8 @@ struct EgressDNS: AsyncParsableCommand {
         let admin = try address(options.value(adminListen, "EGRESS_DNS_ADMIN_LISTEN") ?? "127.0.0.1:15054", "--admin-listen", defaultPort: nil)
         guard let adminIP = admin.ipAddress, let adminPort = admin.port else { throw OptionReader.Invalid("--admin-listen needs IP:PORT") }
         (c.adminHost, c.adminPort) = (adminIP, adminPort)
-        do {
-            c.pdp = try PDPEndpoint(parsing: options.value(pdp, "EGRESS_DNS_PDP") ?? "h2c://127.0.0.1:15010")
-        } catch let error as PDPEndpoint.ParseError {
-            throw OptionReader.Invalid(error.description)
-        }
-        if let file = options.value(pdpTokenFile, "EGRESS_DNS_PDP_TOKEN_FILE") {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                throw OptionReader.Invalid("--pdp-token-file: cannot read \(file)")
-            }
-            c.pdpToken = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            c.pdpTokenFile = file
-            guard c.pdpToken?.isEmpty == false else { throw OptionReader.Invalid("--pdp-token-file: \(file) is empty") }
-        }
-        c.pdpCA = options.value(pdpCa, "EGRESS_DNS_PDP_CA")
-        c.pdpCert = options.value(pdpCert, "EGRESS_DNS_PDP_CERT")
-        c.pdpKey = options.value(pdpKey, "EGRESS_DNS_PDP_KEY")
-        if (c.pdpCert == nil) != (c.pdpKey == nil) { throw OptionReader.Invalid("--pdp-cert and --pdp-key go together") }
+        c.pdp = try DecisionServiceConnection.read(
+            pdp: pdp, tokenFile: pdpTokenFile, ca: pdpCa, certificate: pdpCert, key: pdpKey, options: options, prefix: "EGRESS_DNS_")
         try readLimits(into: &c, options)
         return c
     }

@@ -155,7 +155,7 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "egress-pep")
-        if configuration.pdpToken == nil, case .h2c = configuration.pdp {
+        if configuration.pdp.token == nil, case .h2c = configuration.pdp.endpoint {
             logger.warning("no --pdp-token-file: the decision service will refuse this enforcer on its TCP listener")
         }
         try await PEPService(configuration: configuration, logger: logger).run()
@@ -177,25 +177,8 @@ struct Serve: AsyncParsableCommand {
             let adminIP = admin.ipAddress, let adminPort = admin.port
         else { throw OptionReader.Invalid("--admin-listen cannot be 'none'") }
         (c.adminHost, c.adminPort) = (adminIP, adminPort)
-        do {
-            c.pdp = try PDPEndpoint(parsing: options.value(pdp, "EGRESS_PEP_PDP") ?? "h2c://127.0.0.1:15010")
-        } catch let error as PDPEndpoint.ParseError {
-            throw OptionReader.Invalid(error.description)
-        }
-        if let file = options.value(pdpTokenFile, "EGRESS_PEP_PDP_TOKEN_FILE") {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                throw OptionReader.Invalid("--pdp-token-file: cannot read \(file)")
-            }
-            c.pdpToken = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            c.pdpTokenFile = file
-            guard c.pdpToken?.isEmpty == false else { throw OptionReader.Invalid("--pdp-token-file: \(file) is empty") }
-        }
-        c.pdpCA = options.value(pdpCa, "EGRESS_PEP_PDP_CA")
-        c.pdpCert = options.value(pdpCert, "EGRESS_PEP_PDP_CERT")
-        c.pdpKey = options.value(pdpKey, "EGRESS_PEP_PDP_KEY")
-        if (c.pdpCert == nil) != (c.pdpKey == nil) {
-            throw OptionReader.Invalid("--pdp-cert and --pdp-key go together")
-        }
+        c.pdp = try DecisionServiceConnection.read(
+            pdp: pdp, tokenFile: pdpTokenFile, ca: pdpCa, certificate: pdpCert, key: pdpKey, options: options, prefix: "EGRESS_PEP_")
         let cidrs = options.list(internalCidrs, "EGRESS_PEP_INTERNAL_CIDRS")
         c.internalRanges =
             options.flag(noDefaultInternal, "EGRESS_PEP_NO_DEFAULT_INTERNAL") ? AddressRange.alwaysInternal : AddressRange.defaultInternal

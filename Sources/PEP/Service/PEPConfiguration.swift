@@ -17,14 +17,7 @@ public struct PEPConfiguration: Sendable {
     public var logQuery = false
     public var adminHost = "127.0.0.1"
     public var adminPort = 15003
-    public var pdp: PDPEndpoint = .h2c(host: "127.0.0.1", port: 15010)
-    public var pdpToken: String?
-    /// Where `pdpToken` came from: reread when it changes.
-    public var pdpTokenFile: String?
-    /// For `h2://`: CA bundle, client certificate and key (PEM files).
-    public var pdpCA: String?
-    public var pdpCert: String?
-    public var pdpKey: String?
+    public var pdp = DecisionServiceConnection()
     public var internalRanges: [AddressRange] = AddressRange.defaultInternal
     /// Network-specific NAT64 prefixes (/96) besides the well-known one:
     /// every internal IPv4 range is internal in their form too.

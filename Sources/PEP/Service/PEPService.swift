@@ -1,5 +1,4 @@
 import EnforcerCore
-import Hummingbird
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -31,8 +30,9 @@ public final class PEPService: Sendable {
 
     public func run() async throws {
         pool.start()
-        let tls = try makeTLSContext()
-        let pdp = PDPClient(endpoint: configuration.pdp, token: configuration.pdpToken, tls: tls, group: group, logger: logger)
+        let pdp = PDPClient(
+            endpoint: configuration.pdp.endpoint, token: configuration.pdp.token, tls: try configuration.pdp.tlsContext(), group: group,
+            logger: logger)
         let decisions = DecisionClient(pdp: pdp)
         let cache = VerdictCache(capacity: configuration.cacheSize, staleMaxAge: configuration.staleMaxAge, metrics: metrics.core) { key in
             try await decisions.decide(key)
@@ -56,10 +56,13 @@ public final class PEPService: Sendable {
             settings: settings, gate: gate, reporter: reporter, group: group, metrics: metrics, logger: logger,
             upstreamCA: configuration.upstreamCA)
 
-        let admin = adminApplication(proxy: proxy, watch: watch)
+        let metrics = self.metrics
+        let admin = EnforcerAdmin.application(
+            host: configuration.adminHost, port: configuration.adminPort, group: group, logger: logger,
+            isReady: { !proxy.boundAddresses.isEmpty && watch.isFollowing }, metrics: { metrics.render() })
 
         var services: [any Service] = [reporter, watch, proxy, admin]
-        if let file = configuration.pdpTokenFile {
+        if let file = configuration.pdp.tokenFile {
             services.append(TokenFileWatcher(path: file, pdp: pdp, logger: logger))
         }
         let serviceGroup = ServiceGroup(
@@ -93,38 +96,5 @@ public final class PEPService: Sendable {
         }
         logger.info("internal ranges (refused as upstreams)", metadata: ["ranges": "\(ranges.map(\.description).joined(separator: ", "))"])
         return ranges
-    }
-
-    /// `/healthz`, `/readyz` and `/metrics`.
-    private func adminApplication(proxy: ProxyServer, watch: WatchFollower) -> some Service {
-        let router = Router(context: BasicRequestContext.self)
-        let metrics = self.metrics
-        router.get("healthz") { _, _ in "ok\n" }
-        router.get("readyz") { _, _ -> Response in
-            // Ready once the listeners are bound and the watch stream is up:
-            // before that, cached verdicts could outlive a policy change.
-            let ready = !proxy.boundAddresses.isEmpty && watch.isFollowing
-            return Response(
-                status: ready ? .ok : .serviceUnavailable,
-                body: .init(byteBuffer: ByteBuffer(string: ready ? "ready\n" : "starting\n")))
-        }
-        router.get("metrics") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
-        }
-        let logger = self.logger
-        return Application(
-            router: router,
-            configuration: .init(address: .hostname(configuration.adminHost, port: configuration.adminPort), serverName: nil),
-            onServerRunning: { channel in
-                logger.notice("admin listening", metadata: ["address": "http://\(channel.localAddress.map(ConnectionLedger.text) ?? "?")"])
-            },
-            eventLoopGroupProvider: .shared(group), logger: logger)
-    }
-
-    private func makeTLSContext() throws -> NIOSSLContext? {
-        guard case .h2 = configuration.pdp else { return nil }
-        return try PDPClient.tlsContext(ca: configuration.pdpCA, certificate: configuration.pdpCert, key: configuration.pdpKey)
     }
 }
