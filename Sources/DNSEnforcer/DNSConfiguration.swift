@@ -31,7 +31,8 @@ public struct DNSConfiguration: Sendable {
     public var staleMaxAge: TimeAmount = .zero
     /// How long one upstream has to answer before the next is tried.
     public var upstreamTimeout: TimeAmount = .seconds(2)
-    /// How long a query may wait for a verdict and every upstream in all.
+    /// How long a query may wait for its verdict (the upstreams have
+    /// `upstreamTimeout` each on top).
     public var queryTimeout: TimeAmount = .seconds(5)
     /// UDP queries being answered at once, per event loop, and per source address.
     public var maxInflight = 10_000

@@ -49,21 +49,21 @@ struct QueryAnswerer: Sendable {
         case .answer(let rcode, let reason):
             metrics.query(.malformed)
             logger.debug("answered on its own", metadata: ["source": "\(sourceIP)", "reason": "\(reason)"])
-            return loop.makeSucceededFuture(Self.bytes(DNSRefusal.answer(to: query, rcode: rcode, infoCode: DNSRefusal.blocked, text: reason)))
+            return loop.makeSucceededFuture(Self.bytes(DNSRefusal.answer(to: query, rcode: rcode, infoCode: DNSRefusal.other, text: reason)))
         case .refusedType(let type):
             metrics.query(.refusedType)
             let host = query.questions[0].name.description
             ledger.refused(sourceIP: sourceIP, host: host, queryType: type, reason: "query-type", verdict: nil, cached: nil)
             let text = "egress-dns refuses queries of type \(type)"
             return loop.makeSucceededFuture(
-                Self.bytes(DNSRefusal.answer(to: query, rcode: ResponseCode.refused, infoCode: DNSRefusal.blocked, text: text)))
+                Self.bytes(DNSRefusal.answer(to: query, rcode: ResponseCode.refused, infoCode: DNSRefusal.prohibited, text: text)))
         case .internalName:
             metrics.query(.internal)
-            return forwarded(bytes, query, udp: udp, on: loop, forward: forward)
+            return forwarded(query, udp: udp, on: loop, forward: forward)
         case .decide(let host):
             let key = VerdictKey(sourceIP: sourceIP, host: host, port: DecisionRequest.anyPort)
             if let verdict = cache.cachedVerdict(for: key) {
-                return decided(verdict, cached: true, bytes, query, host: host, queryType: queryType, sourceIP: sourceIP, udp: udp, on: loop, forward: forward)
+                return decided(verdict, cached: true, query, host: host, queryType: queryType, sourceIP: sourceIP, udp: udp, on: loop, forward: forward)
             }
             // Bounded twice: the decision service's request timeout, and
             // this query's own, whichever comes first.
@@ -74,20 +74,20 @@ struct QueryAnswerer: Sendable {
             promise.futureResult.whenComplete { _ in deadline.cancel() }
             promise.completeWithTask { try await cache.verdict(for: key).0 }
             return promise.futureResult.flatMap { verdict in
-                decided(verdict, cached: false, bytes, query, host: host, queryType: queryType, sourceIP: sourceIP, udp: udp, on: loop, forward: forward)
+                decided(verdict, cached: false, query, host: host, queryType: queryType, sourceIP: sourceIP, udp: udp, on: loop, forward: forward)
             }.flatMapError { error in
                 metrics.query(.decisionFailed)
                 logger.warning("no verdict: answered SERVFAIL", metadata: ["source": "\(sourceIP)", "name": "\(host)", "error": "\(error)"])
                 ledger.refused(sourceIP: sourceIP, host: host, queryType: queryType, reason: "pdp-unavailable", verdict: nil, cached: nil)
                 return loop.makeSucceededFuture(Self.bytes(DNSRefusal.answer(
-                    to: query, rcode: ResponseCode.serverFailure, infoCode: DNSRefusal.blocked,
+                    to: query, rcode: ResponseCode.serverFailure, infoCode: DNSRefusal.networkError,
                     text: "egress-dns could not ask the decision service, so it refuses (fails closed)")))
             }
         }
     }
 
     private func decided(
-        _ verdict: Verdict, cached: Bool, _ bytes: ByteBuffer, _ query: DNSMessage, host: String, queryType: String,
+        _ verdict: Verdict, cached: Bool, _ query: DNSMessage, host: String, queryType: String,
         sourceIP: String, udp: Bool, on loop: EventLoop, forward: @escaping Forward
     ) -> EventLoopFuture<ByteBuffer?> {
         guard verdict.allow else {
@@ -100,15 +100,23 @@ struct QueryAnswerer: Sendable {
         }
         metrics.query(.allowed)
         ledger.allowed(sourceIP: sourceIP, host: host, queryType: queryType, verdict: verdict)
-        return forwarded(bytes, query, udp: udp, on: loop, forward: forward)
+        return forwarded(query, udp: udp, on: loop, forward: forward)
     }
 
-    private func forwarded(_ bytes: ByteBuffer, _ query: DNSMessage, udp: Bool, on loop: EventLoop, forward: Forward)
+    /// Forwards the query as egress-dns read it, written again: its
+    /// question (uncompressed) and its EDNS record, nothing else. The
+    /// workload's own bytes never go upstream, so the upstream cannot read a
+    /// name other than the one decided (a compression pointer the upstream
+    /// follows differently, a record smuggled after the question).
+    private func forwarded(_ query: DNSMessage, udp: Bool, on loop: EventLoop, forward: Forward)
         -> EventLoopFuture<ByteBuffer?>
     {
         let question = query.questions[0]
         let questionEnd = 12 + question.name.wireLength + 4
-        return forward(bytes, questionEnd).map { answer -> ByteBuffer? in
+        var outgoing = DNSMessage(id: query.id, flags: query.flags & 0x7930)  // opcode, RD, AD, CD
+        outgoing.questions = [question]
+        if let opt = query.opt { outgoing.additionals = [opt] }
+        return forward(Self.bytes(outgoing), questionEnd).map { answer -> ByteBuffer? in
             finish(answer, query: query, udp: udp)
         }.recover { error in
             metrics.query(.upstreamFailed)
@@ -135,23 +143,15 @@ struct QueryAnswerer: Sendable {
                 answer = Self.bytes(stripped)
             }
         }
+        // A rewritten answer (names uncompressed) may outgrow what a message can be.
+        if answer.readableBytes > 65_535 {
+            metrics.query(.upstreamFailed)
+            return Self.bytes(DNSMessage.serverFailure(to: query))
+        }
         if udp, answer.readableBytes > query.udpPayloadLimit {
             metrics.truncated.increment()
             return Self.bytes(DNSMessage.truncated(answering: query, flags: answer.getInteger(at: answer.readerIndex + 2) ?? 0))
         }
-        return answer
-    }
-
-    /// SERVFAIL for a query not answered within the query timeout: its id
-    /// and RD echoed, nothing else (nil for fewer than 12 bytes).
-    static func timedOut(_ query: ByteBuffer) -> ByteBuffer? {
-        guard let id = query.getInteger(at: query.readerIndex, as: UInt16.self),
-            let flags = query.getInteger(at: query.readerIndex + 2, as: UInt16.self), query.readableBytes >= 12
-        else { return nil }
-        var answer = ByteBuffer()
-        answer.writeInteger(id)
-        answer.writeInteger(0x8080 | (flags & 0x0100) | ResponseCode.serverFailure)
-        answer.writeRepeatingByte(0, count: 8)
         return answer
     }
 

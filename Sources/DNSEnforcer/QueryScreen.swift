@@ -33,10 +33,13 @@ struct QueryScreen: Sendable {
         }
         let question = query.questions[0]
         guard question.klass == RecordClass.internet else { return .answer(rcode: ResponseCode.refused, reason: "class") }
-        if isInternal(question.name) { return .internalName }
         if refusedTypes.contains(question.type) { return .refusedType(RecordType.name(question.type)) }
-        guard !question.name.labels.isEmpty else { return .answer(rcode: ResponseCode.refused, reason: "root") }
-        let host = question.name.description
+        if isInternal(question.name) { return .internalName }
+        // `_service._proto.host` (SRV, or RFC 9460's `_port._https.host`)
+        // asks about a service of the host: the host is decided.
+        let labels = question.name.labels.drop { $0.first == UInt8(ascii: "_") }
+        guard !labels.isEmpty else { return .answer(rcode: ResponseCode.refused, reason: "root") }
+        let host = DNSName(labels: Array(labels)).description
         // Escaped bytes can make the text longer than the decision API takes;
         // such a name is no host name any rule could allow but `*`.
         guard host.utf8.count <= 253 else { return .answer(rcode: ResponseCode.refused, reason: "name-too-long") }

@@ -4,8 +4,11 @@ import NIOCore
 
 /// One workload TCP connection (RFC 7766): queries framed by their length,
 /// answered in the order they came, one at a time. The connection is closed
-/// after the idle timeout without a query (an `IdleStateHandler` before
-/// this one), and released from the admission caps however it ends.
+/// after the idle timeout with no query read or waiting (an
+/// `IdleStateHandler` before this one). Queries still queued when the
+/// workload goes away are not asked; the connection's admission slot is
+/// given back only once the query being answered is done, so that
+/// connecting, sending and closing cannot pile up work past the caps.
 final class TCPQueryHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -42,9 +45,14 @@ final class TCPQueryHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         if let source {
-            admission.release(source)
-            answerer.metrics.tcpConnectionsOpen.decrement()
             self.source = nil
+            let admission = self.admission
+            let metrics = answerer.metrics
+            let release: @Sendable () -> Void = {
+                admission.release(source)
+                metrics.tcpConnectionsOpen.decrement()
+            }
+            if let previous { previous.whenComplete { _ in release() } } else { release() }
         }
         context.fireChannelInactive()
     }
@@ -63,12 +71,11 @@ final class TCPQueryHandler: ChannelInboundHandler {
         let upstream = self.upstream
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
         let ready = previous ?? loop.makeSucceededVoidFuture()
+        let active = NIOLoopBound(context.channel, eventLoop: loop)
         previous = ready.flatMap { () -> EventLoopFuture<ByteBuffer?> in
-            let result = loop.makePromise(of: ByteBuffer?.self)
-            let deadline = loop.scheduleTask(in: answerer.settings.queryTimeout) { result.succeed(QueryAnswerer.timedOut(query)) }
-            answerer.answer(query, from: source, udp: false, on: loop) { query, _ in upstream.ask(query, on: loop) }.cascade(to: result)
-            result.futureResult.whenComplete { _ in deadline.cancel() }
-            return result.futureResult
+            // The workload went away: what it queued is not asked.
+            guard active.value.isActive else { return loop.makeSucceededFuture(nil) }
+            return answerer.answer(query, from: source, udp: false, on: loop) { query, _ in upstream.ask(query, on: loop) }
         }.map { answer in
             let (handler, context) = bound.value
             handler.queued -= 1
@@ -82,7 +89,8 @@ final class TCPQueryHandler: ChannelInboundHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
+            // Idle is a connection with nothing asked and nothing waiting.
+            if queued == 0 { context.close(promise: nil) }
             return
         }
         context.fireUserInboundEventTriggered(event)

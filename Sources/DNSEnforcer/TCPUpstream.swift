@@ -10,13 +10,21 @@ struct TCPUpstream: Sendable {
     let timeout: TimeAmount
     let metrics: DNSMetrics
 
+    /// The answer to `query`; it must be a response to the query's id and
+    /// question, as over UDP, or the next upstream is tried.
     func ask(_ query: ByteBuffer, on loop: EventLoop) -> EventLoopFuture<ByteBuffer> {
         ask(query, on: loop, index: 0)
     }
 
     private func ask(_ query: ByteBuffer, on loop: EventLoop, index: Int) -> EventLoopFuture<ByteBuffer> {
         metrics.upstreamQueries.increment()
-        return once(query, to: upstreams[index], on: loop).flatMapError { error in
+        return once(query, to: upstreams[index], on: loop).flatMapThrowing { answer in
+            guard UpstreamAnswer.answers(query, answer) else {
+                metrics.upstreamUnmatched.increment()
+                throw UDPUpstream.Failed(description: "\(upstreams[index]) answered over TCP with another id or question")
+            }
+            return answer
+        }.flatMapError { error in
             metrics.upstreamTimeouts.increment()
             guard index + 1 < upstreams.count else { return loop.makeFailedFuture(error) }
             return ask(query, on: loop, index: index + 1)

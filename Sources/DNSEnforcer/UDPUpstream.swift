@@ -159,10 +159,7 @@ final class UDPUpstream {
     fileprivate func received(_ envelope: AddressedEnvelope<ByteBuffer>) {
         let data = envelope.data
         guard upstreams.contains(envelope.remoteAddress), let id = data.getInteger(at: data.readerIndex, as: UInt16.self),
-            let entry = pending[id],
-            data.readableBytes >= 12 + entry.question.readableBytes,
-            let flags = data.getInteger(at: data.readerIndex + 2, as: UInt16.self), flags & 0x8000 != 0,
-            Self.sameQuestion(data, entry.question)
+            let entry = pending[id], UpstreamAnswer.answers(question: entry.question, data)
         else {
             metrics.upstreamUnmatched.increment()
             return
@@ -170,18 +167,6 @@ final class UDPUpstream {
         pending[id] = nil
         entry.promise.succeed(data)
     }
-
-    /// The answer's question section (compared without regard to ASCII
-    /// case) is the query's: an answer to another question is not taken.
-    private static func sameQuestion(_ answer: ByteBuffer, _ question: ByteBuffer) -> Bool {
-        guard answer.getInteger(at: answer.readerIndex + 4, as: UInt16.self) == 1 else { return false }
-        guard let asked = question.getBytes(at: question.readerIndex, length: question.readableBytes),
-            let got = answer.getBytes(at: answer.readerIndex + 12, length: question.readableBytes)
-        else { return false }
-        return zip(asked, got).allSatisfy { fold($0) == fold($1) }
-    }
-
-    private static func fold(_ byte: UInt8) -> UInt8 { (byte >= 65 && byte <= 90) ? byte + 32 : byte }
 
     /// Hands the socket's datagrams to the upstream.
     private final class AnswerHandler: ChannelInboundHandler {

@@ -117,6 +117,9 @@ public struct DNSReader {
                 guard position + 1 < bytes.count else { throw fail("a compression pointer runs past the message") }
                 let target = Int(byte & 0x3F) << 8 | Int(bytes[position + 1])
                 guard target < lowest else { throw fail("a compression pointer that does not point back") }
+                // Names live after the header: a pointer into it would read
+                // the id and counts as labels, which a forwarder may change.
+                guard target >= 12 else { throw fail("a compression pointer into the header") }
                 if resumeAt == nil { resumeAt = position + 2 }
                 lowest = target
                 position = target

@@ -7,6 +7,11 @@ public enum DNSRefusal {
     public static let blocked: UInt16 = 15
     /// INFO-CODE 18, "Prohibited": the requester may not ask (a query type refused).
     public static let prohibited: UInt16 = 18
+    /// INFO-CODE 0, "Other Error": the text says what.
+    public static let other: UInt16 = 0
+    /// INFO-CODE 23, "Network Error": a server the resolver needed could
+    /// not be reached (the decision service, for egress-dns).
+    public static let networkError: UInt16 = 23
     /// The EDNS option code of an Extended DNS Error.
     public static let extendedErrorOption: UInt16 = 15
 

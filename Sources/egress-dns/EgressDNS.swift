@@ -78,7 +78,7 @@ struct EgressDNS: AsyncParsableCommand {
     @Option(help: "Milliseconds one upstream has to answer before the next is tried (env EGRESS_DNS_UPSTREAM_TIMEOUT_MS; default 2000).")
     var upstreamTimeoutMs: Int?
 
-    @Option(help: "Seconds a query may take in all, verdict and upstreams; then SERVFAIL (env EGRESS_DNS_QUERY_TIMEOUT; default 5).")
+    @Option(help: "Seconds a query may wait for its verdict; then SERVFAIL. Each upstream has --upstream-timeout-ms on top (env EGRESS_DNS_QUERY_TIMEOUT; default 5).")
     var queryTimeout: Int?
 
     @Option(help: "UDP queries waiting at once per event loop; more are dropped (env EGRESS_DNS_MAX_INFLIGHT; default 10000).")

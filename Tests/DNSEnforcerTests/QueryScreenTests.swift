@@ -27,9 +27,17 @@ struct QueryScreenTests {
         #expect(screen.screen(query("evilcluster.local")) == .decide(host: "evilcluster.local"))
     }
 
-    @Test func refusedTypesAreRefusedButNotForInternalNames() {
+    @Test func refusedTypesAreRefusedWhateverTheName() {
         #expect(screen.screen(query("example.com", type: RecordType.any)) == .refusedType("ANY"))
-        #expect(screen.screen(query("web.shop.svc.cluster.local", type: RecordType.any)) == .internalName)
+        #expect(screen.screen(query("web.shop.svc.cluster.local", type: RecordType.any)) == .refusedType("ANY"))
+    }
+
+    @Test func aServiceOfAHostIsDecidedAsTheHost() {
+        #expect(screen.screen(query("_mongodb._tcp.db.example.com", type: RecordType.srv)) == .decide(host: "db.example.com"))
+        #expect(screen.screen(query("_8443._https.api.example.com", type: RecordType.https)) == .decide(host: "api.example.com"))
+        // Only leading labels: an underscore further in stays, and decides as it is.
+        #expect(screen.screen(query("a._b.example.com")) == .decide(host: "a._b.example.com"))
+        #expect(screen.screen(query("_x._y")) == .answer(rcode: ResponseCode.refused, reason: "root"))
     }
 
     @Test func whatIsNotOneInternetQuestionIsAnsweredOnItsOwn() {

@@ -46,6 +46,9 @@ struct DNSMessageTests {
         ([0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xC0, 14, 0, 1, 0, 1, 0], "does not point back"),
         // Two pointers to each other (the second back to the first).
         ([0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 1, 0x61, 0xC0, 18, 0, 1, 0, 1, 0xC0, 12, 0, 1, 0, 1], "does not point back"),
+        // www.shop.test then a pointer into the header: a forwarder that
+        // changes the id would have the upstream read another name.
+        ([0, 7, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 3, 0x77, 0x77, 0x77, 4, 0x73, 0x68, 0x6F, 0x70, 0xC0, 0, 0, 1, 0, 1], "a compression pointer into the header"),
         ([0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 5, 0x61, 0x61, 0x61, 0x61], "a label runs past"),
         ([0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0x40, 0, 1, 0, 1], "a label type other"),
         ([0, 1, 0, 0, 0xFF, 0xFF, 0, 0, 0, 0, 0, 0, 0], "the section counts do not fit"),

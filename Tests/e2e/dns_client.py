@@ -94,6 +94,7 @@ def malformed(args):
         "short": b"\x12",
         "header-only-with-counts": struct.pack("!HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0),
         "pointer-loop": struct.pack("!HHHHHH", 0x4343, 0x0100, 1, 0, 0, 0) + b"\xc0\x0c" + struct.pack("!HH", 1, 1),
+        "pointer-into-header": struct.pack("!HHHHHH", 0x4646, 0x0100, 1, 0, 0, 0) + b"\x03www\x04shop\xc0\x00" + struct.pack("!HH", 1, 1),
         "a-response": struct.pack("!HHHHHH", 0x4444, 0x8180, 1, 0, 0, 0) + encode_name("x.test") + struct.pack("!HH", 1, 1),
         "two-questions": struct.pack("!HHHHHH", 0x4545, 0x0100, 2, 0, 0, 0) + (encode_name("x.test") + struct.pack("!HH", 1, 1)) * 2,
     }
