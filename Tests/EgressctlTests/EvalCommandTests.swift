@@ -44,6 +44,21 @@ import Testing
         #expect(lines.last?.contains("'source.namespaceLabels.team' must be a string") == true, "\(batch.stdout)")
     }
 
+    /// `HOST:any` and `"port": "any"`: the question egress-dns asks.
+    @Test func aNameOnAnyPort() async throws {
+        let dir = try PolicyDirectory(["p.egress": "allow app=A -> api.foo.com:8443 as a-api\n"])
+        let any = try await Egressctl.run(["eval", "--policies", dir.path, "--from", "app=A", "--to", "api.foo.com:any"])
+        #expect(any.stdout == "allow by \(dir.path)/p.egress:1 (a-api)\n")
+        let onDefaultPort = try await Egressctl.run(["eval", "--policies", dir.path, "--from", "app=A", "--to", "api.foo.com"])
+        #expect(onDefaultPort.stdout == "deny (no rule matched: default deny)\n")
+        let batch = try await Egressctl.run(
+            ["eval", "--policies", dir.path, "--batch", "-"],
+            stdin: #"{"source": {"labels": {"app": "A"}}, "host": "api.foo.com", "port": "any"}"# + "\n" + #"{"host": "api.foo.com", "port": "all"}"#)
+        let lines = batch.stdout.split(separator: "\n")
+        #expect(lines.first?.contains(#""verdict":"allow""#) == true, "\(batch.stdout)")
+        #expect(lines.last?.contains(#"'port' must be an integer or \"any\""#) == true, "\(batch.stdout)")
+    }
+
     @Test func badWorkloadIsAUsageError() async throws {
         let dir = try PolicyDirectory(["p.egress": policy])
         let result = try await Egressctl.run(["eval", "--policies", dir.path, "--from", "tier in (a)", "--to", "x.foo.com"])
