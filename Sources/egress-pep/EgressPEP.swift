@@ -140,24 +140,12 @@ struct Serve: AsyncParsableCommand {
         let level: Logger.Level
         do {
             configuration = try makeConfiguration()
-            let levelText = OptionReader(prefix: "EGRESS_PEP_").value(logLevel, "EGRESS_PEP_LOG_LEVEL") ?? "info"
-            guard let parsed = Logger.Level(rawValue: levelText) else {
-                throw OptionReader.Invalid("--log-level must be one of trace, debug, info, notice, warning, error, critical; not '\(levelText)'")
-            }
-            level = parsed
+            level = try EnforcerLogging.level(logLevel, "EGRESS_PEP_LOG_LEVEL", options: OptionReader(prefix: "EGRESS_PEP_"))
         } catch let error as OptionReader.Invalid {
             FileHandle.standardError.write(Data("egress-pep: \(error.description)\n".utf8))
             throw ExitCode(64)
         }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "egress-pep")
-        if configuration.pdp.token == nil, case .h2c = configuration.pdp.endpoint {
-            logger.warning("no --pdp-token-file: the decision service will refuse this enforcer on its TCP listener")
-        }
+        let logger = EnforcerLogging.start("egress-pep", level: level, connection: configuration.pdp)
         try await PEPService(configuration: configuration, logger: logger).run()
     }
 
