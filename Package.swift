@@ -214,7 +214,7 @@ let package = Package(
         .testTarget(name: "PolicyLangTests", dependencies: ["PolicyLang"], resources: [.copy("Golden")]),
         .testTarget(name: "EgressctlTests", dependencies: ["egressctl", "PolicyLang", "TestSupport"]),
         .testTarget(name: "DNSMessageTests", dependencies: ["DNSMessage", "TestSupport"]),
-        .testTarget(name: "DNSEnforcerTests", dependencies: ["DNSEnforcer", "DNSMessage", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "DNSEnforcerTests", dependencies: ["DNSEnforcer", "DNSMessage", "EnforcerCore", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "EgressAPITests", dependencies: ["EgressAPI", "PolicyLang", "TestSupport"]),
         // A real egress-pdp process for the tests that talk to one.
         .target(name: "ServiceTestSupport", dependencies: ["TestSupport"], path: "Tests/ServiceTestSupport"),

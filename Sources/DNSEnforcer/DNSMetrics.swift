@@ -29,7 +29,6 @@ public final class DNSMetrics: Sendable {
     let upstreamQueries: Counter
     let upstreamTimeouts: Counter
     let upstreamUnmatched: Counter
-    let upstreamOverload: Counter
     let echStripped: Counter
     let truncated: Counter
     let tcpConnectionsOpen: Gauge
@@ -54,8 +53,6 @@ public final class DNSMetrics: Sendable {
             descriptor: name("upstream_failures", "total", "Upstream attempts that got no answer in time (the next upstream is tried)."))
         upstreamUnmatched = registry.makeCounter(
             descriptor: name("upstream_unmatched", "total", "Datagrams on the upstream socket dropped: not from an upstream, not awaited, or for another question."))
-        upstreamOverload = registry.makeCounter(
-            descriptor: name("upstream_overload", "total", "Queries refused because --max-inflight were already waiting for an upstream."))
         echStripped = registry.makeCounter(descriptor: name("ech_stripped", "total", "Answers that lost an ech parameter (or an unreadable SVCB/HTTPS record)."))
         truncated = registry.makeCounter(
             descriptor: name("truncated", "total", "UDP answers sent truncated (TC) because they did not fit the workload's size: it retries over TCP."))

@@ -48,7 +48,7 @@ final class DNSServer: Service, Sendable {
                     NIOLoopBound(
                         UDPUpstream(
                             loop: loop, upstreams: self.settings.upstreams, timeout: self.settings.upstreamTimeout,
-                            maxPending: self.settings.maxInflight, metrics: self.answerer.metrics), eventLoop: loop)
+                            metrics: self.answerer.metrics), eventLoop: loop)
                 }.get()
                 try await loop.flatSubmit { upstream.value.start() }.get()
                 upstreams.append(upstream)

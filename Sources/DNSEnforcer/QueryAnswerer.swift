@@ -24,12 +24,12 @@ struct QueryAnswerer: Sendable {
     let metrics: DNSMetrics
     let logger: Logger
 
-    /// Sends a query upstream (`questionEnd`: the offset past its question)
-    /// and returns the answer.
-    typealias Forward = @Sendable (ByteBuffer, Int) -> EventLoopFuture<ByteBuffer>
+    /// Sends a query egress-dns wrote upstream and returns the answer.
+    typealias Forward = @Sendable (ByteBuffer) -> EventLoopFuture<ByteBuffer>
 
-    /// The answer to `bytes` from `sourceIP`, or nil to send none. `udpLimit`
-    /// is nil over TCP. Completes on `loop`, within the query timeout.
+    /// The answer to `bytes` from `sourceIP`, or nil to send none; `udp`
+    /// when it must fit the workload's UDP size. Completes on `loop`: the
+    /// verdict within the query timeout, each upstream within its own.
     func answer(_ bytes: ByteBuffer, from sourceIP: String, udp: Bool, on loop: EventLoop, forward: @escaping Forward)
         -> EventLoopFuture<ByteBuffer?>
     {
@@ -69,7 +69,7 @@ struct QueryAnswerer: Sendable {
             // this query's own, whichever comes first.
             let promise = loop.makePromise(of: Verdict.self)
             let deadline = loop.scheduleTask(in: settings.queryTimeout) {
-                promise.fail(UDPUpstream.Failed(description: "no verdict within the query timeout"))
+                promise.fail(DNSFailure("no verdict within the query timeout"))
             }
             promise.futureResult.whenComplete { _ in deadline.cancel() }
             promise.completeWithTask { try await cache.verdict(for: key).0 }
@@ -112,16 +112,15 @@ struct QueryAnswerer: Sendable {
         -> EventLoopFuture<ByteBuffer?>
     {
         let question = query.questions[0]
-        let questionEnd = 12 + question.name.wireLength + 4
         var outgoing = DNSMessage(id: query.id, flags: query.flags & 0x7930)  // opcode, RD, AD, CD
         outgoing.questions = [question]
         if let opt = query.opt { outgoing.additionals = [opt] }
-        return forward(Self.bytes(outgoing), questionEnd).map { answer -> ByteBuffer? in
+        return forward(Self.bytes(outgoing)).map { answer -> ByteBuffer? in
             finish(answer, query: query, udp: udp)
         }.recover { error in
             metrics.query(.upstreamFailed)
             logger.warning("no upstream answered: SERVFAIL", metadata: ["name": "\(question.name)", "error": "\(error)"])
-            return Self.bytes(DNSMessage.serverFailure(to: query))
+            return Self.serverFailure(query, "no upstream answered")
         }
     }
 
@@ -135,7 +134,7 @@ struct QueryAnswerer: Sendable {
             guard let message = try? DNSReader.message(Array(answer.readableBytesView)) else {
                 // What cannot be read cannot be checked for ech: not passed on.
                 metrics.query(.upstreamFailed)
-                return Self.bytes(DNSMessage.serverFailure(to: query))
+                return Self.serverFailure(query, "the upstream's answer could not be passed on")
             }
             let (stripped, changed) = message.strippingECH()
             if changed {
@@ -146,13 +145,18 @@ struct QueryAnswerer: Sendable {
         // A rewritten answer (names uncompressed) may outgrow what a message can be.
         if answer.readableBytes > 65_535 {
             metrics.query(.upstreamFailed)
-            return Self.bytes(DNSMessage.serverFailure(to: query))
+            return Self.serverFailure(query, "the upstream's answer could not be passed on")
         }
         if udp, answer.readableBytes > query.udpPayloadLimit {
             metrics.truncated.increment()
             return Self.bytes(DNSMessage.truncated(answering: query, flags: answer.getInteger(at: answer.readerIndex + 2) ?? 0))
         }
         return answer
+    }
+
+    /// SERVFAIL when the upstream side failed, with EDE 23 (Network Error).
+    static func serverFailure(_ query: DNSMessage, _ why: String) -> ByteBuffer {
+        bytes(DNSRefusal.answer(to: query, rcode: ResponseCode.serverFailure, infoCode: DNSRefusal.networkError, text: why))
     }
 
     static func bytes(_ message: DNSMessage) -> ByteBuffer {
@@ -164,13 +168,6 @@ extension DNSMessage {
     /// The largest UDP answer the sender of this query takes: its EDNS
     /// payload size (RFC 6891), 512 without EDNS or below it.
     var udpPayloadLimit: Int { max(512, Int(opt?.klass ?? 512)) }
-
-    /// SERVFAIL for this query.
-    static func serverFailure(to query: DNSMessage) -> DNSMessage {
-        var answer = DNSMessage(id: query.id, flags: 0x8000 | (query.flags & 0x7900) | 0x0080 | ResponseCode.serverFailure)
-        answer.questions = Array(query.questions.prefix(1))
-        return answer
-    }
 
     /// An answer that did not fit: the upstream's flags with TC set, the
     /// question and nothing else, so that the workload asks again over TCP.

@@ -22,6 +22,11 @@ final class QueryLedger: Service, Sendable {
         let first: Int64
         var last: Int64
         let verdict: Verdict
+
+        mutating func add(at time: Int64) {
+            count += 1
+            last = time
+        }
     }
 
     private let reporter: AccessReporter
@@ -40,18 +45,15 @@ final class QueryLedger: Service, Sendable {
     func allowed(sourceIP: String, host: String, queryType: String, verdict: Verdict) {
         let now = wallClockMilliseconds()
         let key = Key(sourceIP: sourceIP, host: host, queryType: queryType)
-        let full = tallies.withLockedValue { tallies -> [Key: Tally]? in
-            if tallies[key] != nil {
-                tallies[key]!.count += 1
-                tallies[key]!.last = now
-                return nil
-            }
-            tallies[key] = Tally(count: 1, first: now, last: now, verdict: verdict)
-            guard tallies.count >= maxKeys else { return nil }
+        // One lock and one lookup per query: the tally's size comes out with it.
+        let (full, size) = tallies.withLockedValue { tallies -> ([Key: Tally]?, Int) in
+            let before = tallies.count
+            tallies[key, default: Tally(count: 0, first: now, last: now, verdict: verdict)].add(at: now)
+            guard tallies.count > before, tallies.count >= maxKeys else { return (nil, tallies.count) }
             defer { tallies.removeAll(keepingCapacity: true) }
-            return tallies
+            return (tallies, 0)
         }
-        if let full { report(full) } else { metrics.countedBacklog.set(Double(tallies.withLockedValue { $0.count })) }
+        if let full { report(full) } else if size > 0 { metrics.countedBacklog.set(Int64(size)) }
     }
 
     func refused(sourceIP: String, host: String, queryType: String, reason: String, verdict: Verdict?, cached: Bool?) {

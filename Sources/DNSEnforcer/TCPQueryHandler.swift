@@ -1,3 +1,4 @@
+import EnforcerCore
 import ConnectionLimits
 import EgressAPI
 import NIOCore
@@ -31,7 +32,7 @@ final class TCPQueryHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        guard let ip = context.remoteAddress?.ipAddress, let source = IPAddressText.normalize(ip),
+        guard let address = context.remoteAddress, let source = SourceAddressText.text(address),
             admission.admit(source) == nil
         else {
             answerer.metrics.tcpRefused.increment()
@@ -75,15 +76,13 @@ final class TCPQueryHandler: ChannelInboundHandler {
         previous = ready.flatMap { () -> EventLoopFuture<ByteBuffer?> in
             // The workload went away: what it queued is not asked.
             guard active.value.isActive else { return loop.makeSucceededFuture(nil) }
-            return answerer.answer(query, from: source, udp: false, on: loop) { query, _ in upstream.ask(query, on: loop) }
+            return answerer.answer(query, from: source, udp: false, on: loop) { upstream.ask($0, on: loop) }
         }.map { answer in
             let (handler, context) = bound.value
             handler.queued -= 1
             guard let answer, context.channel.isActive else { return }
-            var framed = context.channel.allocator.buffer(capacity: answer.readableBytes + 2)
-            framed.writeInteger(UInt16(answer.readableBytes))
-            framed.writeImmutableBuffer(answer)
-            context.writeAndFlush(handler.wrapOutboundOut(framed), promise: nil)
+            context.writeAndFlush(
+                handler.wrapOutboundOut(LengthPrefixedMessages.framed(answer, allocator: context.channel.allocator)), promise: nil)
         }
     }
 

@@ -21,7 +21,7 @@ struct TCPUpstream: Sendable {
         return once(query, to: upstreams[index], on: loop).flatMapThrowing { answer in
             guard UpstreamAnswer.answers(query, answer) else {
                 metrics.upstreamUnmatched.increment()
-                throw UDPUpstream.Failed(description: "\(upstreams[index]) answered over TCP with another id or question")
+                throw DNSFailure("\(upstreams[index]) answered over TCP with another id or question")
             }
             return answer
         }.flatMapError { error in
@@ -34,7 +34,7 @@ struct TCPUpstream: Sendable {
     private func once(_ query: ByteBuffer, to address: SocketAddress, on loop: EventLoop) -> EventLoopFuture<ByteBuffer> {
         let promise = loop.makePromise(of: ByteBuffer.self)
         let deadline = loop.scheduleTask(in: timeout) {
-            promise.fail(UDPUpstream.Failed(description: "\(address) did not answer over TCP within \(timeout.nanoseconds / 1_000_000) ms"))
+            promise.fail(DNSFailure("\(address) did not answer over TCP within \(timeout.nanoseconds / 1_000_000) ms"))
         }
         promise.futureResult.whenComplete { _ in deadline.cancel() }
         ClientBootstrap(group: loop)
@@ -49,10 +49,7 @@ struct TCPUpstream: Sendable {
             .whenComplete { result in
                 switch result {
                 case .success(let channel):
-                    var framed = channel.allocator.buffer(capacity: query.readableBytes + 2)
-                    framed.writeInteger(UInt16(query.readableBytes))
-                    framed.writeImmutableBuffer(query)
-                    channel.writeAndFlush(framed, promise: nil)
+                    channel.writeAndFlush(LengthPrefixedMessages.framed(query, allocator: channel.allocator), promise: nil)
                     promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
                 case .failure(let error):
                     promise.fail(error)
@@ -76,7 +73,7 @@ struct TCPUpstream: Sendable {
         }
 
         func channelInactive(context: ChannelHandlerContext) {
-            promise.fail(UDPUpstream.Failed(description: "the upstream closed the TCP connection without an answer"))
+            promise.fail(DNSFailure("the upstream closed the TCP connection without an answer"))
         }
 
         func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -99,5 +96,14 @@ struct LengthPrefixedMessages: ByteToMessageDecoder {
         buffer.moveReaderIndex(forwardBy: 2)
         context.fireChannelRead(wrapInboundOut(buffer.readSlice(length: Int(length))!))
         return .continue
+    }
+
+    /// `message` after its length. A message is at most 65,535 bytes: an
+    /// answer egress-dns wrote again larger than that is SERVFAIL before here.
+    static func framed(_ message: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var framed = allocator.buffer(capacity: message.readableBytes + 2)
+        framed.writeInteger(UInt16(message.readableBytes))
+        framed.writeImmutableBuffer(message)
+        return framed
     }
 }

@@ -1,3 +1,4 @@
+import EnforcerCore
 import DNSMessage
 import EgressAPI
 import NIOCore
@@ -22,7 +23,6 @@ final class UDPQueryHandler: ChannelInboundHandler {
     private var inflight = 0
     private var bySource: [String: Int] = [:]
     private var context: ChannelHandlerContext?
-    private var reading = false
     private var unflushed = false
 
     init(answerer: QueryAnswerer, upstream: UDPUpstream, maxInflight: Int, maxInflightPerSource: Int) {
@@ -53,19 +53,16 @@ final class UDPQueryHandler: ChannelInboundHandler {
         inflight += 1
         bySource[source] = waiting + 1
         answerer.metrics.inflight.increment()
-        reading = true
         upstream.listenerReading = true
 
         let loop = context.eventLoop
         let upstream = NIOLoopBound(self.upstream, eventLoop: loop)
         let remote = envelope.remoteAddress
-        answerer.answer(envelope.data, from: source, udp: true, on: loop) { query, questionEnd in
-            upstream.value.ask(query, questionEnd: questionEnd)
-        }.assumeIsolated().whenComplete { [self] outcome in
+        answerer.answer(envelope.data, from: source, udp: true, on: loop) { upstream.value.ask($0) }.assumeIsolated().whenComplete { [self] outcome in
             done(source)
             guard case .success(let answer?) = outcome, let context = self.context else { return }
             let envelope = wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: answer))
-            if reading || self.upstream.reading {
+            if self.upstream.listenerReading || self.upstream.reading {
                 context.write(envelope, promise: nil)
                 unflushed = true
             } else {
@@ -75,7 +72,6 @@ final class UDPQueryHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        reading = false
         upstream.listenerReading = false
         upstream.flush()
         flush()

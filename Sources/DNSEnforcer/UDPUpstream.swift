@@ -18,10 +18,6 @@ import NIOPosix
 ///
 /// Confined to its event loop: every method runs on `loop`.
 final class UDPUpstream {
-    struct Failed: Error, CustomStringConvertible {
-        let description: String
-    }
-
     private struct Pending {
         let promise: EventLoopPromise<ByteBuffer>
         var query: ByteBuffer
@@ -35,7 +31,6 @@ final class UDPUpstream {
     let loop: EventLoop
     private let upstreams: [SocketAddress]
     private let timeout: TimeAmount
-    private let maxPending: Int
     private let metrics: DNSMetrics
     private var channel: Channel?
     private var pending: [UInt16: Pending] = [:]
@@ -44,18 +39,18 @@ final class UDPUpstream {
     private var generator = SystemRandomNumberGenerator()
     private var sweeper: RepeatedTask?
     private var unflushed = false
-    /// Whether the listener is in a burst of reads: writes wait for its end.
+    /// Whether the listener is in a burst of reads: writes here and its
+    /// answers wait for its end.
     var listenerReading = false
     /// Whether answers are being read in a burst here: the listener's
     /// writes wait for its end, when `readBurstEnded` is called.
     private(set) var reading = false
     var readBurstEnded: (() -> Void)?
 
-    init(loop: EventLoop, upstreams: [SocketAddress], timeout: TimeAmount, maxPending: Int, metrics: DNSMetrics) {
+    init(loop: EventLoop, upstreams: [SocketAddress], timeout: TimeAmount, metrics: DNSMetrics) {
         self.loop = loop
         self.upstreams = upstreams
         self.timeout = timeout
-        self.maxPending = maxPending
         self.metrics = metrics
     }
 
@@ -86,7 +81,7 @@ final class UDPUpstream {
         sweeper?.cancel()
         channel?.close(promise: nil)
         for (_, entry) in pending {
-            entry.promise.fail(Failed(description: "egress-dns is stopping"))
+            entry.promise.fail(DNSFailure("egress-dns is stopping"))
         }
         pending.removeAll()
     }
@@ -98,22 +93,19 @@ final class UDPUpstream {
         channel.flush()
     }
 
-    var pendingCount: Int { pending.count }
-
-    /// Sends `query` (its id is replaced) and returns the answer, with the
-    /// id it was sent with; the caller puts the workload's back.
-    /// `questionEnd` is the offset just past the question.
-    func ask(_ query: ByteBuffer, questionEnd: Int) -> EventLoopFuture<ByteBuffer> {
+    /// Sends `query` (a query egress-dns wrote; its id is replaced) and
+    /// returns the answer, with the id it was sent with; the caller puts
+    /// the workload's back. Queries waiting here are bounded by the
+    /// listener's cap on queries in flight (at most 60,000 of 65,536 ids).
+    func ask(_ query: ByteBuffer) -> EventLoopFuture<ByteBuffer> {
         loop.preconditionInEventLoop()
-        guard let channel, pending.count < maxPending else {
-            metrics.upstreamOverload.increment()
-            return loop.makeFailedFuture(Failed(description: "too many queries waiting for the upstream"))
+        guard let channel, let question = UpstreamAnswer.questionBytes(of: query) else {
+            return loop.makeFailedFuture(DNSFailure("the upstream socket is not open"))
         }
         var id = UInt16.random(in: 0...UInt16.max, using: &generator)
         while pending[id] != nil { id &+= 1 }
         var query = query
         query.setInteger(id, at: query.readerIndex)
-        let question = query.getSlice(at: query.readerIndex + 12, length: questionEnd - 12) ?? ByteBuffer()
         let promise = loop.makePromise(of: ByteBuffer.self)
         let entry = Pending(
             promise: promise, query: query, question: question, upstream: preferred, tried: 1, deadline: .now() + timeout)
@@ -146,7 +138,7 @@ final class UDPUpstream {
         if entry.upstream == preferred, upstreams.count > 1 { preferred = (preferred + 1) % upstreams.count }
         guard entry.tried < upstreams.count else {
             pending[id] = nil
-            entry.promise.fail(Failed(description: "no upstream answered within \(timeout.nanoseconds / 1_000_000) ms"))
+            entry.promise.fail(DNSFailure("no upstream answered within \(timeout.nanoseconds / 1_000_000) ms"))
             return
         }
         entry.tried += 1

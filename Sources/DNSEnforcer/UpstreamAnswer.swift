@@ -42,3 +42,13 @@ enum UpstreamAnswer {
 
     private static func fold(_ byte: UInt8) -> UInt8 { (byte >= 65 && byte <= 90) ? byte + 32 : byte }
 }
+
+/// Why egress-dns could not answer a query itself: no verdict in time, no
+/// upstream answered, the socket closed. Logged, and answered SERVFAIL.
+struct DNSFailure: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}

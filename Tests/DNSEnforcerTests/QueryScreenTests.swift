@@ -1,4 +1,5 @@
 import DNSMessage
+import EnforcerCore
 import NIOCore
 import Testing
 @testable import DNSEnforcer

@@ -176,7 +176,7 @@ public final class ProxyServer: Service, Sendable {
     static let ipv6Transparent: Int32 = 75
 
     private func accept(_ channel: Channel, explicit: Bool, http: Bool, sweeper: NIOLoopBound<DeadlineSweeper>) -> EventLoopFuture<Void> {
-        let sourceIP = channel.remoteAddress?.ipAddress ?? "0.0.0.0"
+        let sourceIP = channel.remoteAddress.flatMap(SourceAddressText.text) ?? "0.0.0.0"
         let wallMs = wallClockMilliseconds()
         let destination: EventLoopFuture<SocketAddress?>
         if explicit {

@@ -1,13 +1,14 @@
 import EgressAPI
 import NIOCore
 
-/// A query's source address as the text the decision service keys
-/// workloads by (`IPAddressText`'s canonical form): written straight from
-/// the address's bytes for IPv4, the common case on every query's path,
-/// where formatting with inet_ntop and parsing again cost more than the
-/// rest of the lookup.
-enum SourceAddressText {
-    static func text(_ address: SocketAddress) -> String? {
+/// A workload's address (a connection's peer, a query's source) as the
+/// text the decision service keys workloads by (`IPAddressText`'s
+/// canonical form: an IPv4-mapped address is its IPv4). Written straight
+/// from the address's bytes for IPv4, the common case on every query's and
+/// connection's path, where formatting with inet_ntop and parsing again
+/// cost more than the rest of egress-dns's lookup.
+public enum SourceAddressText {
+    public static func text(_ address: SocketAddress) -> String? {
         if case .v4(let v4) = address {
             let raw = UInt32(bigEndian: v4.address.sin_addr.s_addr)
             var bytes: [UInt8] = []
