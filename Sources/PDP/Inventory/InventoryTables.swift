@@ -59,6 +59,8 @@ struct InventoryTables: Sendable {
         var spiffes = Set<String>()
         var names = Set<String>()
         var claimants = Set<Claimant>()
+        /// Whether each touched SPIFFE ID clashed before the change.
+        var withheldBefore: [String: Bool] = [:]
     }
 
     var count: Int { workloads.count }
@@ -92,8 +94,12 @@ struct InventoryTables: Sendable {
         guard !touched.claimants.isEmpty else { return [] }
         version += 1
         // A SPIFFE ID that starts or stops clashing changes the identity of
-        // every workload that holds it.
-        for spiffe in touched.spiffes { touched.claimants.formUnion(spiffeHolders[spiffe] ?? []) }
+        // every workload that holds it; one that does neither changes none
+        // (pods of one service account all hold its ID: a rollout must not
+        // decide every one of them again for each pod).
+        for spiffe in touched.spiffes where isWithheld(spiffe) != touched.withheldBefore[spiffe] {
+            touched.claimants.formUnion(spiffeHolders[spiffe] ?? [])
+        }
         for claimant in touched.claimants { encode(claimant, &touched) }
         var appeared: [Conflict] = []
         for address in touched.addresses {
@@ -132,6 +138,7 @@ struct InventoryTables: Sendable {
             touched.addresses.insert(address)
         }
         if let spiffe = old.spiffe {
+            noteWithheld(spiffe, &touched)
             Self.remove(claimant, from: &spiffeHolders, at: spiffe)
             Self.remove(claimant, from: &exclusiveSpiffeClaims, at: spiffe)
             touched.spiffes.insert(spiffe)
@@ -148,6 +155,7 @@ struct InventoryTables: Sendable {
             touched.addresses.insert(address)
         }
         if let spiffe = workload.spiffe {
+            noteWithheld(spiffe, &touched)
             spiffeHolders[spiffe, default: []].insert(claimant)
             if claimant.partition.spiffeIsExclusive { exclusiveSpiffeClaims[spiffe, default: []].insert(claimant) }
             touched.spiffes.insert(spiffe)
@@ -165,8 +173,14 @@ struct InventoryTables: Sendable {
     /// A clashing SPIFFE ID identifies none of its holders.
     private func isWithheld(_ spiffe: String) -> Bool { (exclusiveSpiffeClaims[spiffe]?.count ?? 0) > 1 }
 
+    /// Remembers whether `spiffe` clashed before this change first touched it.
+    private func noteWithheld(_ spiffe: String, _ touched: inout Touched) {
+        if touched.withheldBefore[spiffe] == nil { touched.withheldBefore[spiffe] = isWithheld(spiffe) }
+    }
+
     /// Encodes a workload's identity again, unless it is what it was; its
-    /// addresses are then decided again, as they point at its entry.
+    /// addresses are then decided again, as they point at its entry. (A
+    /// workload whose own addresses changed has them touched already.)
     private mutating func encode(_ claimant: Claimant, _ touched: inout Touched) {
         guard let workload = workloads[claimant] else {
             entries.removeValue(forKey: claimant)
@@ -174,7 +188,8 @@ struct InventoryTables: Sendable {
         }
         var identity = workload.identity
         if let spiffe = workload.spiffe, isWithheld(spiffe) { identity.spiffe = nil }
-        if entries[claimant]?.identity != identity { entries[claimant] = Entry(identity) }
+        guard entries[claimant]?.identity != identity else { return }
+        entries[claimant] = Entry(identity)
         touched.addresses.formUnion(workload.ips)
     }
 

@@ -27,6 +27,8 @@ final class KubernetesSource: InventorySource {
     private let listsMissing: NIOLockedValueBox<Set<String>>
     /// Whether a publish is scheduled: events that arrive meanwhile go with it.
     private let publishScheduled = NIOLockedValueBox(false)
+    /// Held while changes are taken and applied: they go to the inventory in the order they were taken.
+    private let publishing = NIOLock()
     /// How long events are gathered before they are handed to the
     /// inventory: each hand-over installs a new snapshot (one copy of the
     /// address table), and a burst of events (a rollout, a relabelled
@@ -122,16 +124,23 @@ final class KubernetesSource: InventorySource {
     /// partial view would make is held back (it goes with the first
     /// publish): a decision must not see pods of one namespace as if they
     /// were all.
+    ///
+    /// Taking the changes and applying them is one step (`publishing`):
+    /// publishes run from the relist callbacks and the scheduled task at
+    /// once, and a pod's change taken later must not be applied before an
+    /// older one, which nothing would repair (its change is taken).
     private func publish(to inventory: InventoryManager) {
         guard isReady else { return }
-        let (change, hostNetwork) = cluster.withLockedValue {
-            ($0.takeChanges(trustDomain: settings.trustDomain), $0.hostNetworkPods.count)
-        }
-        metrics.kubernetesHostNetworkPods.set(to: Double(hostNetwork))
-        do {
-            _ = try inventory.apply(change, to: .kubernetes)
-        } catch {
-            logger.error("the Kubernetes inventory could not be installed", metadata: ["error": "\(error)"])
+        publishing.withLock {
+            let (change, hostNetwork) = cluster.withLockedValue {
+                ($0.takeChanges(trustDomain: settings.trustDomain), $0.hostNetworkPods.count)
+            }
+            metrics.kubernetesHostNetworkPods.set(to: Double(hostNetwork))
+            do {
+                _ = try inventory.apply(change, to: .kubernetes)
+            } catch {
+                logger.error("the Kubernetes inventory could not be installed", metadata: ["error": "\(error)"])
+            }
         }
     }
 
