@@ -4,9 +4,26 @@
 public enum InterceptDiff {
     static let prefix = InterceptRules.chainPrefix
 
-    /// Whether a rule of a built-in chain leads into one of egress-pep's.
+    /// Whether a rule of a built-in chain leads into one of egress-pep's:
+    /// its target (the word after its `-j` or `-g`) is ours. Words are
+    /// compared, with iptables-save's quoted strings kept whole, not text:
+    /// another agent's comment or log prefix that mentions our chains
+    /// (`--comment "... -j EGRESS-PEP-X"`) makes no jump of ours.
     static func entersOurs(_ rule: String) -> Bool {
-        rule.contains("-j \(prefix)") || rule.contains("-g \(prefix)")
+        var words: [Substring] = []
+        var quoted = false
+        var start = rule.startIndex
+        for index in rule.indices {
+            let character = rule[index]
+            if character == "\"" { quoted.toggle() }
+            if character == " ", !quoted {
+                words.append(rule[start..<index])
+                start = rule.index(after: index)
+            }
+        }
+        words.append(rule[start...])
+        guard let jump = words.firstIndex(where: { $0 == "-j" || $0 == "-g" }), jump + 1 < words.count else { return false }
+        return words[jump + 1].hasPrefix(prefix)
     }
 
     /// What differs in one table, each as a sentence; empty when it is as
