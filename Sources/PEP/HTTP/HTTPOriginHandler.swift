@@ -46,8 +46,7 @@ final class HTTPOriginHandler: ChannelInboundHandler, RemovableChannelHandler, S
     /// (a new one is opened for the same host), so that a workload cannot
     /// switch hosts by waiting for the origin to hang up.
     private var connectionHost: String?
-    private var upstreamAddress: SocketAddress?
-    /// `upstreamAddress` as records write it, made once per upstream.
+    /// The upstream's address as records write it, made once per upstream.
     private var upstreamText: String?
     /// The request in flight, and its parts held until it may go.
     private var request: HTTPExchange?
@@ -146,11 +145,11 @@ final class HTTPOriginHandler: ChannelInboundHandler, RemovableChannelHandler, S
         outgoing.uri = HTTPRequestScreen.originForm(head.uri)
         Self.dropHopByHop(&outgoing.headers)
         // An upgrade (WebSocket) is asked of the upstream as the workload asked it.
-        if let upgrade = Self.upgrade(asked: head.headers) {
+        upgradeAsked = Self.upgrade(asked: head.headers)
+        if let upgrade = upgradeAsked {
             outgoing.headers.add(name: "upgrade", value: upgrade)
             outgoing.headers.add(name: "connection", value: "upgrade")
         }
-        upgradeAsked = Self.upgrade(asked: head.headers)
         pending = [.head(outgoing)]
         pendingBytes = 0
         forwarding = false
@@ -188,7 +187,8 @@ final class HTTPOriginHandler: ChannelInboundHandler, RemovableChannelHandler, S
         pauseReading(context)
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let sink = NIOLoopBound(self, eventLoop: context.eventLoop)
-        origin.open(outcome.addresses[...], host: outcome.host, on: context.eventLoop) {
+        let channel = context.channel
+        origin.open(outcome.addresses[...], host: outcome.host, on: context.eventLoop, while: { channel.isActive }) {
             UpstreamResponseHandler(sink: sink)
         }.whenComplete { result in
             let (handler, context) = bound.value
@@ -197,9 +197,7 @@ final class HTTPOriginHandler: ChannelInboundHandler, RemovableChannelHandler, S
                 guard handler.context != nil else { return channel.close(promise: nil) }
                 handler.upstream = channel
                 handler.connectionHost = outcome.host
-                handler.upstreamAddress = address
                 handler.upstreamText = ConnectionLedger.text(address)
-                handler.request?.upstream = handler.upstreamText
                 channel.closeFuture.whenComplete { _ in sink.value.upstreamClosed(channel) }
                 handler.startForwarding(context: context)
             case .failure(let error):

@@ -14,6 +14,7 @@ import NIOTLS
 struct OriginUpstream: Sendable {
     let tls: NIOSSLContext
     let connectTimeout: TimeAmount
+    let logger: Logger
 
     struct Failure: Error, CustomStringConvertible {
         /// `tls`: the handshake failed (certificate, name, version); `connect`: no address took the connection.
@@ -32,18 +33,21 @@ struct OriginUpstream: Sendable {
 
     /// The first of `addresses` that connects and completes the handshake;
     /// its pipeline speaks HTTP/1.1 and hands responses to `responses`.
+    /// `wanted` is asked before each next address, as `UpstreamConnector`
+    /// does: a workload that left is not followed by more connections.
     func open(
         _ addresses: ArraySlice<SocketAddress>, host: String, on eventLoop: EventLoop,
-        responses: @escaping @Sendable () -> ChannelHandler
+        while wanted: @escaping @Sendable () -> Bool, responses: @escaping @Sendable () -> ChannelHandler
     ) -> EventLoopFuture<(Channel, SocketAddress)> {
         guard let address = addresses.first else {
             return eventLoop.makeFailedFuture(Failure(stage: "connect", description: "no address to connect to"))
         }
-        return attempt(address, host: host, on: eventLoop, responses: responses).map { ($0, address) }.flatMapError { error in
+        return attempt(address, host: host, on: eventLoop, responses: responses).map { ($0, address) }.flatMapError { [self] error in
+            logger.info("upstream connect failed", metadata: ["host": "\(host)", "address": "\(address)", "error": "\(error)"])
             // A TLS failure is the host's own answer: another address would give the same.
             if let failure = error as? Failure, failure.stage == "tls" { return eventLoop.makeFailedFuture(failure) }
-            guard addresses.count > 1 else { return eventLoop.makeFailedFuture(error) }
-            return open(addresses.dropFirst(), host: host, on: eventLoop, responses: responses)
+            guard addresses.count > 1, wanted() else { return eventLoop.makeFailedFuture(error) }
+            return open(addresses.dropFirst(), host: host, on: eventLoop, while: wanted, responses: responses)
         }
     }
 
@@ -59,7 +63,7 @@ struct OriginUpstream: Sendable {
                 do {
                     let sync = channel.pipeline.syncOperations
                     // An IP literal is not a server name: no SNI, and the certificate must name the address.
-                    let sni = host.contains(":") || host.allSatisfy({ $0.isNumber || $0 == "." }) ? nil : host
+                    let sni = (try? SocketAddress(ipAddress: host, port: 0)) == nil ? host : nil
                     try sync.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: sni))
                     try sync.addHandler(HandshakeWatcher(promise: handshake))
                     try sync.addHTTPClientHandlers(leftOverBytesStrategy: .forwardBytes)
@@ -119,6 +123,10 @@ private final class HandshakeWatcher: ChannelInboundHandler, RemovableChannelHan
         if !done, case TLSUserEvent.handshakeCompleted = event {
             done = true
             promise.succeed()
+            context.fireUserInboundEventTriggered(event)
+            // Every later read and event would pass through it for nothing.
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            return
         }
         context.fireUserInboundEventTriggered(event)
     }

@@ -40,7 +40,7 @@ final class ConnectionLedger {
         reported = true
         guard requests == 0 else { return nil }
         if denial == nil, verdict == nil { denial = .abandoned }
-        var reason = denial?.rawValue ?? (idleClosed ? "idle-timeout" : nil)
+        var reason = denial?.rawValue ?? (idleClosed ? DenialReason.idleTimeout.rawValue : nil)
         if ech, denial != .echRefused { reason = reason.map { "\($0)+ech" } ?? "ech" }
         return AccessRecord(
             time: startedWallMs, sourceIP: sourceIP, host: host, port: port, allowed: denial == nil && verdict?.allow == true,

@@ -69,7 +69,9 @@ public final class ProxyServer: Service, Sendable {
         self.settings = settings
         origin =
             settings.http == nil && settings.connect == nil
-            ? nil : OriginUpstream(tls: try OriginUpstream.context(extraCA: upstreamCA), connectTimeout: gate.settings.connectTimeout)
+            ? nil
+            : OriginUpstream(
+                tls: try OriginUpstream.context(extraCA: upstreamCA), connectTimeout: gate.settings.connectTimeout, logger: logger)
         admission = ConnectionAdmission(.init(maxConnections: settings.maxConnections, maxPerSource: settings.maxConnectionsPerSource))
         self.gate = gate
         self.reporter = reporter
