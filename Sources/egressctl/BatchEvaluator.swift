@@ -151,9 +151,6 @@ struct BatchEvaluator: Sendable {
         } catch {
             return .failure(error.message)
         }
-        guard request.port == DecisionRequest.anyPort || (1...65535).contains(request.port) else {
-            return .failure("port \(request.port) is outside 1-65535")
-        }
         return .success(output.line(index.decision(source: request.source, host: request.host, port: request.port)))
     }
 

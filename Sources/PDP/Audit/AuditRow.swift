@@ -4,7 +4,8 @@ import Crypto
 /// buffer: the previous hash, the sequence number, then every column from
 /// `time` to `duration_ms` in table order, each length-prefixed (`5:hello`)
 /// or `-;` when missing, so that no two different records hash alike; then
-/// `count` (added in schema v2) only when it is set.
+/// the columns added later (`laterColumns`: `count`, the HTTP request's and
+/// the DNS query's), each hashed only when its record has it.
 ///
 /// The writer binds the text columns to SQLite straight out of this buffer
 /// (`AuditRowBinder`), so a record is neither assembled as an `AuditRecord`
@@ -20,7 +21,7 @@ struct AuditRow {
     }
 
     private(set) var bytes: [UInt8] = []
-    /// The columns from `time` to `count`, in table order.
+    /// The columns from `time` to `query_type`, in table order.
     private(set) var columns: [Column] = []
     private(set) var seq: Int64 = 0
 

@@ -68,33 +68,25 @@ public final class InventoryManager: Sendable {
         }
     }
 
-    /// Replaces the whole of `partition`. Refused as a whole when invalid.
-    public func replace(_ workloads: [Workload], in partition: InventoryPartition = .stored) throws -> Int64 {
+    /// Replaces the whole stored partition. Refused as a whole when invalid.
+    public func replace(_ workloads: [Workload]) throws -> Int64 {
         try state.withLockedValue { state in
-            switch partition {
-            case .kubernetes:
-                // Not refused for clashes: the API is the record, and two pods
-                // claiming one address is a race to report, not an error.
-                state.volatileChanges += 1
-                install(state.tables.replace(.kubernetes, with: workloads), &state)
-                return state.generation
-            case .stored:
-                try InventoryMerge.validate(workloads)
-                state.storedGeneration = try database.replaceWorkloads(workloads)
-                install(state.tables.replace(.stored, with: workloads), &state)
-                return state.storedGeneration
-            }
+            try InventoryMerge.validate(workloads)
+            state.storedGeneration = try database.replaceWorkloads(workloads)
+            install(state.tables.replace(.stored, with: workloads), &state)
+            return state.storedGeneration
         }
     }
 
-    /// Applies a change of a partition kept in memory (the Kubernetes
-    /// API's); the stored partition is edited by `put` and `delete`, which
-    /// check and store each change. Returns the installed generation.
-    func apply(_ change: InventoryChange, to partition: InventoryPartition) throws -> Int64 {
-        guard partition != .stored else { throw Self.storedIsChecked }
-        return state.withLockedValue { state in
+    /// Applies a change of the Kubernetes API's partition, kept in memory.
+    /// Not refused for clashes: the API is the record, and two pods claiming
+    /// one address is a race to report, not an error. (The stored partition
+    /// is edited by `put`, `delete` and `replace`, which check and store
+    /// each change.) Returns the installed generation.
+    func applyKubernetes(_ change: InventoryChange) -> Int64 {
+        state.withLockedValue { state in
             let version = state.tables.version
-            let appeared = state.tables.apply(change, to: partition)
+            let appeared = state.tables.apply(change, to: .kubernetes)
             // A change that changed no workload (a status update) installs nothing.
             guard state.tables.version != version else { return state.generation }
             state.volatileChanges += 1
@@ -102,8 +94,6 @@ public final class InventoryManager: Sendable {
             return state.generation
         }
     }
-
-    static let storedIsChecked = StoreError.invalid("the stored partition is changed by put, delete and replace, which check it")
 
     /// Installs the tables; called with `state` held. Logs each clash once,
     /// when it appears.

@@ -63,7 +63,6 @@ struct InventoryTables: Sendable {
         var withheldBefore: [String: Bool] = [:]
     }
 
-    var count: Int { workloads.count }
     /// Grows with every change that changed a workload: a change that
     /// restates what is known (a pod's status update, a relist) leaves it.
     private(set) var version = 0

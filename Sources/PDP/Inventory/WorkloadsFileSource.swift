@@ -37,7 +37,7 @@ struct WorkloadsFileSource: InventorySource {
                 seen = stamp
                 do {
                     let workloads = try Self.read(path)
-                    let generation = try inventory.replace(workloads, in: partition)
+                    let generation = try inventory.replace(workloads)
                     logger.info(
                         "loaded the workloads file",
                         metadata: ["file": "\(path)", "workloads": "\(workloads.count)", "generation": "\(generation)"])

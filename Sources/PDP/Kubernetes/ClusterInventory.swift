@@ -11,7 +11,7 @@ import KubernetesClient
 /// - A `hostNetwork` pod shares its node's address: it gets no identity
 ///   from it (`hostNetworkPods` counts them).
 /// - Two live pods claiming one address are not settled here: both are
-///   kept, and `InventoryMerge` withholds the address and reports the clash.
+///   kept, and `InventoryTables` withholds the address and reports the clash.
 /// - A pod's namespace labels are its namespace's, as last seen.
 ///
 /// It remembers which pods and namespaces changed since the inventory last

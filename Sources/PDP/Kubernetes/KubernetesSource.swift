@@ -136,11 +136,7 @@ final class KubernetesSource: InventorySource {
                 ($0.takeChanges(trustDomain: settings.trustDomain), $0.hostNetworkPods.count)
             }
             metrics.kubernetesHostNetworkPods.set(to: Double(hostNetwork))
-            do {
-                _ = try inventory.apply(change, to: .kubernetes)
-            } catch {
-                logger.error("the Kubernetes inventory could not be installed", metadata: ["error": "\(error)"])
-            }
+            _ = inventory.applyKubernetes(change)
         }
     }
 
