@@ -68,8 +68,9 @@ struct DecisionBodyScannerTests {
             #"{"host": "a.b", "source": {"spiffe": "spiffe://t/ns/a"}, "port": 8443}"#,
             #"{"port":1,"source":null,"host":"x"}"#,
             #"{"source":{"ip":"2001:db8::1"},"host":"h"}"#,
+            #"{"source":{"ip":"198.18.1.2"},"host":"h.b","port":"any"}"#,
         ].map { Array($0.utf8) }
-        let alphabet = Array(#"{}[]":, .-+eE019aipx\"#.utf8) + [0x09, 0x0A, 0x00, 0x7F, 0xC3, 0xA9]
+        let alphabet = Array(#"{}[]":, .-+eE019aipxny\"#.utf8) + [0x09, 0x0A, 0x00, 0x7F, 0xC3, 0xA9]
         var random = SeededGenerator(seed: 0x5EED)
         var scanned = 0
         var declined = 0

@@ -117,6 +117,8 @@ struct AccessReportWriterTests {
         full.method = "GET"
         full.path = "/v1/items \"quoted\" \\ \u{7f}é"
         full.status = 200
+        full.queryType = "TYPE65280"
+        full.count = 41
         let sparse = AccessReport.Connection(time: nil, sourceIP: "::1", host: "", port: 0, allowed: false)
         for report in [
             AccessReport(connections: [full, sparse]),

@@ -228,7 +228,13 @@ import ServiceTestSupport
         #expect(refused.first?["reason"] as? String == "policy")
         let verify = try #require(try await pdp.admin("GET", "/v1/audit/verify").json)
         #expect(verify["valid"] as? Bool == true, "\(verify)")
-        for (field, problem) in [(#""count": 0"#, "count must be between 1"), (#""queryType": "ABCDEFGHIJKLMNOPQ""#, "longer than 16 bytes")] {
+        for (field, problem) in [
+            (#""count": 0"#, "count must be between 1"), (#""queryType": "ABCDEFGHIJKLMNOPQ""#, "longer than 16 bytes"),
+            (#""queryType": "A\u0000""#, "control character"), (#""status": 99"#, "status is outside 100-599"),
+            (#""status": 600"#, "status is outside 100-599"),
+            (#""method": "\#(String(repeating: "G", count: 33))""#, "method or path is longer"),
+            (#""path": "/\#(String(repeating: "p", count: 4096))""#, "method or path is longer"),
+        ] {
             let bad = try await Curl.run([
                 "--http2-prior-knowledge", "-X", "POST", pdp.decisionURL + "/v1/access", "-H", "authorization: Bearer \(pep)",
                 "-H", "content-type: application/json", "-d",
