@@ -64,14 +64,20 @@ public final class PolicyIndex: Sendable {
     /// way with the dry-run rules counted.
     ///
     /// The verdict only changes where a matching rule's port range starts
-    /// or ends, so it is decided at those ports alone.
+    /// or ends, so it is decided at those ports alone. Unlike `decide` it
+    /// allocates (a few small arrays): egress-dns asks it once per source
+    /// and name, and keeps the answer for its TTL.
     public func decideAnyPort(source: SourceIdentity?, host: String) -> Decision {
         let source = source?.isEmpty == false ? source : nil
+        // The name is walked once: the entries whose selector matches are
+        // kept, and each port below is decided over them alone.
+        var matched: [HostTrie.Entry] = []
         var ports: [Int32] = [1]
         var allowStarts: [Int32] = []
         var dryAllowStarts: [Int32] = []
         visit(host) { entries in
             for entry in entries where selectors[Int(entry.rule)].matches(source) {
+                matched.append(entry)
                 // A pattern without a port is stored as 0-65535.
                 let low = max(1, entry.portLow)
                 ports.append(low)
@@ -85,7 +91,11 @@ public final class PolicyIndex: Sendable {
                 }
             }
         }
-        let decisions = Set(ports).sorted().map { (port: $0, decision: decide(source: source, host: host, port: Int($0))) }
+        let decisions = Set(ports).sorted().map { port in
+            var winners = Winners()
+            consider(matched, source, Int(port), &winners)
+            return (port: port, decision: decision(winners))
+        }
         func pick(_ verdict: (Decision) -> Verdict, _ rule: (Decision) -> RuleReference?, allowStarts: [Int32]) -> (Verdict, RuleReference?) {
             if let allowed = decisions.first(where: { verdict($0.decision) == .allow }) {
                 return (.allow, rule(allowed.decision))
