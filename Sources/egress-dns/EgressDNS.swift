@@ -125,12 +125,12 @@ struct EgressDNS: AsyncParsableCommand {
     private func makeConfiguration() throws -> DNSConfiguration {
         let options = OptionReader(prefix: "EGRESS_DNS_")
         var c = DNSConfiguration()
-        c.listen = try address(options.value(listen, "EGRESS_DNS_LISTEN") ?? "0.0.0.0:15053", "--listen", defaultPort: nil)
+        c.listen = try options.socketAddress(options.value(listen, "EGRESS_DNS_LISTEN") ?? "0.0.0.0:15053", flag: "--listen")
         let upstreams = options.list(upstream, "EGRESS_DNS_UPSTREAMS")
         guard !upstreams.isEmpty else {
             throw OptionReader.Invalid("--upstream is required: the resolver allowed queries go to, such as the cluster DNS's 10.96.0.10")
         }
-        c.upstreams = try upstreams.map { try address($0, "--upstream", defaultPort: 53) }
+        c.upstreams = try upstreams.map { try options.socketAddress($0, flag: "--upstream", defaultPort: 53) }
         guard Set(c.upstreams.map(\.protocol)).count == 1 else {
             throw OptionReader.Invalid("--upstream: give IPv4 or IPv6 upstreams, not both")
         }
@@ -159,7 +159,7 @@ struct EgressDNS: AsyncParsableCommand {
             }
         }
         c.stripECH = !options.flag(keepEch, "EGRESS_DNS_KEEP_ECH")
-        let admin = try address(options.value(adminListen, "EGRESS_DNS_ADMIN_LISTEN") ?? "127.0.0.1:15054", "--admin-listen", defaultPort: nil)
+        let admin = try options.socketAddress(options.value(adminListen, "EGRESS_DNS_ADMIN_LISTEN") ?? "127.0.0.1:15054", flag: "--admin-listen")
         guard let adminIP = admin.ipAddress, let adminPort = admin.port else { throw OptionReader.Invalid("--admin-listen needs IP:PORT") }
         (c.adminHost, c.adminPort) = (adminIP, adminPort)
         c.pdp = try DecisionServiceConnection.read(
@@ -169,7 +169,7 @@ struct EgressDNS: AsyncParsableCommand {
     }
 
     private func readLimits(into c: inout DNSConfiguration, _ options: OptionReader) throws {
-        let most = 31_536_000
+        let most = OptionReader.largestNumber
         c.cacheSize = try options.number(cacheSize, "EGRESS_DNS_CACHE_SIZE", default: 100_000, in: 1...most)
         c.staleMaxAge = .seconds(Int64(try options.number(staleMaxAge, "EGRESS_DNS_STALE_MAX_AGE", default: 0, in: 0...most)))
         c.upstreamTimeout = .milliseconds(Int64(try options.number(upstreamTimeoutMs, "EGRESS_DNS_UPSTREAM_TIMEOUT_MS", default: 2000, in: 10...60_000)))
@@ -184,23 +184,6 @@ struct EgressDNS: AsyncParsableCommand {
         c.tcpIdleTimeout = .seconds(Int64(try options.number(tcpIdleTimeout, "EGRESS_DNS_TCP_IDLE_TIMEOUT", default: 10, in: 1...3600)))
         c.countInterval = .seconds(Int64(try options.number(countInterval, "EGRESS_DNS_COUNT_INTERVAL", default: 60, in: 1...86_400)))
         c.reportBuffer = try options.number(reportBuffer, "EGRESS_DNS_REPORT_BUFFER", default: 100_000, in: 1...most)
-        if options.value(threads.map(String.init), "EGRESS_DNS_THREADS") != nil {
-            c.eventLoopThreads = try options.number(threads, "EGRESS_DNS_THREADS", default: System.coreCount, in: 1...1024)
-        }
-    }
-
-    /// IP:PORT or [V6]:PORT as a socket address; `defaultPort` when the port is left out.
-    private func address(_ text: String, _ option: String, defaultPort: Int?) throws -> SocketAddress {
-        if let defaultPort, let plain = try? SocketAddress(ipAddress: text.trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port: defaultPort) {
-            return plain
-        }
-        guard let (host, port) = HostPort.split(Substring(text)) else {
-            throw OptionReader.Invalid("\(option) '\(text)' needs IP:PORT with a port 0-65535")
-        }
-        do {
-            return try SocketAddress(ipAddress: String(host), port: port)
-        } catch {
-            throw OptionReader.Invalid("\(option) '\(text)': '\(host)' is not an IP address (names are not resolved here)")
-        }
+        c.eventLoopThreads = try options.optionalNumber(threads, "EGRESS_DNS_THREADS", in: 1...1024)
     }
 }

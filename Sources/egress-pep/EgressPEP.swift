@@ -154,14 +154,14 @@ struct Serve: AsyncParsableCommand {
         let options = OptionReader(prefix: "EGRESS_PEP_")
 
         var c = PEPConfiguration()
-        c.transparent = try address(options.value(listen, "EGRESS_PEP_LISTEN") ?? "0.0.0.0:15001", "--listen")
-        c.connect = try address(options.value(connectListen, "EGRESS_PEP_CONNECT_LISTEN") ?? "none", "--connect-listen")
-        c.http = try address(options.value(httpListen, "EGRESS_PEP_HTTP_LISTEN") ?? "none", "--http-listen")
+        c.transparent = try options.socketAddressOrNone(options.value(listen, "EGRESS_PEP_LISTEN") ?? "0.0.0.0:15001", flag: "--listen")
+        c.connect = try options.socketAddressOrNone(options.value(connectListen, "EGRESS_PEP_CONNECT_LISTEN") ?? "none", flag: "--connect-listen")
+        c.http = try options.socketAddressOrNone(options.value(httpListen, "EGRESS_PEP_HTTP_LISTEN") ?? "none", flag: "--http-listen")
         guard c.transparent != nil || c.connect != nil || c.http != nil else {
             throw OptionReader.Invalid("--listen, --connect-listen and --http-listen are all 'none': there is nothing to enforce")
         }
         try readOrigination(into: &c, options)
-        guard let admin = try address(options.value(adminListen, "EGRESS_PEP_ADMIN_LISTEN") ?? "127.0.0.1:15003", "--admin-listen"),
+        guard let admin = try options.socketAddressOrNone(options.value(adminListen, "EGRESS_PEP_ADMIN_LISTEN") ?? "127.0.0.1:15003", flag: "--admin-listen"),
             let adminIP = admin.ipAddress, let adminPort = admin.port
         else { throw OptionReader.Invalid("--admin-listen cannot be 'none'") }
         (c.adminHost, c.adminPort) = (adminIP, adminPort)
@@ -209,39 +209,20 @@ struct Serve: AsyncParsableCommand {
 
     /// The caps, timeouts and sizes, each range-checked.
     private func readLimits(into c: inout PEPConfiguration, _ options: OptionReader) throws {
-        c.cacheSize = try options.number(cacheSize, "EGRESS_PEP_CACHE_SIZE", default: 100_000, in: 1...Self.maxNumber)
-        c.staleMaxAge = .seconds(Int64(try options.number(staleMaxAge, "EGRESS_PEP_STALE_MAX_AGE", default: 0, in: 0...Self.maxNumber)))
-        c.helloTimeout = .seconds(Int64(try options.number(helloTimeout, "EGRESS_PEP_HELLO_TIMEOUT", default: 10, in: 1...Self.maxNumber)))
-        c.connectTimeout = .seconds(Int64(try options.number(connectTimeout, "EGRESS_PEP_CONNECT_TIMEOUT", default: 5, in: 1...Self.maxNumber)))
-        c.dnsCacheTTL = .seconds(Int64(try options.number(dnsCacheTtl, "EGRESS_PEP_DNS_CACHE_TTL", default: 10, in: 0...Self.maxNumber)))
-        c.dnsTimeout = .seconds(Int64(try options.number(dnsTimeout, "EGRESS_PEP_DNS_TIMEOUT", default: 5, in: 1...Self.maxNumber)))
-        c.idleTimeout = .seconds(Int64(try options.number(idleTimeout, "EGRESS_PEP_IDLE_TIMEOUT", default: 300, in: 1...Self.maxNumber)))
-        c.maxConnections = try options.number(maxConnections, "EGRESS_PEP_MAX_CONNECTIONS", default: 10_000, in: 1...Self.maxNumber)
+        c.cacheSize = try options.number(cacheSize, "EGRESS_PEP_CACHE_SIZE", default: 100_000, in: 1...OptionReader.largestNumber)
+        c.staleMaxAge = .seconds(Int64(try options.number(staleMaxAge, "EGRESS_PEP_STALE_MAX_AGE", default: 0, in: 0...OptionReader.largestNumber)))
+        c.helloTimeout = .seconds(Int64(try options.number(helloTimeout, "EGRESS_PEP_HELLO_TIMEOUT", default: 10, in: 1...OptionReader.largestNumber)))
+        c.connectTimeout = .seconds(Int64(try options.number(connectTimeout, "EGRESS_PEP_CONNECT_TIMEOUT", default: 5, in: 1...OptionReader.largestNumber)))
+        c.dnsCacheTTL = .seconds(Int64(try options.number(dnsCacheTtl, "EGRESS_PEP_DNS_CACHE_TTL", default: 10, in: 0...OptionReader.largestNumber)))
+        c.dnsTimeout = .seconds(Int64(try options.number(dnsTimeout, "EGRESS_PEP_DNS_TIMEOUT", default: 5, in: 1...OptionReader.largestNumber)))
+        c.idleTimeout = .seconds(Int64(try options.number(idleTimeout, "EGRESS_PEP_IDLE_TIMEOUT", default: 300, in: 1...OptionReader.largestNumber)))
+        c.maxConnections = try options.number(maxConnections, "EGRESS_PEP_MAX_CONNECTIONS", default: 10_000, in: 1...OptionReader.largestNumber)
         c.maxConnectionsPerSource = min(
             c.maxConnections,
-            try options.number(maxConnectionsPerSource, "EGRESS_PEP_MAX_CONNECTIONS_PER_SOURCE", default: 1000, in: 1...Self.maxNumber))
-        c.shutdownGrace = .seconds(Int64(try options.number(shutdownGrace, "EGRESS_PEP_SHUTDOWN_GRACE", default: 30, in: 0...Self.maxNumber)))
-        c.reportBuffer = try options.number(reportBuffer, "EGRESS_PEP_REPORT_BUFFER", default: 100_000, in: 1...Self.maxNumber)
-        if options.value(threads.map(String.init), "EGRESS_PEP_THREADS") != nil {
-            c.eventLoopThreads = try options.number(threads, "EGRESS_PEP_THREADS", default: System.coreCount, in: 1...Self.maxNumber)
-        }
+            try options.number(maxConnectionsPerSource, "EGRESS_PEP_MAX_CONNECTIONS_PER_SOURCE", default: 1000, in: 1...OptionReader.largestNumber))
+        c.shutdownGrace = .seconds(Int64(try options.number(shutdownGrace, "EGRESS_PEP_SHUTDOWN_GRACE", default: 30, in: 0...OptionReader.largestNumber)))
+        c.reportBuffer = try options.number(reportBuffer, "EGRESS_PEP_REPORT_BUFFER", default: 100_000, in: 1...OptionReader.largestNumber)
+        c.eventLoopThreads = try options.optionalNumber(threads, "EGRESS_PEP_THREADS", in: 1...1024)
         c.pinEventLoops = options.flag(pinEventLoops, "EGRESS_PEP_PIN_EVENT_LOOPS")
-    }
-
-    /// The largest number an option takes: a year of seconds (the timeouts),
-    /// and more than any cap or size needs.
-    static let maxNumber = 31_536_000
-
-    /// HOST:PORT or [V6]:PORT as a socket address; nil for 'none'.
-    func address(_ text: String, _ option: String) throws -> SocketAddress? {
-        if text == "none" { return nil }
-        guard let (host, p) = HostPort.split(Substring(text)) else {
-            throw OptionReader.Invalid("\(option) '\(text)' needs HOST:PORT with a port 0-65535, or 'none'")
-        }
-        do {
-            return try SocketAddress(ipAddress: String(host), port: p)
-        } catch {
-            throw OptionReader.Invalid("\(option) '\(text)': '\(host)' is not an IP address (names are not resolved here)")
-        }
     }
 }
