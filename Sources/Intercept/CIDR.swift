@@ -38,7 +38,7 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible {
         let width = family == .ipv4 ? 32 : 128
         var prefix = width
         if parts.count == 2 {
-            guard let length = Int(parts[1]), (0...width).contains(length), parts[1].allSatisfy(\.isASCII) else {
+            guard let length = Int(parts[1]), (0...width).contains(length) else {
                 throw ParseError(description: "'\(text)': the prefix length must be 0-\(width)")
             }
             prefix = length

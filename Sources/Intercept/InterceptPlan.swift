@@ -46,7 +46,7 @@ public struct InterceptPlan: Sendable, Equatable {
                 let proto = Proto(rawValue: String(text[text.index(after: colon)..<slash]))
             {
                 let number = text[text.index(after: slash)...]
-                guard let port = Int(number), (1...65535).contains(port), number.allSatisfy(\.isASCII) else {
+                guard let port = Int(number), (1...65535).contains(port) else {
                     throw CIDR.ParseError(description: "'\(text)': the port must be 1-65535")
                 }
                 self.init(cidr: try CIDR(parsing: String(text[..<colon])), port: (proto, port))

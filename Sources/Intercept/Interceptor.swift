@@ -15,10 +15,11 @@ public struct Interceptor: Sendable {
         /// What differed before the change (or, for `check`, now); empty: as expected.
         public let differences: [String]
 
+        /// Each difference with its family, as the command prints it.
+        public var lines: [String] { differences.map { "\(family.rawValue) \($0)" } }
+
         public var description: String {
-            differences.isEmpty
-                ? "\(family.rawValue) \(table): as expected"
-                : differences.map { "\(family.rawValue) \($0)" }.joined(separator: "\n")
+            differences.isEmpty ? "\(family.rawValue) \(table): as expected" : lines.joined(separator: "\n")
         }
     }
 

@@ -45,7 +45,7 @@ struct InterceptCommand: ParsableCommand {
 
         func run() throws {
             let reports = try options.run { try Interceptor(plan: $0).check() }
-            let problems = reports.flatMap { report in report.differences.map { "\(report.family.rawValue) \($0)" } }
+            let problems = reports.flatMap(\.lines)
             guard problems.isEmpty else {
                 for problem in problems { FileHandle.standardError.write(Data("egress-pep intercept: \(problem)\n".utf8)) }
                 throw ExitCode(1)
@@ -74,7 +74,7 @@ struct InterceptCommand: ParsableCommand {
             var first = true
             while true {
                 do {
-                    let differed = try interceptor.install().flatMap { report in report.differences.map { "\(report.family.rawValue) \($0)" } }
+                    let differed = try interceptor.install().flatMap(\.lines)
                     if first {
                         Self.log(differed.isEmpty ? "the rules were already installed" : "installed")
                     } else if !differed.isEmpty {
@@ -101,7 +101,7 @@ struct InterceptCommand: ParsableCommand {
 
         func run() throws {
             let reports = try InterceptOptions.failing { try Interceptor.remove(families: ipv4Only ? [.ipv4] : CIDR.Family.allCases) }
-            let removed = reports.flatMap { report in report.differences.map { "\(report.family.rawValue) \($0)" } }
+            let removed = reports.flatMap(\.lines)
             print(removed.isEmpty ? "egress-pep intercept: nothing to remove" : "egress-pep intercept: removed\n  " + removed.joined(separator: "\n  "))
         }
     }
