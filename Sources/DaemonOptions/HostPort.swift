@@ -21,4 +21,22 @@ public enum HostPort {
         guard let number = Int(port), (0...65535).contains(number) else { return nil }
         return (host, number)
     }
+
+    /// `host`, `[v6]`, `host:port` or `[v6]:port` (an HTTP Host): the host
+    /// without brackets, and the port if there is one (1-65535).
+    public static func split(optionalPort text: Substring) -> (host: Substring, port: Int?)? {
+        if text.hasPrefix("["), text.hasSuffix("]") { return (text.dropFirst().dropLast(), nil) }
+        guard text.contains(":") else { return (text, nil) }
+        guard let (host, port) = split(text), port > 0 else { return nil }
+        return (host, port)
+    }
+
+    /// A host as enforcers decide it: lower case, without a trailing dot,
+    /// 1 to 253 bytes; nil otherwise.
+    public static func normalizedHost(_ host: Substring) -> String? {
+        var host = host.lowercased()
+        if host.hasSuffix(".") { host.removeLast() }
+        guard !host.isEmpty, host.utf8.count <= 253 else { return nil }
+        return host
+    }
 }

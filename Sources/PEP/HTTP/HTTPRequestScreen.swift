@@ -1,3 +1,4 @@
+import DaemonOptions
 import NIOHTTP1
 
 /// What a plain-HTTP request head says on its own, before anything is
@@ -45,29 +46,23 @@ enum HTTPRequestScreen {
         return .forward(host: host, port: port)
     }
 
-    /// `host` or `host:port` (IPv6 in brackets), lower case, no trailing dot.
+    /// `host` or `host:port` (IPv6 in brackets): the host as CONNECT's is
+    /// (lower case, no trailing dot, no brackets, so that one host has one
+    /// verdict key however it came), of name and address bytes only.
     static func split(_ authority: String) -> (host: String, port: Int?)? {
-        var text = Substring(authority)
-        var port: Int?
-        if let colon = text.lastIndex(of: ":"), !text[colon...].contains("]") {
-            guard let number = Int(text[text.index(after: colon)...]), (1...65535).contains(number) else { return nil }
-            port = number
-            text = text[..<colon]
-        }
-        var host = text.lowercased()
-        if host.hasSuffix(".") { host.removeLast() }
+        guard let (raw, port) = HostPort.split(optionalPort: Substring(authority)),
+            let host = HostPort.normalizedHost(raw)
+        else { return nil }
         let allowed = host.utf8.allSatisfy { byte in
             (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
-                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "[") || byte == UInt8(ascii: "]")
-                || byte == UInt8(ascii: ":") || byte == UInt8(ascii: "_")
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: ":") || byte == UInt8(ascii: "_")
         }
-        guard !host.isEmpty, host.utf8.count <= 253, allowed else { return nil }
-        return (host, port)
+        return allowed ? (host, port) : nil
     }
 
     /// The authority of an absolute `http://` request target, if it is one.
     static func authority(ofAbsolute uri: String) -> String? {
-        guard uri.count > 7, uri.prefix(7).lowercased() == "http://" else { return nil }
+        guard uri.utf8.count > 7, uri.prefix(7).lowercased() == "http://" else { return nil }
         let rest = uri.dropFirst(7)
         let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
         let authority = rest[..<end]

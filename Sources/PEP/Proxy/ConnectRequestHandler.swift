@@ -170,10 +170,7 @@ final class ConnectRequestHandler: ChannelInboundHandler, RemovableChannelHandle
 
     /// `host:port`, `[v6]:port`; the host lower-cased without a trailing dot.
     static func parse(_ uri: String) -> (host: String, port: Int)? {
-        guard let (rawHost, port) = HostPort.split(Substring(uri)), port > 0 else { return nil }
-        var host = rawHost.lowercased()
-        if host.hasSuffix(".") { host.removeLast() }
-        guard !host.isEmpty, host.utf8.count <= 253 else { return nil }
+        guard let (rawHost, port) = HostPort.split(Substring(uri)), port > 0, let host = HostPort.normalizedHost(rawHost) else { return nil }
         return (host, port)
     }
 
