@@ -57,12 +57,16 @@ let package = Package(
         // Connection caps per source address, shared by both daemons.
         // Standard library only.
         .target(name: "ConnectionLimits"),
+        // Lines of a watch stream, each capped, wherever its chunks are cut:
+        // for the Kubernetes API's watch and the decision service's.
+        .target(name: "StreamLines", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         // A client of the Kubernetes API for the inventory: where the API
         // server is (in-cluster or a kubeconfig), and lists and watches of
         // pods and namespaces over async-http-client.
         .target(
             name: "KubernetesClient",
             dependencies: [
+                "StreamLines",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -132,6 +136,7 @@ let package = Package(
             name: "EnforcerCore",
             dependencies: [
                 "EgressAPI",
+                "StreamLines",
                 "DaemonOptions",
                 "LocalFiles",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -221,7 +226,7 @@ let package = Package(
         .testTarget(
             name: "PDPTests",
             dependencies: [
-                "egress-pdp", "egressctl", "PDP", "KubernetesClient", "TestSupport", "ServiceTestSupport",
+                "egress-pdp", "egressctl", "PDP", "KubernetesClient", "StreamLines", "TestSupport", "ServiceTestSupport",
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
             ]),
         // The enforcer's client against a real decision service.

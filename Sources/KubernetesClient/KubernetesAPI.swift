@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOFoundationCompat
+import StreamLines
 
 /// Lists and watches of the Kubernetes API over one `HTTPClient`, as the
 /// API concepts document describes: lists in pages (`limit`, `continue`),

@@ -1,4 +1,4 @@
-import KubernetesClient
+import StreamLines
 import NIOCore
 import Testing
 

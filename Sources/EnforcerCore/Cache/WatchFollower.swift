@@ -4,6 +4,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import ServiceLifecycle
+import StreamLines
 
 /// Follows the decision service's `GET /v1/watch` and empties the verdict
 /// cache on every revision or inventory change, so that a policy change
@@ -48,6 +49,9 @@ public final class WatchFollower: Service, Sendable {
         }
     }
 
+    /// The longest watch event taken.
+    static let maxEventBytes = 1 << 20
+
     public var isFollowing: Bool { connected.withLockedValue { $0 } }
 
     public func run() async throws {
@@ -86,13 +90,15 @@ public final class WatchFollower: Service, Sendable {
     /// One stream, until it ends; throws `SilentStream` when its hello does
     /// not come in time.
     private func followOnce() async throws -> Int {
-        let lines = LineSplitter()
+        // The service's events are a few hundred bytes: a longer line ends
+        // the stream (and it is opened again) rather than being held or cut.
+        let lines = NIOLockedValueBox(WatchLines(maxLineBytes: Self.maxEventBytes))
         let answered = NIOLockedValueBox(false)
         return try await withThrowingTaskGroup(of: Int?.self) { group in
             group.addTask { [self] in
                 try await pdp.follow(path: "/v1/watch") { [self] chunk in
                     answered.withLockedValue { $0 = true }
-                    for line in lines.split(chunk) { handle(line) }
+                    for line in try lines.withLockedValue({ try $0.feed(chunk) }) { handle(String(buffer: line)) }
                     // Following once the hello is handled: a reader of
                     // `isFollowing` sees the cache as the hello left it.
                     connected.withLockedValue { $0 = true }
@@ -136,26 +142,6 @@ public final class WatchFollower: Service, Sendable {
         default:
             logger.info("verdict cache emptied", metadata: ["event": "\(event.event.rawValue)", "revision": "\(now.revision.map(String.init) ?? "none")"])
             cache.invalidateAll()
-        }
-    }
-}
-
-/// Splits a byte stream into lines across chunk boundaries.
-final class LineSplitter: Sendable {
-    private let partial = NIOLockedValueBox<[UInt8]>([])
-
-    func split(_ chunk: ByteBuffer) -> [String] {
-        partial.withLockedValue { partial in
-            var lines: [String] = []
-            for byte in chunk.readableBytesView {
-                if byte == UInt8(ascii: "\n") {
-                    if !partial.isEmpty { lines.append(String(decoding: partial, as: UTF8.self)) }
-                    partial.removeAll(keepingCapacity: true)
-                } else if partial.count < 1 << 16 {
-                    partial.append(byte)
-                }
-            }
-            return lines
         }
     }
 }

@@ -161,7 +161,8 @@ public final class PDPClient: Sendable {
 
     /// Opens a long-lived GET stream and hands each chunk of its body to
     /// `chunk` until the stream ends; throws when it cannot be opened or fails.
-    public func follow(path: String, chunk: @Sendable (ByteBuffer) async -> Void) async throws -> Int {
+    /// `chunk` may end the stream by throwing.
+    public func follow(path: String, chunk: @Sendable (ByteBuffer) async throws -> Void) async throws -> Int {
         let stream = try await openStream(on: try await connection())
         return try await stream.executeThenClose { inbound, outbound in
             try await outbound.write(.headers(.init(headers: headers(method: "GET", path: path), endStream: true)))
@@ -172,7 +173,7 @@ public final class PDPClient: Sendable {
                     if let s = h.headers.first(name: ":status").flatMap({ Int($0) }) { status = s }
                     if h.endStream { return status }
                 case .data(let d):
-                    if case .byteBuffer(let bytes) = d.data, status == 200 { await chunk(bytes) }
+                    if case .byteBuffer(let bytes) = d.data, status == 200 { try await chunk(bytes) }
                     if d.endStream { return status }
                 default:
                     continue

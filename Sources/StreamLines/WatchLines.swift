@@ -2,8 +2,9 @@ import NIOCore
 
 /// Splits a watch stream into its lines (one JSON event each) as chunks
 /// arrive, wherever the chunks are cut, and refuses a line longer than
-/// `maxLineBytes` as soon as it is: the stream is the API server's, but a
-/// line is held in memory until it ends, so a line without end must not be.
+/// `maxLineBytes` as soon as it is: a line is held in memory until it ends,
+/// so a line without end must not be. Both watch streams read with it: the
+/// Kubernetes API's (egress-pdp) and the decision service's (the enforcers).
 public struct WatchLines: Sendable {
     public struct LineTooLong: Error, CustomStringConvertible {
         public let maxLineBytes: Int
