@@ -24,7 +24,7 @@ public struct DecisionRequest: Sendable, Equatable {
     /// The port of a question about a name alone: may the source reach the
     /// host on some port? (`"port": "any"`; a DNS enforcer asks it, as a
     /// name that resolves may then be used on any port.)
-    public static let anyPort = 0
+    public static let anyPort = PolicyIndex.anyPort
 
     public init(source: Source, host: String, port: Int) {
         self.source = source
@@ -157,13 +157,5 @@ extension DecisionRequest {
             out.writeString(String(port))
         }
         out.writeStaticString("}")
-    }
-}
-
-extension PolicyIndex {
-    /// Decides `port`, which may be `DecisionRequest.anyPort`: the one
-    /// place a decision API port becomes a question to the index.
-    public func decision(source: SourceIdentity?, host: String, port: Int) -> Decision {
-        port == DecisionRequest.anyPort ? decideAnyPort(source: source, host: host) : decide(source: source, host: host, port: port)
     }
 }

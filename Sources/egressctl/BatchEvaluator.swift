@@ -151,7 +151,7 @@ struct BatchEvaluator: Sendable {
         } catch {
             return .failure(error.message)
         }
-        return .success(output.line(index.decision(source: request.source, host: request.host, port: request.port)))
+        return .success(output.line(index.decide(source: request.source, host: request.host, port: request.port)))
     }
 
     /// Splits a byte stream into numbered lines, reading 64 KiB at a time.

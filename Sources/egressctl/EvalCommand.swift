@@ -88,7 +88,7 @@ struct EvalCommand: ParsableCommand {
             guard let from, let to else { throw ValidationError("--from and --to are required without --batch") }
             let source = try Self.parseSource(from)
             let (host, port) = try Self.splitHostPort(to)
-            let decision = index.decision(source: source, host: host, port: port)
+            let decision = index.decide(source: source, host: host, port: port)
             switch format {
             case .json:
                 StandardStreams.out(DecisionJSON(index: index).line(decision) + "\n")

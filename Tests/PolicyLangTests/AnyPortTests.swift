@@ -43,6 +43,13 @@ struct AnyPortTests {
         #expect(z.rule == nil)
     }
 
+    @Test func decideWithAnyPortIsTheSameQuestion() throws {
+        let index = try compile("allow ns:shop -> api.x.com:8443 as shop-api\n")
+        let asked = index.decide(source: workload(ns: "shop"), host: "api.x.com", port: PolicyIndex.anyPort)
+        #expect(asked == index.decideAnyPort(source: workload(ns: "shop"), host: "api.x.com"))
+        #expect(asked.verdict == .allow)
+    }
+
     @Test func aDenyOverEveryPortIsNamed() throws {
         let index = try compile("deny * -> *.evil.example as tunnel\nallow * -> *\n")
         let decision = index.decideAnyPort(source: nil, host: "a1b2.evil.example")

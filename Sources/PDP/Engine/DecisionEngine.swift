@@ -86,7 +86,7 @@ public final class DecisionEngine: Sendable {
             entry = EncodedIdentity(asserted)
         }
         let host = Self.normalize(request.host)
-        let decision = snapshot.index.decision(source: entry?.identity, host: host, port: request.port)
+        let decision = snapshot.index.decide(source: entry?.identity, host: host, port: request.port)
         let rules = snapshot.ruleText
         let answer = DecisionAnswer(
             verdict: decision.verdict == .allow ? .allow : .deny,

@@ -46,8 +46,14 @@ public final class PolicyIndex: Sendable {
         var anyAllow = Int32.max
     }
 
-    /// Decides whether `source` (`nil`: no known identity) may reach `host:port`.
+    /// The port of a question about a name alone: whether a source may
+    /// reach it on some port (`decideAnyPort`). No rule names port 0.
+    public static let anyPort = 0
+
+    /// Decides whether `source` (`nil`: no known identity) may reach
+    /// `host:port`, or, for `anyPort`, `host` on some port.
     public func decide(source: SourceIdentity?, host: String, port: Int) -> Decision {
+        if port == Self.anyPort { return decideAnyPort(source: source, host: host) }
         // A source of which nothing is known is an unknown source: it matches only `*`.
         let source = source?.isEmpty == false ? source : nil
         var winners = Winners()
